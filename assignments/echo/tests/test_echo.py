@@ -1,0 +1,46 @@
+"""Public tests: what every echo server must do."""
+
+import pytest
+
+from grader.testing import recv_all, recv_exactly, show
+
+
+@pytest.mark.points(2)
+def test_short_message(echo):
+    """Echoes a short message"""
+    sent = b"hello, server"
+    got = echo(sent)
+    assert got == sent, f"sent {show(sent)}, got {show(got)} back"
+
+
+@pytest.mark.points(2)
+def test_several_messages_one_connection(connect):
+    """Echoes several messages on one connection, in order"""
+    sock = connect()
+    for i in range(5):
+        sent = f"message {i}\n".encode()
+        sock.sendall(sent)
+        got = recv_exactly(sock, len(sent))
+        assert got == sent, f"message {i + 1} of 5: sent {show(sent)}, got {show(got)} back"
+
+
+@pytest.mark.points(2)
+def test_binary_bytes(echo):
+    """Echoes binary data that is not valid UTF-8, byte for byte"""
+    sent = bytes(range(256)) + b"\xff\xfe\x00\x80"
+    try:
+        got = echo(sent)
+    except (OSError, AssertionError) as exc:
+        raise AssertionError(f"no echo for binary (non-UTF-8) data ({exc}): echo the bytes, "
+                             "never decode them") from None
+    assert got == sent, "binary data came back changed: echo the bytes, never decode them"
+
+
+@pytest.mark.points(1)
+def test_closes_when_client_closes(connect):
+    """Closes the connection after the client closes its side (half-close)"""
+    sock = connect()
+    sock.sendall(b"last words")
+    sock.shutdown(1)  # SHUT_WR: we are done sending
+    got = recv_all(sock)
+    assert got == b"last words", f"sent b'last words' then closed, got {show(got)} back"

@@ -1,0 +1,116 @@
+"""Grading a class: collect -> build -> run/test/score (in parallel) -> report. Resumable.
+
+Each finished submission's reports are written at once, atomically, so a batch killed at any
+moment loses at most the submissions in flight; rerunning the same command keeps every result
+whose fingerprint still matches and grades the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+
+from . import report
+from .config import Assignment, Course
+from .grade import fingerprint, grade_submission
+from .results import Result, dumps, write_atomic
+from .sandbox import resolve_backend
+
+__all__ = ["collect", "grade_class", "load_result", "prepare", "write_reports"]
+
+
+def collect(submissions: Path) -> list[Path]:
+    """Every subfolder is one student; its name is the student's id."""
+    if not submissions.is_dir():
+        raise FileNotFoundError(f"submissions folder {submissions} does not exist")
+    return sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def prepare(course: Course, assignment: Assignment, backend: str,
+            log: Callable[[str], None] = print) -> tuple[str, str | None]:
+    """Resolve the backend and build what it needs: (backend, image)."""
+    backend = resolve_backend(backend)
+    if backend != "docker":
+        return backend, None
+    from .images import runtime_image
+    from .sandbox.docker import reap
+
+    reap()  # containers and networks a killed grader left behind
+    return backend, runtime_image(course, assignment, log=log)
+
+
+def grade_class(*, course: Course, assignment: Assignment, submissions: Path, out: Path,
+                workers: int = 2, backend: str = "auto", regrade: bool = False,
+                console: Console | None = None) -> list[Result]:
+    console = console or Console(stderr=True)
+    students = collect(submissions)
+    backend, image = prepare(course, assignment, backend, log=console.print)
+    done: dict[str, Result] = {}
+    todo = []
+    for folder in students:
+        old = load_result(out / folder.name)
+        if (not regrade and old and not old.needs_rerun
+                and old.fingerprint == fingerprint(assignment, folder, backend)):
+            done[folder.name] = old
+        else:
+            todo.append(folder)
+    if done:
+        console.print(f"resuming: {len(done)} already graded, {len(todo)} to grade")
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    running: dict[Future[Result], Path] = {}
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"grading {assignment.id}", total=len(todo))
+            pending = list(todo)
+            while pending or running:
+                while pending and len(running) < max(1, workers):
+                    folder = pending.pop(0)
+                    running[pool.submit(grade_submission, course=course, assignment=assignment,
+                                        submission=folder, backend=backend, image=image)] = folder
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    running.pop(future)
+                    result = future.result()
+                    write_reports(result, out / result.student, assignment=assignment,
+                                  course=course)
+                    done[result.student] = result
+                    progress.advance(task)
+    except KeyboardInterrupt:
+        console.print(f"[bold]interrupted[/]: {len(done)} results kept in {out}; "
+                      f"{len(students) - len(done)} left: run the same command to resume")
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        write_atomic(out / "grades.csv", report.class_csv(_all_results(out, students)))
+    results = [done[s.name] for s in students if s.name in done]
+    rerun = [r.student for r in results if r.needs_rerun]
+    if rerun:
+        console.print(f"[bold red]grader errors[/] (not grades; rerun to retry): "
+                      f"{', '.join(rerun)}")
+    return results
+
+
+def write_reports(result: Result, folder: Path, *, assignment: Assignment,
+                  course: Course) -> None:
+    """results.json last: its presence is what marks the submission as graded."""
+    write_atomic(folder / "feedback.html",
+                 report.feedback_html(result, title=assignment.title, course=course.name))
+    write_atomic(folder / "junit.xml", report.junit_xml(result))
+    write_atomic(folder / "results.json", dumps(report.gradescope_json(result)))
+
+
+def load_result(folder: Path) -> Result | None:
+    try:
+        data = json.loads((folder / "results.json").read_text())
+        return Result.from_dict(data["extra_data"]["grader"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _all_results(out: Path, students: list[Path]) -> list[Result]:
+    return [r for s in students if (r := load_result(out / s.name))]

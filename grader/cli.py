@@ -1,0 +1,140 @@
+"""The `grader` command: parses arguments and calls the library, nothing more."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from . import report
+from .batch import grade_class, prepare
+from .config import ConfigError, Course, load_course
+from .grade import grade_submission
+from .sandbox import InfraError
+
+BACKENDS = click.Choice(["auto", "docker", "process"])
+
+
+def _course(path: Path | None, start: Path) -> Course:
+    """grading.yml from --course, else the nearest one above START or the working directory."""
+    if path:
+        return load_course(path)
+    for folder in (start.resolve(), *start.resolve().parents, Path.cwd(), *Path.cwd().parents):
+        if (folder / "grading.yml").is_file():
+            return load_course(folder)
+    raise ConfigError("no grading.yml found here or above: pass --course DIR")
+
+
+def _guess_assignment(course: Course, path: Path) -> str:
+    """The assignment a folder is for: its own name or a parent's (starter/echo, examples/echo/x)."""
+    for part in (path.resolve().name, *(p.name for p in path.resolve().parents)):
+        if part in course.assignments:
+            return part
+    if len(course.assignments) == 1:
+        return next(iter(course.assignments))
+    raise ConfigError(f"which assignment is {path} for? pass -a with one of: "
+                      f"{', '.join(course.assignments)}")
+
+
+@click.group()
+def main() -> None:
+    """Black-box autograder for Internet-programming assignments."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("-a", "--assignment", help="assignment id (guessed from PATH when omitted)")
+@click.option("--backend", type=BACKENDS, default="auto", show_default=True,
+              help="docker when an engine answers, else a local process")
+@click.option("--hidden", is_flag=True, help="also run the hidden tests (instructors)")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path),
+              help="course folder with grading.yml (default: found upwards)")
+def check(path: Path, assignment: str | None, backend: str, hidden: bool,
+          course: Path | None) -> None:
+    """Run the tests against the submission in PATH; exit 0 only at full marks."""
+    console = Console()
+    with _errors(console):
+        c = _course(course, path)
+        a = c.assignment(assignment or _guess_assignment(c, path))
+        backend, image = prepare(c, a, backend, log=console.print)
+        console.print(f"checking {path} for {a.id!r} ({backend} backend)...")
+        result = grade_submission(course=c, assignment=a, submission=path, backend=backend,
+                                  image=image, hidden=hidden)
+        report.print_result(result, console, title=a.title)
+        if result.needs_rerun:
+            sys.exit(3)
+        sys.exit(0 if result.full_marks else 1)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--submissions", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="folder with one subfolder per student")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="where the reports go")
+@click.option("--workers", default=2, show_default=True, help="submissions graded at once")
+@click.option("--backend", type=BACKENDS, default="auto", show_default=True)
+@click.option("--regrade", is_flag=True, help="grade again even what is already graded")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def grade(assignment: str, submissions: Path, out: Path, workers: int, backend: str,
+          regrade: bool, course: Path | None) -> None:
+    """Grade a class (hidden tests included); resumable: rerun to continue."""
+    console = Console()
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        a = c.assignment(assignment)
+        try:
+            results = grade_class(course=c, assignment=a, submissions=submissions, out=out,
+                                  workers=workers, backend=backend, regrade=regrade,
+                                  console=console)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        report.print_summary(results, console, title=f"{a.title}: {len(results)} submissions")
+        console.print(f"reports: {out}/<student>/feedback.html, gradebook: {out}/grades.csv")
+        if any(r.needs_rerun for r in results):
+            sys.exit(3)
+
+
+@main.command()
+@click.argument("assignments", nargs=-1)
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def images(assignments: tuple[str, ...], course: Path | None) -> None:
+    """Build the base image and the runtime images ahead of time."""
+    console = Console()
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        from .images import runtime_image
+
+        for name in assignments or tuple(c.assignments):
+            console.print(f"{name}: {runtime_image(c, c.assignment(name), log=console.print)}")
+
+
+@main.command()
+def clean() -> None:
+    """Remove every container, network and volume the grader made (all runs)."""
+    from .sandbox.docker import reap
+
+    click.echo(f"removed {reap(everything=True)} objects")
+
+
+class _errors:
+    """Grader-side problems end the command with one clear line, not a traceback."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> bool:
+        if isinstance(exc, ConfigError | FileNotFoundError | RuntimeError):
+            self.console.print(f"[bold red]error:[/] {report.printable(str(exc))}")
+            sys.exit(2)
+        if isinstance(exc, InfraError):
+            self.console.print(f"[bold red]grader error (not your fault):[/] "
+                               f"{report.printable(str(exc))}")
+            sys.exit(3)
+        return False

@@ -1,0 +1,167 @@
+"""The two YAML files a course team edits: grading.yml (the course) and assignment.yml.
+
+One typed model per file; every field has a type, a default and a description, and a bad value
+gives one message naming the file, the key, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = ["Assignment", "ConfigError", "Course", "CourseEntry", "Limits", "load_course"]
+
+
+class ConfigError(Exception):
+    """A course or assignment file is missing or invalid (the grader's input, not a student's)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Model):
+    memory: str = Field("256m", description="memory per submission, no extra swap (docker units)")
+    cpus: float = Field(1.0, gt=0, description="CPU share per submission")
+    pids: int = Field(64, ge=8, description="max processes/threads per submission")
+    wall: float = Field(120, gt=0, description="seconds for one submission, start to teardown")
+    tmpfs: str = Field("16m", description="size of the writable /tmp")
+    output: int = Field(64_000, ge=1000, description="bytes of server output kept for feedback")
+
+    @field_validator("memory", "tmpfs")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        if not value or not value[:-1].isdigit() or value[-1].lower() not in "kmg":
+            raise ValueError("expected a size such as 256m or 1g")
+        return value
+
+    def memory_bytes(self) -> int:
+        return int(self.memory[:-1]) * 1024 ** ("kmg".index(self.memory[-1].lower()) + 1)
+
+
+class Assignment(_Model):
+    """assignments/<id>/assignment.yml"""
+
+    id: str = Field(description="the folder name under assignments/ (set by the loader)")
+    dir: Path = Field(description="the assignment folder (set by the loader)")
+    title: str = Field(description="what the student sees as the assignment's name")
+    entry: str = Field("python server.py", description="command that starts a submission")
+    port: int = Field(8000, ge=1024, le=65535, description="PORT given to a container")
+    startup_timeout: float = Field(10, gt=0, description="seconds to wait for the port to listen")
+    test_timeout: float = Field(20, gt=0, description="seconds one test may take")
+    limits: Limits | None = Field(None, description="overrides the course's default limits")
+    docroot: str | None = Field(None, description="folder of the assignment mounted read-only")
+    data_dir: bool = Field(False, description="give the server a writable DATA_DIR that persists")
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment variables")
+    requirements: str | None = Field(
+        None, description="pinned requirements file (in the folder) baked into the image"
+    )
+    hidden_visibility: Literal["hidden", "after_due_date", "after_published"] = Field(
+        "after_published", description="Gradescope visibility of the hidden tests"
+    )
+
+    @field_validator("entry")
+    @classmethod
+    def _entry(cls, value: str) -> str:
+        if not shlex.split(value):
+            raise ValueError("expected a command such as 'python server.py'")
+        return value
+
+    @property
+    def argv(self) -> list[str]:
+        return shlex.split(self.entry)
+
+    def suites(self, *, hidden: bool) -> list[Path]:
+        names = ["tests", "hidden"] if hidden else ["tests"]
+        return [self.dir / n for n in names if (self.dir / n).is_dir()]
+
+    @property
+    def docroot_path(self) -> Path | None:
+        return self.dir / self.docroot if self.docroot else None
+
+    @property
+    def requirements_path(self) -> Path | None:
+        return self.dir / self.requirements if self.requirements else None
+
+
+class CourseEntry(_Model):
+    weight: float = Field(1.0, ge=0, description="weight of the assignment in the course grade")
+    due: dt.datetime | None = Field(None, description="due date, ISO 8601 (2026-10-01T23:59:00)")
+
+
+class Course(_Model):
+    """grading.yml"""
+
+    name: str = Field(description="the course's name, shown on reports")
+    root: Path = Field(description="the course folder (set by the loader)")
+    base_image: str = Field(
+        "grader-base:bookworm", description="local image with python3; built when missing"
+    )
+    limits: Limits = Field(default_factory=Limits, description="default limits per submission")
+    assignments: dict[str, CourseEntry] = Field(description="assignment id -> weight, due")
+
+    def assignment(self, name: str) -> Assignment:
+        if name not in self.assignments:
+            known = ", ".join(sorted(self.assignments)) or "none"
+            raise ConfigError(f"unknown assignment {name!r}: grading.yml lists {known}")
+        return _load_assignment(self.root / "assignments" / name)
+
+    def limits_for(self, assignment: Assignment) -> Limits:
+        return assignment.limits or self.limits
+
+
+def load_course(root: Path | str = ".") -> Course:
+    """Load and validate `root/grading.yml` and every assignment.yml it names."""
+    root = Path(root).resolve()
+    path = root / "grading.yml"
+    course = _validate(Course, _read_yaml(path), path, root=root)
+    for name in course.assignments:
+        course.assignment(name)  # validate each now: one clear error before any grading starts
+    return course
+
+
+def _load_assignment(folder: Path) -> Assignment:
+    path = folder / "assignment.yml"
+    assignment = _validate(Assignment, _read_yaml(path), path, id=folder.name, dir=folder)
+    for key, sub in (("docroot", assignment.docroot_path), ("requirements",
+                                                           assignment.requirements_path)):
+        if sub is not None and not sub.exists():
+            raise ConfigError(f"{path}: {key}: {sub.name!r} does not exist in {folder}")
+    if not assignment.suites(hidden=True):
+        raise ConfigError(f"{folder}: no tests/ or hidden/ folder with the suite")
+    return assignment
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys to values, got {data!r}")
+    return data
+
+
+def _validate(model: type[Any], data: dict[str, Any], path: Path, **fixed: Any) -> Any:
+    for key in fixed:
+        if key in data:
+            raise ConfigError(f"{path}: {key}: is set by the grader, remove it")
+    try:
+        return model.model_validate({**data, **fixed})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            fields = ", ".join(k for k in model.model_fields if k not in fixed)
+            raise ConfigError(f"{path}: {key}: unknown key (known keys: {fields})") from None
+        if err["type"] == "missing":
+            raise ConfigError(f"{path}: {key}: required key is missing") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{path}: {key}: {err.get('input')!r} is invalid: {msg}") from None

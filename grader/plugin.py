@@ -1,0 +1,270 @@
+"""The pytest plugin behind every suite: a running server for the tests, results as data.
+
+Loaded with `-p grader.plugin`. It gives suites the `server`, `connect`, `http` and
+`assignment_dir` fixtures, and records every test (points, status, one feedback line) as JSON,
+rewritten after each test so a run killed half-way still leaves what it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from .config import load_course
+from .results import dumps, write_atomic
+from .sandbox import InfraError, Server, StartupError, open_server
+from .testing import ServerSession
+
+_KEY = pytest.StashKey["Collector"]()
+_FEEDBACK_CAP = 500
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("grader", "course-grader")
+    g.addoption("--server", metavar="HOST:PORT", help="test a server that is already running")
+    g.addoption("--grader-submission", metavar="DIR", help="start this submission and test it")
+    g.addoption("--grader-assignment", metavar="DIR", help="the assignment folder")
+    g.addoption("--grader-backend", default="process", choices=["docker", "process"])
+    g.addoption("--grader-image", metavar="TAG", help="runtime image (docker backend)")
+    g.addoption("--grader-results", metavar="FILE", help="write the results here as JSON")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "points(n): how many points the test is worth (default 1)")
+    collector = Collector(config)
+    config.stash[_KEY] = collector
+    config.pluginmanager.register(collector, "grader-collector")
+    if collector.results_path:
+        # The grader stops us with SIGTERM: turn it into Ctrl-C so fixtures tear down (and the
+        # container goes) instead of the process vanishing.
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+class Collector:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        opt = config.getoption
+        path = opt("--grader-results")
+        self.results_path = Path(path) if path else None
+        adir = opt("--grader-assignment")
+        self.assignment_dir = Path(adir).resolve() if adir else Path(config.rootpath)
+        self.tests: dict[str, dict[str, Any]] = {}
+        self.collect_errors: list[str] = []
+        self.startup_error: str | None = None
+        self.infra_error: str | None = None
+        self.exited: str | None = None
+        self.log = ""
+
+    # -- the server --------------------------------------------------------------------------
+
+    def open(self) -> Server:
+        opt = self.config.getoption
+        if opt("--server"):
+            host, _, port = opt("--server").rpartition(":")
+            return _Running(host or "127.0.0.1", int(port))
+        if not opt("--grader-submission") or not opt("--grader-assignment"):
+            raise pytest.UsageError("pass --server HOST:PORT, or --grader-submission DIR with "
+                                    "--grader-assignment DIR")
+        course = load_course(self.assignment_dir.parent.parent)
+        assignment = course.assignment(self.assignment_dir.name)
+        return open_server(
+            opt("--grader-backend"), assignment=assignment, limits=course.limits_for(assignment),
+            submission=Path(opt("--grader-submission")).resolve(),
+            **({"image": opt("--grader-image")} if opt("--grader-backend") == "docker" else {}))
+
+    # -- collecting results ------------------------------------------------------------------
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {_first_line(str(report.longrepr))}")
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            self.tests[item.nodeid] = {
+                "name": item.nodeid, "title": _title(item), "max_score": _points(item),
+                "score": 0.0, "status": "failed", "feedback": "not run", "duration": 0.0,
+                "visibility": "hidden" if _is_hidden(item, self.assignment_dir) else "visible"}
+        self.write()
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report = yield
+        entry = self.tests.get(item.nodeid)
+        if entry is None:
+            return report
+        entry["duration"] = round(entry["duration"] + report.duration, 3)
+        if report.when == "setup":
+            entry.update(status="passed", feedback="")
+        if report.skipped:
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
+            entry.update(status="skipped", feedback=str(reason).removeprefix("Skipped: "))
+        elif report.failed and entry["status"] == "passed":
+            status = "failed" if report.when == "call" else "error"
+            exc = call.excinfo.value if call.excinfo else None
+            if isinstance(exc, StartupError):
+                status, self.startup_error, self.log = "failed", exc.reason, exc.log
+            elif isinstance(exc, InfraError):
+                self.infra_error = str(exc)
+            entry.update(status=status, feedback=self.feedback(call, item))
+        entry["score"] = entry["max_score"] if entry["status"] == "passed" else 0.0
+        if report.when == "teardown":
+            self.write()
+        return report
+
+    def feedback(self, call: pytest.CallInfo[None], item: pytest.Item) -> str:
+        assert call.excinfo is not None
+        exc = call.excinfo.value
+        line = _describe(exc, timeout=float(item.config.getini("timeout") or 0))
+        if call.when == "teardown":
+            line = f"after the test: {line}"
+        return line[:_FEEDBACK_CAP]
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.write()
+
+    def write(self) -> None:
+        if not self.results_path:
+            return
+        data = {"tests": list(self.tests.values()), "collect_errors": self.collect_errors,
+                "startup_error": self.startup_error, "infra_error": self.infra_error,
+                "exited": self.exited, "log": self.log}
+        write_atomic(self.results_path, dumps(data))
+
+
+def _describe(exc: BaseException, *, timeout: float) -> str:
+    """One line a student understands, for the ways a test can fail."""
+    if isinstance(exc, StartupError):
+        return f"not run: {exc.reason}"
+    if isinstance(exc, InfraError):
+        return f"not run: the grader failed ({exc}); this is not your fault"
+    if isinstance(exc, AssertionError):
+        # pytest's assertion rewriting appends "assert ..." after our message: keep the message
+        return _first_line(str(exc)) or "a check failed"
+    if isinstance(exc, pytest.fail.Exception) and str(exc).startswith("Timeout"):
+        return f"the test did not finish within {timeout:g} s: the server stopped answering"
+    if isinstance(exc, requests.Timeout):
+        return "no HTTP response within the time limit"
+    if isinstance(exc, requests.ConnectionError):
+        return "could not complete the HTTP request: the connection was refused or dropped"
+    if isinstance(exc, requests.exceptions.JSONDecodeError | json.JSONDecodeError):
+        return "the response body is not valid JSON"
+    messages: list[tuple[type[BaseException], str]] = [
+        (TimeoutError, "the server did not answer in time (socket timeout)"),
+        (ConnectionRefusedError, "connection refused: the server is no longer listening"),
+        (ConnectionResetError, "the server reset the connection"),
+        (BrokenPipeError, "the server closed the connection while the test was sending"),
+        (UnicodeDecodeError, "the server sent bytes that are not valid UTF-8"),
+    ]
+    for kind, text in messages:
+        if isinstance(exc, kind):
+            return text
+    return f"{type(exc).__name__}: {_first_line(str(exc))}"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def _title(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None)
+    return _first_line(doc) if doc else item.name.replace("_", " ")
+
+
+def _points(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("points")
+    if marker is None:
+        return 1.0
+    value = marker.args[0] if marker.args else None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.points needs a number >= 0, "
+                                f"got {value!r}")
+    return float(value)
+
+
+def _is_hidden(item: pytest.Item, root: Path) -> bool:
+    try:
+        return item.path.relative_to(root).parts[0] == "hidden"
+    except (ValueError, IndexError):
+        return item.path.parent.name == "hidden"
+
+
+class _Running(Server):
+    """A server someone started by hand (`--server HOST:PORT`): nothing to start or stop."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port, self.docroot = host, port, None
+
+    def start(self) -> None:
+        socket.create_connection((self.host, self.port), timeout=5).close()
+
+    def stop(self, *, keep_data: bool = False) -> None:
+        pass
+
+    def restart(self) -> None:
+        pytest.skip("restarting needs a server the grader started (grader check)")
+
+    def exited(self) -> str | None:
+        return None
+
+    def logs(self) -> str:
+        return ""
+
+    def data_files(self) -> dict[str, bytes]:
+        pytest.skip("reading DATA_DIR needs a server the grader started (grader check)")
+
+
+# -- fixtures for suites -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """The running submission: host, port, url, restart(), logs(), data_files()."""
+    collector: Collector = request.config.stash[_KEY]
+    srv = collector.open()
+    try:
+        srv.start()
+        yield srv
+        collector.log = srv.logs()
+        how = srv.exited()
+        collector.exited = f"the server {how} during the tests" if how else None
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def assignment_dir(request: pytest.FixtureRequest) -> Path:
+    """The assignment folder, for fixture files such as a document root."""
+    return request.config.stash[_KEY].assignment_dir  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def connect(server: Server) -> Iterator[Callable[..., socket.socket]]:
+    """connect(timeout=5.0): a TCP connection to the server, closed after the test."""
+    opened: list[socket.socket] = []
+
+    def _connect(timeout: float = 5.0) -> socket.socket:
+        sock = socket.create_connection((server.host, server.port), timeout=timeout)
+        opened.append(sock)
+        return sock
+
+    yield _connect
+    for sock in opened:
+        sock.close()
+
+
+@pytest.fixture
+def http(server: Server) -> Iterator[ServerSession]:
+    """A requests.Session bound to the server's URL, with a 5 s default timeout."""
+    with ServerSession(server) as session:
+        yield session

@@ -1,0 +1,133 @@
+"""Renderers: each a pure function of the one result model.
+
+Student output (server logs, response bytes in feedback) is untrusted: HTML is autoescaped,
+XML is escaped and stripped of characters XML cannot hold, the terminal never interprets markup
+or escape sequences.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from typing import Any
+
+import jinja2
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .results import Result
+
+__all__ = ["class_csv", "feedback_html", "gradescope_json", "junit_xml", "print_result",
+           "print_summary", "printable"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("grader", "templates"),
+    autoescape=True,  # everything a submission printed or sent is shown as text, never as HTML
+    undefined=jinja2.StrictUndefined,
+)
+_ICON = {"passed": "✔", "failed": "✘", "error": "!", "skipped": "-"}
+
+
+def printable(text: str) -> str:
+    """Control characters (ANSI escapes included) shown as visible escapes, not executed."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def gradescope_json(result: Result) -> dict[str, Any]:
+    """Gradescope's results.json; our full record rides along in extra_data."""
+    out = [result.reason] if result.reason else []
+    return {
+        "score": result.score,
+        "execution_time": result.duration,
+        "output": "\n".join(out),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [
+            {"name": t.title, "number": t.name, "score": t.score, "max_score": t.max_score,
+             "status": "passed" if t.status == "passed" else "failed",
+             "output": t.feedback, "visibility": t.visibility}
+            for t in result.tests
+        ],
+        "extra_data": {"grader": result.to_dict()},
+    }
+
+
+def feedback_html(result: Result, *, title: str, course: str) -> str:
+    return _ENV.get_template("feedback.html.j2").render(r=result, title=title, course=course,
+                                                         icon=_ICON)
+
+
+def junit_xml(result: Result) -> str:
+    def clean(text: str) -> str:
+        return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", text)
+
+    suite = ET.Element("testsuite", name=f"{result.assignment}.{result.student}",
+                       tests=str(len(result.tests)), time=f"{result.duration:.2f}",
+                       failures=str(sum(t.status == "failed" for t in result.tests)),
+                       errors=str(sum(t.status == "error" for t in result.tests)),
+                       skipped=str(sum(t.status == "skipped" for t in result.tests)))
+    for t in result.tests:
+        file, _, name = t.name.partition("::")
+        case = ET.SubElement(suite, "testcase", classname=file.removesuffix(".py").replace(
+            "/", "."), name=name or t.name, time=f"{t.duration:.3f}")
+        if t.status in ("failed", "error", "skipped"):
+            tag = {"failed": "failure", "error": "error", "skipped": "skipped"}[t.status]
+            ET.SubElement(case, tag, message=clean(t.feedback))
+    if result.log:
+        ET.SubElement(suite, "system-out").text = clean(result.log)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def class_csv(results: Iterable[Result]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", "status", "reason"])
+    for r in sorted(results, key=lambda r: r.student):
+        score = "" if r.needs_rerun else f"{r.score:g}"  # a grader error is not a zero
+        writer.writerow([_csv_safe(r.student), score, f"{r.max_score:g}", r.status,
+                         _csv_safe(r.reason)])
+    return buf.getvalue()
+
+
+def _csv_safe(text: str) -> str:
+    """No formula injection when a spreadsheet opens the gradebook."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def print_result(result: Result, console: Console, *, title: str) -> None:
+    """The readable per-test report `grader check` prints."""
+    table = Table(title=printable(title), show_lines=False, expand=False)
+    table.add_column("")
+    table.add_column("test")
+    table.add_column("points", justify="right")
+    table.add_column("feedback", overflow="fold")
+    for t in result.tests:
+        style = {"passed": "green", "skipped": "yellow"}.get(t.status, "red")
+        table.add_row(Text(_ICON[t.status], style=style), Text(printable(t.title)),
+                      f"{t.score:g}/{t.max_score:g}", Text(printable(t.feedback)))
+    console.print(table)
+    if result.reason:
+        console.print(Text(f"{result.status}: {printable(result.reason)}", style="bold red"))
+    if result.log and result.status != "ok":
+        tail = "\n".join(result.log.strip().splitlines()[-10:])
+        console.print(Text("last lines of your server's output:", style="dim"))
+        console.print(Text(printable(tail), style="dim"))
+    console.print(Text(f"score: {result.score:g}/{result.max_score:g}", style="bold"))
+
+
+def print_summary(results: list[Result], console: Console, *, title: str) -> None:
+    table = Table(title=printable(title))
+    for col in ("student", "score", "status", "reason"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(results, key=lambda r: r.student):
+        score = "rerun" if r.needs_rerun else f"{r.score:g}/{r.max_score:g}"
+        table.add_row(Text(printable(r.student)), score, r.status,
+                      Text(printable(r.reason)[:120]))
+    console.print(table)

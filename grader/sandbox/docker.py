@@ -1,0 +1,285 @@
+"""The docker backend: one locked-down container per submission, reached only by the grader.
+
+Network: each submission gets an internal network and a small "holder" container that owns the
+network namespace. The holder (the only one with NET_ADMIN, running only our script) deletes the
+default route and drops every new outbound connection, so the namespace can answer the grader
+but never initiate: no route out, not even to the host's bridge address. The student's container
+joins that namespace with every capability dropped, as a non-root user, read-only code, a tmpfs
+/tmp, memory/CPU/pids limits and a kill timer. Everything carries the LABEL and is removed in
+`stop()`; `reap()` removes what a killed grader left behind.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.errors import DockerException, NotFound
+from docker.types import LogConfig, Mount, Ulimit
+
+from . import LABEL, InfraError, Server, StartupError, listening_sockets
+
+__all__ = ["DockerServer", "client", "reap"]
+
+STUDENT = "10001:10001"
+_DATA_CAP = 32 * 1024 * 1024  # bytes read back from DATA_DIR, at most
+_STAGE_CAP = 64 * 1024 * 1024  # a submission larger than this is refused
+_HOLD = """
+set -e
+ip route del default 2>/dev/null || true
+for t in iptables ip6tables; do
+  $t -w -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+  $t -w -A OUTPUT -d {dns} -j DROP 2>/dev/null || true
+  $t -w -A OUTPUT -o lo -j ACCEPT
+  $t -w -A OUTPUT -j DROP
+done
+echo ready
+exec timeout -s KILL {wall} sleep infinity
+"""
+
+
+def client() -> docker.DockerClient:
+    try:
+        c = docker.from_env(timeout=60)
+        c.ping()
+        return c
+    except DockerException as exc:
+        raise InfraError(f"the Docker engine does not answer: {exc}") from None
+
+
+class DockerServer(Server):
+    def __init__(self, *, image: str, owner: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.image = image
+        self.port = self.assignment.port
+        self.host = ""
+        self._client = client()
+        self._name = f"grader-{uuid.uuid4().hex[:10]}"
+        self._labels = {LABEL: "1", f"{LABEL}.owner": owner or str(os.getpid()),
+                        f"{LABEL}.student": self.submission.name}
+        self._stage: Path | None = None
+        self._volume: Any = None
+        self._network: Any = None
+        self._holder: Any = None
+        self._container: Any = None
+        self._old_logs = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        try:
+            self._prepare()
+            self._network = self._client.networks.create(
+                self._name, driver="bridge", internal=True, labels=self._labels)
+            self._holder = self._start_holder()
+            self._container = self._client.containers.run(self.image, **self._run_args())
+        except DockerException as exc:
+            raise InfraError(f"docker could not start the submission: {exc}") from None
+        self.wait_listening(self._why_not)
+
+    def _prepare(self) -> None:
+        if self._stage is None:
+            # A private copy with readable permissions: the student's folder may be 0700, may
+            # change while we grade, and must never be writable from inside.
+            self._stage = Path(tempfile.mkdtemp(prefix="grader-stage-"))
+            _stage_copy(self.submission, self._stage / "app")
+        if self.assignment.data_dir and self._volume is None:
+            size = self.limits.tmpfs
+            self._volume = self._client.volumes.create(
+                self._name, driver="local", labels=self._labels,
+                driver_opts={"type": "tmpfs", "device": "tmpfs",
+                             "o": f"size={size},uid=10001,gid=10001,mode=0700"})
+
+    def _start_holder(self) -> Any:
+        wall = int(self.limits.wall) + 60
+        holder = self._client.containers.run(
+            self.image, ["sh", "-c", _HOLD.format(wall=wall, dns="127.0.0.11")],
+            name=f"{self._name}-net", detach=True, network=self._network.name, user="0",
+            cap_drop=["ALL"], cap_add=["NET_ADMIN"], read_only=True,
+            tmpfs={"/run": "size=1m"}, mem_limit="64m", pids_limit=16, labels=self._labels)
+        deadline = time.monotonic() + 30
+        while b"ready" not in holder.logs():
+            holder.reload()
+            if holder.status == "exited" or time.monotonic() > deadline:
+                out = holder.logs()[-500:].decode(errors="replace")
+                raise InfraError(f"the network sandbox did not come up: {out.strip()}")
+            time.sleep(0.05)
+        holder.reload()
+        self.host = holder.attrs["NetworkSettings"]["Networks"][self._name]["IPAddress"]
+        return holder
+
+    def _run_args(self) -> dict[str, Any]:
+        lim = self.limits
+        env = {**self.assignment.env, "PORT": str(self.port), "HOST": "0.0.0.0", "HOME": "/tmp",
+               "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        assert self._stage is not None
+        volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
+        mounts = []
+        if self.docroot:
+            volumes[str(self.docroot.resolve())] = {"bind": "/srv/www", "mode": "ro"}
+            env["DOCROOT"] = "/srv/www"
+        if self._volume is not None:
+            mounts.append(Mount("/data", self._volume.name, type="volume"))
+            env["DATA_DIR"] = "/data"
+        return dict(
+            command=["timeout", "-s", "KILL", str(int(lim.wall)), *self.assignment.argv],
+            detach=True, network_mode=f"container:{self._holder.id}", user=STUDENT,
+            working_dir="/app", environment=env, volumes=volumes, mounts=mounts,
+            read_only=True, tmpfs={"/tmp": f"size={lim.tmpfs},mode=1777"},
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
+            mem_limit=lim.memory, memswap_limit=lim.memory, nano_cpus=int(lim.cpus * 1e9),
+            pids_limit=lim.pids, labels=self._labels,
+            ulimits=[Ulimit(name="nofile", soft=1024, hard=1024),
+                     Ulimit(name="fsize", soft=_DATA_CAP * 2, hard=_DATA_CAP * 2),
+                     Ulimit(name="core", soft=0, hard=0)],
+            log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+        )
+
+    def stop(self, *, keep_data: bool = False) -> None:
+        if self._container is not None:
+            self._old_logs = self.logs()
+        for attr in ("_container", "_holder", "_network") + (() if keep_data else ("_volume",)):
+            obj = getattr(self, attr)
+            setattr(self, attr, None)
+            if obj is not None:
+                _remove(obj)
+        if not keep_data and self._stage is not None:
+            shutil.rmtree(self._stage, ignore_errors=True)
+            self._stage = None
+
+    # -- what the suite and the feedback read ----------------------------------------------
+
+    def exited(self) -> str | None:
+        if self._container is None:
+            return None
+        try:
+            self._container.reload()
+        except DockerException as exc:
+            raise InfraError(f"the Docker engine stopped answering: {exc}") from None
+        if self._container.status not in ("exited", "dead"):
+            return None
+        state = self._container.attrs["State"]
+        code = state.get("ExitCode")
+        if state.get("OOMKilled"):
+            return f"ran out of memory ({self.limits.memory})"
+        if code == 137:
+            return "was killed (SIGKILL: out of time or memory)"
+        return f"exited with code {code}"
+
+    def _why_not(self) -> str:
+        try:
+            res = self._container.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+            tables = res.output.decode(errors="replace")[:1_000_000]
+        except DockerException:
+            tables = ""
+        return self.explain_not_listening(listening_sockets(tables))
+
+    def logs(self) -> str:
+        data = b""
+        if self._container is not None:
+            try:
+                data = self._container.logs(stdout=True, stderr=True, tail=400)
+            except DockerException:
+                pass
+        text = self._old_logs + data[-self.limits.output :].decode("utf-8", "replace")
+        return text[-self.limits.output :]
+
+    def data_files(self) -> dict[str, bytes]:
+        if self._container is None or self._volume is None:
+            return {}
+        try:
+            stream, _ = self._container.get_archive("/data")
+        except DockerException:
+            return {}
+        buf = io.BytesIO()
+        for chunk in stream:
+            buf.write(chunk)
+            if buf.tell() > _DATA_CAP:
+                break
+        buf.seek(0)
+        files = {}
+        try:
+            with tarfile.open(fileobj=buf, mode="r|") as tar:
+                for member in tar:
+                    if member.isreg():  # data only: no links, no devices
+                        f = tar.extractfile(member)
+                        files[member.name.removeprefix("data/")] = f.read() if f else b""
+        except tarfile.TarError:
+            pass  # truncated at the cap: keep what was read
+        return files
+
+
+def _remove(obj: Any) -> None:
+    try:
+        if hasattr(obj, "kill"):
+            obj.remove(force=True)
+        else:
+            obj.remove()
+    except NotFound:
+        pass
+    except DockerException:
+        time.sleep(0.5)  # a network may still see a container that is going away
+        try:
+            obj.remove()
+        except NotFound:
+            pass
+
+
+def _stage_copy(src: Path, dest: Path) -> None:
+    total = 0
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        nonlocal total
+        skipped = {".git", "__pycache__", ".venv"}
+        for n in names:
+            p = Path(folder, n)
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+        if total > _STAGE_CAP:
+            raise StartupError(f"the submission is larger than {_STAGE_CAP >> 20} MiB")
+        return skipped & set(names)
+
+    shutil.copytree(src, dest, symlinks=True, ignore=ignore)
+    for root, dirs, files in os.walk(dest):
+        os.chmod(root, 0o755)
+        for f in files:
+            p = Path(root, f)
+            if not p.is_symlink():
+                os.chmod(p, 0o644)
+
+
+def reap(*, everything: bool = False) -> int:
+    """Remove what a killed grader left behind: objects whose owner process is gone."""
+    c = client()
+
+    def orphan(labels: dict[str, str]) -> bool:
+        owner = labels.get(f"{LABEL}.owner", "")
+        return everything or not (owner.isdigit() and _alive(int(owner)))
+
+    count = 0
+    for kind in (c.containers.list(all=True, filters={"label": LABEL}),
+                 c.networks.list(filters={"label": LABEL}),
+                 c.volumes.list(filters={"label": LABEL})):
+        for obj in kind:
+            if orphan(obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}):
+                _remove(obj)
+                count += 1
+    return count
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True

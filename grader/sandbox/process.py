@@ -1,0 +1,151 @@
+"""The process backend: the same contract as a local subprocess, for students without Docker.
+
+It is NOT a security boundary: it is for a student's own code on their own machine. It gives a
+free port on loopback, its own process group (killed at the end), rlimits on memory, CPU time,
+file size and core dumps, and a bounded tail of the output.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from . import Server, StartupError, listening_sockets
+
+__all__ = ["ProcessServer"]
+
+_FILE_CAP = 64 * 1024 * 1024  # RLIMIT_FSIZE: one file may not grow past this
+
+
+class ProcessServer(Server):
+    host = "127.0.0.1"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tail: collections.deque[bytes] = collections.deque()
+        self._tail_lock = threading.Lock()
+        self._data: Path | None = None
+        self.port = 0
+
+    def start(self) -> None:
+        if self.assignment.data_dir and self._data is None:
+            self._data = Path(tempfile.mkdtemp(prefix="grader-data-"))
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            **self.assignment.env,
+            "PORT": str(self.port),
+            "HOST": self.host,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        if self._data:
+            env["DATA_DIR"] = str(self._data)
+        if self.docroot:
+            env["DOCROOT"] = str(self.docroot)
+        argv = self.assignment.argv
+        if argv[0] in ("python", "python3"):
+            argv = [sys.executable, *argv[1:]]  # the grader's interpreter has the allowed packages
+        try:
+            self._proc = subprocess.Popen(
+                argv,
+                cwd=self.submission,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: killed as a whole at the end
+                preexec_fn=self._limit,
+            )
+        except OSError as exc:
+            raise StartupError(f"could not run {self.assignment.entry!r}: {exc.strerror}") from None
+        threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True).start()
+        self.wait_listening(self._why_not)
+
+    def _limit(self) -> None:
+        mem = self.limits.memory_bytes() + 512 * 1024 * 1024  # address space, not RSS: headroom
+        wall = int(self.limits.wall) + 1
+        for what, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_CPU, wall),
+                            (resource.RLIMIT_FSIZE, _FILE_CAP), (resource.RLIMIT_CORE, 0)):
+            resource.setrlimit(what, (value, value))
+
+    def _drain(self, pipe: object) -> None:
+        # Reading everything keeps a flooding server from blocking; only the tail is kept.
+        kept = 0
+        with pipe:  # type: ignore[attr-defined]
+            for chunk in iter(lambda: pipe.read1(65536), b""):  # type: ignore[attr-defined]
+                with self._tail_lock:
+                    self._tail.append(chunk)
+                    kept += len(chunk)
+                    while kept - len(self._tail[0]) >= self.limits.output:
+                        kept -= len(self._tail.popleft())
+
+    def exited(self) -> str | None:
+        code = self._proc.poll() if self._proc else None
+        if code is None:
+            return None
+        return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+
+    def _why_not(self) -> str:
+        inodes = set()
+        fd_dir = Path(f"/proc/{self._proc.pid}/fd") if self._proc else None
+        if fd_dir and fd_dir.is_dir():
+            for fd in fd_dir.iterdir():
+                target = os.readlink(fd) if fd.is_symlink() else ""
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        tables = "".join(Path(f"/proc/net/{t}").read_text() for t in ("tcp", "tcp6")
+                         if Path(f"/proc/net/{t}").exists())
+        return self.explain_not_listening(listening_sockets(tables, inodes))
+
+    def logs(self) -> str:
+        with self._tail_lock:
+            data = b"".join(self._tail)[-self.limits.output :]
+        return data.decode("utf-8", "replace")
+
+    def data_files(self) -> dict[str, bytes]:
+        files: dict[str, bytes] = {}
+        if self._data:
+            for path in sorted(self._data.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    files[str(path.relative_to(self._data))] = path.read_bytes()[:_FILE_CAP]
+        return files
+
+    def stop(self, *, keep_data: bool = False) -> None:
+        if self._proc is not None:
+            _kill_group(self._proc)
+            self._proc = None
+        if self._data is not None and not keep_data:
+            shutil.rmtree(self._data, ignore_errors=True)
+            self._data = None
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the whole process group, then SIGKILL whatever is left (SIGTERM may be ignored,
+    and children may outlive the leader)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # the group is gone already
+    proc.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
