@@ -34,6 +34,7 @@ _DATA_CAP = 32 * 1024 * 1024  # bytes read back from DATA_DIR, at most
 _STAGE_CAP = 64 * 1024 * 1024  # a submission larger than this is refused
 _HOLD = """
 set -e
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 ip route del default 2>/dev/null || true
 for t in iptables ip6tables; do
   $t -w -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
@@ -79,7 +80,7 @@ class DockerServer(Server):
             self._prepare()
             self._network = self._client.networks.create(
                 self._name, driver="bridge", internal=True, labels=self._labels)
-            self._holder = self._start_holder()
+            self._start_holder()
             self._container = self._client.containers.run(self.image, **self._run_args())
         except DockerException as exc:
             raise InfraError(f"docker could not start the submission: {exc}") from None
@@ -98,9 +99,9 @@ class DockerServer(Server):
                 driver_opts={"type": "tmpfs", "device": "tmpfs",
                              "o": f"size={size},uid=10001,gid=10001,mode=0700"})
 
-    def _start_holder(self) -> Any:
+    def _start_holder(self) -> None:
         wall = int(self.limits.wall) + 60
-        holder = self._client.containers.run(
+        self._holder = holder = self._client.containers.run(
             self.image, ["sh", "-c", _HOLD.format(wall=wall, dns="127.0.0.11")],
             name=f"{self._name}-net", detach=True, network=self._network.name, user="0",
             cap_drop=["ALL"], cap_add=["NET_ADMIN"], read_only=True,
@@ -114,7 +115,6 @@ class DockerServer(Server):
             time.sleep(0.05)
         holder.reload()
         self.host = holder.attrs["NetworkSettings"]["Networks"][self._name]["IPAddress"]
-        return holder
 
     def _run_args(self) -> dict[str, Any]:
         lim = self.limits

@@ -1,0 +1,99 @@
+"""Every assignment, through the real backends: the reference scores 100%, the starter scores
+low, and each buggy variant in tests/buggy/<assignment>/<variant>/ loses exactly the tests its
+expect.yml names, with feedback that says what went wrong.
+
+expect.yml of a variant:
+    bug: what the variant gets wrong (for the reader)
+    fails: [test_function_name, ...]  # exactly these tests fail; all others pass
+    feedback: text                    # optional: a failing test's feedback contains it
+    status: no_server                 # optional: the result's status (default ok)
+    reason: text                      # optional: the result's reason contains it
+    backends: [docker]                # optional: default both (a correct variant: fails: [])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grader.batch import grade_class
+from grader.config import Course
+from grader.results import Result
+
+from .conftest import ROOT
+
+BACKENDS = ["docker", "process"]
+ASSIGNMENTS = sorted(yaml.safe_load((ROOT / "grading.yml").read_text())["assignments"])
+VARIANTS = sorted(p for p in (ROOT / "tests" / "buggy").glob("*/*") if (p / "expect.yml").is_file())
+
+
+def _expect(variant: Path) -> dict:
+    return yaml.safe_load((variant / "expect.yml").read_text())
+
+
+CASES = [(backend, v) for v in VARIANTS for backend in _expect(v).get("backends", BACKENDS)]
+
+
+def _class(tmp: Path, assignment: str) -> Path:
+    """A class folder of symlinks: the reference, the starter and every buggy variant."""
+    folder = tmp / assignment
+    folder.mkdir(parents=True)
+    (folder / "reference").symlink_to(ROOT / "reference" / assignment)
+    (folder / "starter").symlink_to(ROOT / "starter" / assignment)
+    for variant in VARIANTS:
+        if variant.parent.name == assignment:
+            (folder / variant.name).symlink_to(variant)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def graded(request, course: Course, tmp_path_factory):
+    """grade(backend, assignment): that class graded once, in a parallel batch like `make grade`."""
+    cache: dict[tuple[str, str], dict[str, Result]] = {}
+
+    def grade(backend: str, assignment: str) -> dict[str, Result]:
+        if (backend, assignment) not in cache:
+            if backend == "docker":
+                request.getfixturevalue("docker_ready")
+            tmp = tmp_path_factory.mktemp(f"{backend}-{assignment}")
+            results = grade_class(course=course, assignment=course.assignment(assignment),
+                                  submissions=_class(tmp / "in", assignment), out=tmp / "out",
+                                  backend=backend, workers=2)
+            cache[(backend, assignment)] = {r.student: r for r in results}
+        return cache[(backend, assignment)]
+
+    return grade
+
+
+def _failed(result: Result) -> set[str]:
+    return {t.name.rpartition("::")[2] for t in result.tests if t.status != "passed"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_reference_full_marks_starter_low(graded, backend: str, assignment: str) -> None:
+    results = graded(backend, assignment)
+    ref = results["reference"]
+    assert ref.status == "ok" and ref.tests, ref.reason
+    assert ref.full_marks, [(t.name, t.feedback) for t in ref.tests if t.status != "passed"]
+    starter = results["starter"]
+    assert starter.score <= 0.2 * starter.max_score, (starter.score, starter.max_score)
+    assert starter.status != "error", starter.reason
+
+
+@pytest.mark.parametrize(("backend", "variant"), CASES,
+                         ids=[f"{b}-{v.parent.name}/{v.name}" for b, v in CASES])
+def test_buggy_variant_loses_what_it_deserves(graded, backend: str, variant: Path) -> None:
+    expect = _expect(variant)
+    result = graded(backend, variant.parent.name)[variant.name]
+    assert result.status == expect.get("status", "ok"), result.reason
+    assert _failed(result) == set(expect["fails"]), [(t.name, t.feedback) for t in result.tests]
+    failing = [t for t in result.tests if t.status != "passed"]
+    assert all(t.feedback and t.feedback != "not run" for t in failing), failing
+    if "feedback" in expect:
+        assert any(expect["feedback"] in t.feedback for t in failing), [
+            t.feedback for t in failing]
+    if "reason" in expect:
+        assert expect["reason"] in result.reason, result.reason
