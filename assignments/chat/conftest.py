@@ -1,0 +1,195 @@
+"""Helpers shared by the public and hidden chat tests: a room of buffered line clients.
+
+`chat.join("ada")` connects, registers and returns a `ChatClient`; every client already in the
+room checks that it was told "* ada_<n> joined". `chat.connect("ada")` connects without NICK.
+
+Names get a per-test suffix (`ada_3`), so a notice about a client of an earlier test that the
+server has not finished dropping ("* bob_2 left") can be told apart and skipped: tests share one
+server, and teardown only closes the sockets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+READ_TIMEOUT = 2.0  # seconds to wait for one expected line
+_NOTICE = re.compile(r"\* (\S+) (joined|left)")
+
+
+class ChatClient:
+    """One connection with a read buffer: the stream may split or coalesce lines anywhere."""
+
+    def __init__(self, sock: socket.socket, nick: str, room: Room) -> None:
+        self.sock, self.nick, self.room = sock, nick, room
+        self.eof = False
+        self._buf = b""
+
+    def __repr__(self) -> str:
+        return self.nick
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def send_line(self, text: str) -> None:
+        self.sock.sendall(text.encode("utf-8") + b"\n")
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def register(self) -> None:
+        self.send_line(f"NICK {self.nick}")
+        self.expect_line(f"* welcome {self.nick}", "after 'NICK <name>' the server answers "
+                         "'* welcome <name>'")
+
+    # -- receiving -------------------------------------------------------------------------
+
+    def next_line(self, timeout: float = READ_TIMEOUT) -> str | None:
+        """The next line (notices about earlier tests' clients skipped), or None if nothing
+        complete arrives in time or the server closed the connection (then `eof` is set)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self._buf:
+                raw, self._buf = self._buf.split(b"\n", 1)
+                line = raw.rstrip(b"\r").decode("utf-8", "replace")
+                if not self.room.is_stale(line):
+                    return line
+            left = deadline - time.monotonic()
+            if left <= 0 or self.eof:
+                return None
+            self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                return None
+            except OSError:  # reset
+                chunk = b""
+            if not chunk:
+                self.eof = True
+                return None
+            self._buf += chunk
+
+    def _nothing(self, timeout: float) -> str:
+        if self.eof:
+            return "the server closed the connection"
+        partial = f" (an unfinished line: {self._buf[:60]!r})" if self._buf else ""
+        return f"nothing arrived within {timeout:g} s{partial}"
+
+    def expect_line(self, expected: str, what: str, timeout: float = READ_TIMEOUT) -> None:
+        """The next line must be `expected`; `what` names the behaviour for the feedback."""
+        got = self.next_line(timeout)
+        if got is None:
+            raise AssertionError(f"{what}: {self.nick} expected {_short(expected)}, but "
+                                 f"{self._nothing(timeout)}")
+        if got != expected:
+            raise AssertionError(f"{what}: {self.nick} expected {_short(expected)}, got "
+                                 f"{_short(got)}")
+
+    def expect_error(self, what: str, timeout: float = READ_TIMEOUT) -> str:
+        """The next line must be '! error <reason>'; returns it."""
+        got = self.next_line(timeout)
+        if got is None:
+            raise AssertionError(f"{what}: {self.nick} expected '! error <reason>', but "
+                                 f"{self._nothing(timeout)}")
+        if not got.startswith("! error "):
+            raise AssertionError(f"{what}: {self.nick} expected '! error <reason>', got "
+                                 f"{_short(got)}")
+        return got
+
+    def expect_nothing(self, what: str, timeout: float = 0.5) -> None:
+        got = self.next_line(timeout)
+        if got is not None:
+            raise AssertionError(f"{what}: {self.nick} should get nothing, got {_short(got)}")
+
+    def lines(self, count: int, timeout: float = READ_TIMEOUT) -> list[str]:
+        """Up to `count` lines; stops early when the server goes quiet for `timeout` s."""
+        got: list[str] = []
+        while len(got) < count:
+            line = self.next_line(timeout)
+            if line is None:
+                break
+            got.append(line)
+        return got
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Room:
+    """The clients of one test, with names unique to it."""
+
+    def __init__(self, connect: Callable[..., socket.socket], tag: int) -> None:
+        self._connect, self.tag = connect, tag
+        self.members: list[ChatClient] = []  # registered, in join order
+        self.names: set[str] = set()
+
+    def name(self, base: str) -> str:
+        return f"{base}_{self.tag}"
+
+    def is_stale(self, line: str) -> bool:
+        """A join/leave notice about a client of an earlier test."""
+        m = _NOTICE.fullmatch(line)
+        return bool(m) and not m[1].endswith(f"_{self.tag}")
+
+    def connect(self, base: str) -> ChatClient:
+        """A connected client that has not sent NICK."""
+        nick = self.name(base)
+        self.names.add(nick)
+        return ChatClient(self._connect(READ_TIMEOUT), nick, self)
+
+    def join(self, base: str) -> ChatClient:
+        """Connect, register, and check that everyone already here was told."""
+        client = self.connect(base)
+        client.register()
+        self.joined(client)
+        return client
+
+    def joined(self, client: ChatClient) -> None:
+        """`client` has just registered: the others must each get '* <name> joined'."""
+        for other in self.members:
+            other.expect_line(f"* {client.nick} joined", "when someone joins, every other "
+                              "client gets '* <name> joined'")
+        self.members.append(client)
+
+    def leave(self, client: ChatClient) -> None:
+        self.members.remove(client)
+
+    def who(self, asker: ChatClient, expected: list[str], what: str) -> None:
+        """Ask /who and compare; retry briefly while it still lists clients of earlier tests
+        (the server may not have noticed yet that they closed)."""
+        want = "* users: " + ", ".join(expected)
+        deadline = time.monotonic() + 2.0
+        while True:
+            asker.send_line("/who")
+            got = asker.next_line()
+            stale = got is not None and got.startswith("* users: ") and any(
+                not n.endswith(f"_{self.tag}") for n in got[9:].split(", "))
+            if got == want or not stale or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if got is None:
+            raise AssertionError(f"{what}: {asker.nick} sent /who and expected {_short(want)}, "
+                                 f"but {asker._nothing(READ_TIMEOUT)}")
+        if got != want:
+            raise AssertionError(f"{what}: {asker.nick} sent /who and expected {_short(want)}, "
+                                 f"got {_short(got)}")
+
+
+def _short(line: str, limit: int = 80) -> str:
+    text = repr(line[:limit])
+    return text + (f"... ({len(line)} characters)" if len(line) > limit else "")
+
+
+@pytest.fixture(scope="session")
+def _tags() -> Iterator[int]:
+    return itertools.count(1)
+
+
+@pytest.fixture
+def chat(connect: Callable[..., socket.socket], _tags: Iterator[int]) -> Room:
+    """A room of chat clients for one test: chat.join("ada"), chat.connect("bob")."""
+    return Room(connect, next(_tags))
