@@ -21,6 +21,7 @@ from grader.testing import ServerSession
 COOKIE = "session"  # the session cookie's name, fixed by the handout
 REDIRECTS = (302, 303)
 PASSWORDS: list[str] = []  # every password the tests sent to the server
+REGISTERED: list[str] = []  # every username the server accepted at POST /register
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -137,6 +138,8 @@ def register(session: requests.Session, username: str, password: str, *,
     token = csrf_token(session, "/register")
     resp = session.post("/register", data={"username": username, "password": password,
                                            "csrf_token": token}, allow_redirects=False)
+    if is_redirect_to(resp, "/account"):
+        REGISTERED.append(username)
     if check:
         assert is_redirect_to(resp, "/account"), (
             f"registering a new user: POST /register answered {resp.status_code}"
