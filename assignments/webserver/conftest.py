@@ -1,0 +1,172 @@
+"""Helpers shared by the public and hidden web server tests: a small, lenient HTTP client.
+
+The suites speak HTTP over a raw socket instead of using `requests`, so they can send exactly the
+bytes they mean (`/../`, malformed request lines, a request in pieces) and read exactly what came
+back. Parsing is lenient where real clients are (bare `\\n` line endings, header names in any
+case, a missing reason phrase) and every failure is one line naming the request.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from grader.testing import show
+
+HEAD_END = re.compile(rb"\r?\n\r?\n")
+STATUS_LINE = re.compile(rb"HTTP/(\d\.\d)[ \t]+(\d{3})(?:[ \t]+(.*))?")
+
+
+@dataclass
+class Response:
+    status: int
+    reason: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+    head: bytes = field(repr=False)
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower case ("" when there is none)."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def content_length(self) -> int | None:
+        value = self.headers.get("content-length")
+        return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def request_bytes(target: str, method: str = "GET", host: str = "localhost") -> bytes:
+    return (f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: course-grader\r\n"
+            "Accept: */*\r\nConnection: close\r\n\r\n").encode("latin-1")
+
+
+def _recv(sock: socket.socket, deadline: float) -> bytes | None:
+    """One recv before the deadline: the bytes, b"" when closed, None on a timeout."""
+    sock.settimeout(max(0.01, deadline - time.monotonic()))
+    try:
+        return sock.recv(65536)
+    except TimeoutError:
+        return None
+    except ConnectionResetError:
+        return b""  # a reset ends the response like a close does; the caller says what's missing
+
+
+def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
+                  timeout: float = 5.0) -> Response:
+    """Read one response: the head, then Content-Length bytes of body or up to the close.
+
+    `head_only` (HEAD): read to the close but accept silence after the head, so a server that
+    keeps the connection open costs a short wait, not a failure; the caller checks the body.
+    """
+    deadline = time.monotonic() + timeout
+    buf = b""
+    while not (end := HEAD_END.search(buf)):
+        chunk = _recv(sock, deadline)
+        if chunk is None:
+            got = f"got {show(buf)}" if buf else "got nothing"
+            raise AssertionError(f"{what}: no complete response within {timeout:g} s ({got}); "
+                                 "end the headers with a blank line")
+        if not chunk:
+            if not buf:
+                raise AssertionError(f"{what}: the server closed the connection without "
+                                     "sending a response")
+            raise AssertionError(f"{what}: the connection closed before the blank line that "
+                                 f"ends the headers; got {show(buf)}")
+        buf += chunk
+        if len(buf) > 1 << 20:
+            raise AssertionError(f"{what}: more than 1 MiB without the blank line that ends "
+                                 "the headers")
+    head, body = buf[: end.start()], buf[end.end() :]
+    lines = re.split(rb"\r?\n", head)
+    match = STATUS_LINE.fullmatch(lines[0].strip())
+    if not match:
+        raise AssertionError(f"{what}: the response must start with a status line such as "
+                             f"'HTTP/1.1 200 OK', got {show(lines[0])}")
+    status = int(match.group(2))
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(b":")
+        if not sep or not name.strip():
+            raise AssertionError(f"{what}: a header line must be 'Name: value', got {show(line)}")
+        headers[name.strip().decode("latin-1").lower()] = value.strip().decode("latin-1")
+    response = Response(status, (match.group(3) or b"").decode("latin-1"), headers, b"", head)
+    length = response.content_length()
+    bodiless = head_only or status in (204, 304) or 100 <= status < 200
+    while bodiless or length is None or len(body) < length:
+        chunk = _recv(sock, deadline)
+        if chunk is None:
+            if bodiless:
+                break
+            said = f" of the {length} its Content-Length announced" if length is not None else ""
+            raise AssertionError(f"{what}: got {len(body)} bytes of body{said}, then the server "
+                                 f"went quiet for {timeout:g} s; close the connection after "
+                                 "the response")
+        if not chunk:
+            break
+        body += chunk
+    response.body = body if bodiless or length is None else body[:length]
+    return response
+
+
+@pytest.fixture
+def fetch(server, connect) -> Callable[..., Response]:
+    """fetch(target, method="GET", raw=None, timeout=5) -> Response, on a fresh connection.
+
+    `raw` replaces the whole request with those exact bytes.
+    """
+
+    def _fetch(target: str = "/", method: str = "GET", *, raw: bytes | None = None,
+               timeout: float = 5.0, what: str | None = None) -> Response:
+        what = what or (f"{method} {target}" if raw is None else f"the request {show(raw)}")
+        sock = connect(timeout)
+        sock.sendall(raw if raw is not None else
+                     request_bytes(target, method, f"{server.host}:{server.port}"))
+        return _read_response(sock, what=what, head_only=method == "HEAD", timeout=timeout)
+
+    return _fetch
+
+
+@pytest.fixture
+def read_response() -> Callable[..., Response]:
+    """read_response(sock, what=..., head_only=False, timeout=5): one response from a socket
+    the test wrote to itself (a request in pieces, several connections at once)."""
+    return _read_response
+
+
+@pytest.fixture(scope="session")
+def www(assignment_dir: Path) -> Path:
+    """The document root's fixture files, as the grader's side sees them."""
+    return assignment_dir / "www"
+
+
+@pytest.fixture(scope="session")
+def secret(assignment_dir: Path) -> bytes:
+    """A file beside the document root (outside it) that no request may return."""
+    return (assignment_dir / "secret.txt").read_bytes().strip()
+
+
+@pytest.fixture
+def check_file() -> Callable[..., None]:
+    """check_file(response, expected, what=..., types=(...)): a 200 with that type and bytes."""
+    return _check_file
+
+
+def _check_file(response: Response, expected: bytes, *, what: str, types: tuple[str, ...]) -> None:
+    assert response.status == 200, (
+        f"{what}: expected status 200, got {response.status} {response.reason}".rstrip())
+    assert response.content_type in types, (
+        f"{what}: expected Content-Type {' or '.join(types)}, got "
+        f"{response.headers.get('content-type', 'no Content-Type header')!r}")
+    if response.body != expected:
+        length = response.content_length()
+        said = f", Content-Length said {length}" if length not in (None, len(expected)) else ""
+        raise AssertionError(
+            f"{what}: the body is not the file's bytes (expected {len(expected)} bytes, got "
+            f"{len(response.body)}{said}): {show(response.body, 40)}; read files in binary "
+            "mode ('rb') and send them unchanged")

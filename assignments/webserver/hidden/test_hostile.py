@@ -1,0 +1,103 @@
+"""Hidden tests: path traversal and malformed requests (security and robustness).
+
+Malformed requests come last: a server they crash fails only what comes after.
+"""
+
+import socket
+import struct
+import time
+
+import pytest
+
+from grader.testing import show
+
+PASSWD = b"root:x:0:0:"  # the first line of /etc/passwd, in the container and on most hosts
+UP = "../" * 12  # more than enough to climb from the document root to /
+
+
+def check_refused(fetch, secret: bytes, targets: list[str], hint: str) -> None:
+    for target in targets:
+        response = fetch(target)
+        leaked = [name for name, data in (("secret.txt", secret), ("/etc/passwd", PASSWD))
+                  if data in response.body]
+        assert not leaked, (
+            f"GET {target} returned the contents of {leaked[0]}, a file OUTSIDE the document "
+            f"root: {hint}")
+        assert response.status in (400, 403, 404), (
+            f"GET {target} (outside the document root): expected 403 Forbidden or 404 Not "
+            f"Found, got {response.status} {response.reason}".rstrip())
+
+
+@pytest.mark.points(3)
+def test_traversal_dotdot(fetch, secret):
+    """Never serves files outside the document root through /../ in the path"""
+    check_refused(fetch, secret, [
+        "/../secret.txt", "/files/../../secret.txt", f"/{UP}etc/passwd",
+        f"/docs/{UP}etc/passwd"],
+        "refuse any path with a '..' segment, or resolve it and check it is inside DOCROOT")
+
+
+@pytest.mark.points(2)
+def test_traversal_encoded(fetch, secret):
+    """Never serves files outside the document root through percent-encoded %2e%2e/"""
+    encoded = UP.replace("..", "%2e%2e")
+    check_refused(fetch, secret, [
+        "/%2e%2e/secret.txt", "/files/%2E%2E/%2E%2E/secret.txt", f"/{encoded}etc/passwd",
+        "/" + UP.replace("/", "%2f") + "etc%2fpasswd"],
+        "decode the path first, then check it (a check before decoding misses %2e%2e)")
+
+
+@pytest.mark.points(2)
+def test_traversal_absolute(fetch, secret, assignment_dir):
+    """Never serves files outside the document root through an absolute path (//etc/passwd)"""
+    outside = (assignment_dir / "secret.txt").resolve().as_posix()  # for the process backend
+    check_refused(fetch, secret, [
+        "//etc/passwd", "/%2Fetc%2Fpasswd", f"/{outside}", "/%2F" + outside.lstrip("/")],
+        "os.path.join(root, '/etc/passwd') is '/etc/passwd': strip every leading '/' "
+        "and check the result is inside DOCROOT")
+
+
+MALFORMED = [
+    b"HELLO\r\n\r\n",
+    b"GET\r\n\r\n",
+    b"GET /hello.txt HTTP/1.1 and more\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xa7\xf1\xee\r\n\r\n",  # TLS on a plain port
+]
+
+
+@pytest.mark.points(2)
+def test_malformed_request_gets_400(fetch):
+    """Answers a malformed request line with 400 Bad Request"""
+    for raw in MALFORMED:
+        line = raw.partition(b"\r")[0]
+        what = f"the malformed request line {show(line)}"
+        response = fetch(raw=raw, what=what)
+        assert response.status == 400, (
+            f"{what}: expected 400 Bad Request, got {response.status} {response.reason}".rstrip())
+
+
+@pytest.mark.points(2)
+def test_keeps_serving_after_malformed(connect, fetch, www, check_file):
+    """Keeps serving after malformed requests and clients that hang up early"""
+    for raw in MALFORMED:
+        sock = connect()
+        sock.sendall(raw)
+        sock.close()
+    connect().close()  # connects, sends nothing, leaves
+    half = connect()
+    half.sendall(b"GET /hello.txt HT")
+    half.close()
+    rude = connect()
+    rude.sendall(b"GET /big.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    rude.close()  # a reset while the server sends a large file
+    time.sleep(0.5)
+    try:
+        response = fetch("/hello.txt")
+        check_file(response, (www / "hello.txt").read_bytes(), what="GET /hello.txt",
+                   types=("text/plain",))
+    except (OSError, AssertionError) as exc:
+        raise AssertionError(
+            "after malformed requests and clients that hung up early, a normal request failed "
+            f"({exc}): catch errors for each connection so one bad client never stops the "
+            "server") from None

@@ -1,0 +1,48 @@
+"""Public tests: error statuses and HEAD."""
+
+import pytest
+
+
+@pytest.mark.points(2)
+def test_missing_file_404(fetch):
+    """A missing file gets status 404 with an HTML page"""
+    for target in ("/no-such-page.html", "/docs/missing.txt", "/nothing/here/"):
+        response = fetch(target)
+        assert response.status == 404, (
+            f"GET {target}: expected status 404 Not Found, got {response.status} "
+            f"{response.reason}; a page that says 404 is not enough, the status line must")
+        assert response.content_type == "text/html" and response.body.strip(), (
+            f"GET {target}: the 404 response should carry a short HTML page (Content-Type: "
+            f"text/html), got {response.headers.get('content-type', 'no Content-Type')!r} "
+            f"with {len(response.body)} bytes")
+
+
+@pytest.mark.points(1)
+def test_unsupported_method(fetch):
+    """Methods other than GET and HEAD get 405 Method Not Allowed or 501 Not Implemented"""
+    for method in ("POST", "DELETE"):
+        response = fetch("/index.html", method)
+        assert response.status in (405, 501), (
+            f"{method} /index.html: expected 405 Method Not Allowed or 501 Not Implemented, "
+            f"got {response.status} {response.reason}".rstrip())
+
+
+@pytest.mark.points(2)
+def test_head(fetch, www):
+    """HEAD sends the same status and headers as GET, and no body"""
+    for target, name, media in (("/hello.txt", "hello.txt", "text/plain"),
+                                ("/images/logo.png", "images/logo.png", "image/png")):
+        response = fetch(target, "HEAD", timeout=3)
+        assert response.status == 200, f"HEAD {target}: expected status 200, got " \
+            f"{response.status}"
+        assert response.content_type == media, (
+            f"HEAD {target}: expected Content-Type {media}, as for GET, got "
+            f"{response.headers.get('content-type', 'none')!r}")
+        size = (www / name).stat().st_size
+        length = response.headers.get("content-length")
+        assert length is None or length.strip() == str(size), (
+            f"HEAD {target}: Content-Length should be the file's size, {size}, as for GET; "
+            f"got {length!r}")
+        assert not response.body, (
+            f"HEAD {target}: expected headers only, got {len(response.body)} bytes of body "
+            "after them")

@@ -1,0 +1,2 @@
+// A little script, served as JavaScript.
+document.title += " (script loaded)";
