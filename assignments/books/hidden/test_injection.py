@@ -1,0 +1,51 @@
+"""Hidden tests: quotes in input are data, not SQL."""
+
+import pytest
+from conftest import SEED, json_of, links, page_text
+
+QUOTE = "' OR '1'='1"
+
+
+@pytest.mark.points(2)
+def test_quotes_stored_literally(http, soup, isbn, tag):
+    """O'Reilly and ' OR '1'='1 are stored and shown exactly as typed"""
+    book = {"title": f"{QUOTE} {tag}", "isbn": isbn(), "author": "Tim O'Reilly",
+            "publisher": "O'Reilly Media"}
+    r = http.post("/api/books", json=book)
+    assert r.status_code == 201, (
+        f"POST /api/books with quotes in the fields (\"O'Reilly\") gave status {r.status_code}: "
+        "use ? placeholders in SQL, never string formatting")
+    got = json_of(r, "POST /api/books")
+    back = json_of(http.get(f"/api/books/{got.get('id')}"), "GET /api/books/<id>")
+    fields = {k: back.get(k) for k in book}
+    assert fields == book, f"stored {book}, read back {fields}"
+    text = page_text(soup(http.get(f"/books/{got['id']}")))
+    assert book["title"] in text and "Tim O'Reilly" in text, (
+        f"/books/{got['id']} does not show the title and author with their quotes")
+    form_title = f"O'Reilly's {tag}"
+    r = http.post("/books/", data={"title": form_title, "isbn": isbn(), "author": "D'Arcy",
+                                   "publisher": ""})
+    assert r.status_code == 200 and form_title in page_text(soup(r)), (
+        f"creating {form_title!r} with the form failed (status {r.status_code}): quotes must "
+        "be data, not SQL")
+
+
+@pytest.mark.points(2)
+def test_sql_injection_finds_nothing(http, soup):
+    """Search terms and ids with quotes match nothing (no SQL injection)"""
+    r = http.get("/api/books", params={"q": f"zz-none{QUOTE}"})
+    assert r.status_code == 200, (
+        f"GET /api/books?q=<text with quotes> gave status {r.status_code}: pass q as a "
+        "parameter (?), never format it into the SQL")
+    body = json_of(r, "GET /api/books?q=")
+    assert body.get("books") == [] and body.get("total") == 0, (
+        f"?q=zz-none{QUOTE} matches no book, but returned {len(body.get('books') or [])} "
+        "books: the search is open to SQL injection")
+    for url in (f"/api/books/x{QUOTE}", f"/books/x{QUOTE}"):
+        r = http.get(url)
+        assert r.status_code == 404, (
+            f"GET {url} gave status {r.status_code}, expected 404: an id with quotes must "
+            "match no book (use ? placeholders)")
+    page = http.get("/books/")
+    assert all(f"/books/{i}" in links(soup(page), page.url) for i in SEED), (
+        "after the injection attempts, /books/ no longer lists the seeded books")
