@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -119,22 +121,14 @@ def clean() -> None:
     click.echo(f"removed {reap(everything=True)} objects")
 
 
-class _errors:
+@contextmanager
+def _errors(console: Console) -> Iterator[None]:
     """Grader-side problems end the command with one clear line, not a traceback."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: object) -> bool:
-        if isinstance(exc, ConfigError | FileNotFoundError | RuntimeError):
-            self.console.print(f"[bold red]error:[/] {report.printable(str(exc))}")
-            sys.exit(2)
-        if isinstance(exc, InfraError):
-            self.console.print(f"[bold red]grader error (not your fault):[/] "
-                               f"{report.printable(str(exc))}")
-            sys.exit(3)
-        return False
+    try:
+        yield
+    except (ConfigError, FileNotFoundError, RuntimeError) as exc:
+        console.print(f"[bold red]error:[/] {report.printable(str(exc))}")
+        sys.exit(2)
+    except InfraError as exc:
+        console.print(f"[bold red]grader error (not your fault):[/] {report.printable(str(exc))}")
+        sys.exit(3)

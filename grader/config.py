@@ -102,7 +102,7 @@ class Course(_Model):
     base_image: str = Field(
         "grader-base:bookworm", description="local image with python3; built when missing"
     )
-    limits: Limits = Field(default_factory=Limits, description="default limits per submission")
+    limits: Limits = Field(Limits(), description="default limits per submission")
     assignments: dict[str, CourseEntry] = Field(description="assignment id -> weight, due")
 
     def assignment(self, name: str) -> Assignment:

@@ -37,7 +37,7 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
     result = Result(student=submission.name, assignment=assignment.id,
                     fingerprint=fingerprint(assignment, submission, backend))
     started = time.monotonic()
-    if not submission.is_dir() or not _files(submission):
+    if not submission.is_dir() or all(p.name.startswith(".") for p in _files(submission)):
         result.status, result.reason = "missing", "nothing was submitted"
         result.tests = _not_run(plan(assignment, hidden=hidden), "not run: nothing was submitted")
         return result

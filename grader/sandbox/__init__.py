@@ -107,6 +107,7 @@ class Server(ABC):
         """Turn what the server does listen on into advice the student can act on."""
         want = self.assignment.port if self.host != "127.0.0.1" else self.port
         wait = f"{self.assignment.startup_timeout:g} s"
+        listening = [(a, p) for a, p in listening if a != "127.0.0.11"]  # docker's own DNS
         for addr, port in listening:
             if port == want and addr.startswith("127."):
                 return (f"the server listens on {addr}:{port} only; listen on all interfaces "

@@ -248,7 +248,7 @@ def _stage_copy(src: Path, dest: Path) -> None:
         return skipped & set(names)
 
     shutil.copytree(src, dest, symlinks=True, ignore=ignore)
-    for root, dirs, files in os.walk(dest):
+    for root, _dirs, files in os.walk(dest):
         os.chmod(root, 0o755)
         for f in files:
             p = Path(root, f)

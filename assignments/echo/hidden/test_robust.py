@@ -18,17 +18,21 @@ def send_and_receive(sock: socket.socket, data: bytes, timeout: float) -> bytes:
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
     deadline = time.monotonic() + timeout
-    while len(got) < len(data) and time.monotonic() < deadline:
-        for _, events in sel.select(timeout=1):
-            if events & selectors.EVENT_WRITE and view:
-                view = view[sock.send(view[:65536]) :]
-                if not view:
-                    sel.modify(sock, selectors.EVENT_READ)
-            if events & selectors.EVENT_READ:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return bytes(got)
-                got += chunk
+    try:
+        while len(got) < len(data) and time.monotonic() < deadline:
+            for _, events in sel.select(timeout=1):
+                if events & selectors.EVENT_WRITE and view:
+                    view = view[sock.send(view[:65536]) :]
+                    if not view:
+                        sel.modify(sock, selectors.EVENT_READ)
+                if events & selectors.EVENT_READ:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return bytes(got)
+                    got += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        raise AssertionError(f"sent {len(data) - len(view)} of {len(data)} bytes, got "
+                             f"{len(got)} back before the server reset the connection") from None
     return bytes(got)
 
 
@@ -47,7 +51,8 @@ def test_two_clients_at_once(connect):
     """Serves a second client while the first one stays connected"""
     first = connect()
     first.sendall(b"first")
-    assert recv_exactly(first, 5) == b"first"
+    got = recv_exactly(first, 5)
+    assert got == b"first", f"first client: sent b'first', got {show(got)}"
     second = connect(3)
     second.sendall(b"second")
     try:
@@ -57,25 +62,32 @@ def test_two_clients_at_once(connect):
                              "connected: serve clients concurrently (threads or select)") from None
     assert got == b"second", f"second client: sent b'second', got {show(got)}"
     first.sendall(b"again")
-    assert recv_exactly(first, 5) == b"again", "the first client stopped being served"
+    got = recv_exactly(first, 5)
+    assert got == b"again", f"first client, second message: sent b'again', got {show(got)}"
 
 
 @pytest.mark.points(2)
 def test_survives_reset(connect):
     """Keeps serving after a client disconnects abruptly (connection reset)"""
     rude = connect()
-    rude.sendall(b"x" * 100_000)
-    rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    try:
+        rude.sendall(b"x" * 100_000)
+        rude.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass  # the server already dropped us: that is not what this test is about
     rude.close()  # SO_LINGER 0: close sends RST, not FIN
     time.sleep(0.2)  # let the reset reach the server before the next client
     try:
         sock = connect()
-        sock.sendall(b"still there?")
-        got = recv_exactly(sock, 12)
-    except (OSError, AssertionError):
+    except ConnectionRefusedError:
         raise AssertionError("after a client reset its connection the server stopped "
-                             "serving: catch ConnectionResetError in the client handler") from None
-    assert got == b"still there?", f"after a reset, got {show(got)}"
+                             "listening: catch ConnectionResetError in the client handler") from None
+    sock.sendall(b"still there?")
+    try:
+        got = recv_exactly(sock, 12)
+    except AssertionError as exc:
+        raise AssertionError(f"after a client reset its connection: {exc}") from None
+    assert got == b"still there?", f"after a reset: sent b'still there?', got {show(got)}"
 
 
 @pytest.mark.points(1)
@@ -83,13 +95,14 @@ def test_survives_silent_client(connect):
     """Serves others while a client connects and sends nothing, and after it leaves"""
     silent = connect()
     other = connect(3)
-    other.sendall(b"ping")
+    other.sendall(b"ping\n")
     try:
-        got = recv_exactly(other, 4, timeout=3)
-    except AssertionError:
-        raise AssertionError("a client that sends nothing blocked every other client") from None
-    assert got == b"ping"
+        got = recv_exactly(other, 5, timeout=3)
+    except AssertionError as exc:
+        raise AssertionError(f"while another client was connected and silent: {exc}") from None
+    assert got == b"ping\n", f"while a silent client was connected: sent b'ping\\n', got {show(got)}"
     silent.close()
     again = connect()
-    again.sendall(b"pong")
-    assert recv_exactly(again, 4) == b"pong", "not served after a silent client left"
+    again.sendall(b"pong\n")
+    got = recv_exactly(again, 5)
+    assert got == b"pong\n", f"after a silent client left: sent b'pong\\n', got {show(got)}"
