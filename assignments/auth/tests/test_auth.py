@@ -45,7 +45,7 @@ def test_register_logs_in(http):
     name = unique("ada")
     register(http, name, new_password())
     text = logged_in_as(http)
-    assert text, "after registering, GET /account redirected to /login: register must log in"
+    assert text, "after registering, GET /account did not show the account: register must log in"
     assert f"Logged in as {name}" in text, (
         f"after registering as {name!r}, /account does not say 'Logged in as {name}'")
 
