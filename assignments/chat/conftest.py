@@ -41,10 +41,13 @@ class ChatClient:
     def send_raw(self, data: bytes) -> None:
         self.sock.sendall(data)
 
-    def register(self) -> None:
+    def register(self, what: str = "") -> None:
+        if not what:
+            what = "after 'NICK <name>' the server answers '* welcome <name>'"
+            if len(self.room.clients) > 1:
+                what += ", even while other clients are connected and quiet"
         self.send_line(f"NICK {self.nick}")
-        self.expect_line(f"* welcome {self.nick}", "after 'NICK <name>' the server answers "
-                         "'* welcome <name>'")
+        self.expect_line(f"* welcome {self.nick}", what)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -118,6 +121,24 @@ class ChatClient:
     def close(self) -> None:
         self.sock.close()
 
+    def finish(self, deadline: float) -> None:
+        """Read whatever is left until the server closes (after our shutdown), then close.
+
+        Closing a socket with unread data sends a reset, not a clean close: draining first
+        keeps a server from seeing an "abrupt disconnect" the test never meant to make.
+        """
+        try:
+            while not self.eof and self.sock.fileno() != -1:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.sock.settimeout(left)
+                if not self.sock.recv(65536):
+                    break
+        except OSError:
+            pass
+        self.sock.close()
+
 
 class Room:
     """The clients of one test, with names unique to it."""
@@ -125,6 +146,7 @@ class Room:
     def __init__(self, connect: Callable[..., socket.socket], tag: int) -> None:
         self._connect, self.tag = connect, tag
         self.members: list[ChatClient] = []  # registered, in join order
+        self.clients: list[ChatClient] = []  # every connection made
         self.names: set[str] = set()
 
     def name(self, base: str) -> str:
@@ -139,12 +161,14 @@ class Room:
         """A connected client that has not sent NICK."""
         nick = self.name(base)
         self.names.add(nick)
-        return ChatClient(self._connect(READ_TIMEOUT), nick, self)
+        client = ChatClient(self._connect(READ_TIMEOUT), nick, self)
+        self.clients.append(client)
+        return client
 
-    def join(self, base: str) -> ChatClient:
+    def join(self, base: str, what: str = "") -> ChatClient:
         """Connect, register, and check that everyone already here was told."""
         client = self.connect(base)
-        client.register()
+        client.register(what)
         self.joined(client)
         return client
 
@@ -158,17 +182,29 @@ class Room:
     def leave(self, client: ChatClient) -> None:
         self.members.remove(client)
 
+    def close_all(self, timeout: float = 1.0) -> None:
+        """End the test cleanly: every client says it is done (FIN), then reads until the
+        server closes, so the next test starts with a server that has forgotten these."""
+        for client in self.clients:
+            try:
+                client.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
+        for client in self.clients:
+            client.finish(deadline)
+
     def who(self, asker: ChatClient, expected: list[str], what: str) -> None:
-        """Ask /who and compare; retry briefly while it still lists clients of earlier tests
-        (the server may not have noticed yet that they closed)."""
+        """Ask /who and compare, skipping join/leave notices; ask again for up to 2 s while the
+        answer is wrong (the server may not have noticed yet that a client closed)."""
         want = "* users: " + ", ".join(expected)
         deadline = time.monotonic() + 2.0
         while True:
             asker.send_line("/who")
             got = asker.next_line()
-            stale = got is not None and got.startswith("* users: ") and any(
-                not n.endswith(f"_{self.tag}") for n in got[9:].split(", "))
-            if got == want or not stale or time.monotonic() > deadline:
+            while got is not None and _NOTICE.fullmatch(got):
+                got = asker.next_line()
+            if got == want or got is None or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         if got is None:
@@ -190,6 +226,8 @@ def _tags() -> Iterator[int]:
 
 
 @pytest.fixture
-def chat(connect: Callable[..., socket.socket], _tags: Iterator[int]) -> Room:
+def chat(connect: Callable[..., socket.socket], _tags: Iterator[int]) -> Iterator[Room]:
     """A room of chat clients for one test: chat.join("ada"), chat.connect("bob")."""
-    return Room(connect, next(_tags))
+    room = Room(connect, next(_tags))
+    yield room
+    room.close_all()
