@@ -69,9 +69,10 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
     while not (end := HEAD_END.search(buf)):
         chunk = _recv(sock, deadline)
         if chunk is None:
-            got = f"got {show(buf)}" if buf else "got nothing"
-            raise AssertionError(f"{what}: no complete response within {timeout:g} s ({got}); "
-                                 "end the headers with a blank line")
+            if not buf:
+                raise AssertionError(f"{what}: no response within {timeout:g} s")
+            raise AssertionError(f"{what}: no blank line after the headers within {timeout:g} s;"
+                                 f" got {show(buf)}")
         if not chunk:
             if not buf:
                 raise AssertionError(f"{what}: the server closed the connection without "
@@ -153,20 +154,27 @@ def secret(assignment_dir: Path) -> bytes:
 
 @pytest.fixture
 def check_file() -> Callable[..., None]:
-    """check_file(response, expected, what=..., types=(...)): a 200 with that type and bytes."""
+    """check_file(response, expected, what=..., types=(...)): a 200 with those exact bytes and,
+    when `types` is given, one of those media types."""
     return _check_file
 
 
-def _check_file(response: Response, expected: bytes, *, what: str, types: tuple[str, ...]) -> None:
+def _check_file(response: Response, expected: bytes, *, what: str,
+                types: tuple[str, ...] | None = None) -> None:
     assert response.status == 200, (
         f"{what}: expected status 200, got {response.status} {response.reason}".rstrip())
-    assert response.content_type in types, (
+    assert types is None or response.content_type in types, (
         f"{what}: expected Content-Type {' or '.join(types)}, got "
         f"{response.headers.get('content-type', 'no Content-Type header')!r}")
-    if response.body != expected:
-        length = response.content_length()
-        said = f", Content-Length said {length}" if length not in (None, len(expected)) else ""
+    if response.body == expected:
+        return
+    length = response.content_length()
+    if length is not None and length < len(expected) and expected.startswith(response.body):
         raise AssertionError(
-            f"{what}: the body is not the file's bytes (expected {len(expected)} bytes, got "
-            f"{len(response.body)}{said}): {show(response.body, 40)}; read files in binary "
-            "mode ('rb') and send them unchanged")
+            f"{what}: Content-Length says {length} but the file has {len(expected)} bytes, so "
+            "the body is cut short: Content-Length must count bytes, not characters")
+    said = f", Content-Length said {length}" if length not in (None, len(expected)) else ""
+    raise AssertionError(
+        f"{what}: the body is not the file's bytes (expected {len(expected)} bytes, got "
+        f"{len(response.body)}{said}): {show(response.body, 24)}; read files in binary "
+        "mode ('rb') and send them unchanged")
