@@ -12,7 +12,7 @@ def test_quotes_stored_literally(http, soup, isbn, tag):
     book = {"title": f"{QUOTE} {tag}", "isbn": isbn(), "author": "Tim O'Reilly",
             "publisher": "O'Reilly Media"}
     r = http.post("/api/books", json=book)
-    assert r.status_code == 201, (
+    assert 200 <= r.status_code < 300, (
         f"POST /api/books with quotes in the fields (\"O'Reilly\") gave status {r.status_code}: "
         "use ? placeholders in SQL, never string formatting")
     got = json_of(r, "POST /api/books")
@@ -33,19 +33,20 @@ def test_quotes_stored_literally(http, soup, isbn, tag):
 @pytest.mark.points(2)
 def test_sql_injection_finds_nothing(http, soup):
     """Search terms and ids with quotes match nothing (no SQL injection)"""
-    r = http.get("/api/books", params={"q": f"zz-none{QUOTE}"})
+    q = "zz-none' OR 1=1 --"
+    r = http.get("/api/books", params={"q": q})
     assert r.status_code == 200, (
         f"GET /api/books?q=<text with quotes> gave status {r.status_code}: pass q as a "
         "parameter (?), never format it into the SQL")
     body = json_of(r, "GET /api/books?q=")
     assert body.get("books") == [] and body.get("total") == 0, (
-        f"?q=zz-none{QUOTE} matches no book, but returned {len(body.get('books') or [])} "
+        f"?q={q} matches no book, but returned {len(body.get('books') or [])} "
         "books: the search is open to SQL injection")
-    for url in (f"/api/books/x{QUOTE}", f"/books/x{QUOTE}"):
-        r = http.get(url)
-        assert r.status_code == 404, (
-            f"GET {url} gave status {r.status_code}, expected 404: an id with quotes must "
-            "match no book (use ? placeholders)")
+    url = f"/api/books/x{QUOTE}"
+    r = http.get(url)
+    assert r.status_code == 404, (
+        f"GET {url} gave status {r.status_code}, expected 404: an id with quotes must match "
+        "no book (use ? placeholders)")
     page = http.get("/books/")
     assert all(f"/books/{i}" in links(soup(page), page.url) for i in SEED), (
         "after the injection attempts, /books/ no longer lists the seeded books")

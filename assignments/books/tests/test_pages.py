@@ -124,6 +124,7 @@ def test_delete_with_the_form(http, soup, add_book):
         f"POST /books/{book['id']}/delete gave status {r.status_code}, expected a redirect "
         "(303 or 302) to /books/")
     assert path_of(r) == "/books/", f"the delete redirected to {path_of(r)!r}, not /books/"
-    gone = http.get(f"/books/{book['id']}")
+    gone = http.get(f"/api/books/{book['id']}")
     assert gone.status_code == 404, (
-        f"after deleting it, GET /books/{book['id']} gave status {gone.status_code}, not 404")
+        f"after POST /books/{book['id']}/delete, the book is still there (GET "
+        f"/api/books/{book['id']} gave status {gone.status_code}, not 404)")
