@@ -23,6 +23,7 @@ from typing import Any
 
 from .config import Assignment, Course
 from .results import Result, TestResult
+from .sandbox import OUT_OF_TIME
 
 __all__ = ["fingerprint", "grade_submission", "plan"]
 
@@ -42,9 +43,9 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
         result.tests = _not_run(plan(assignment, hidden=hidden), "not run: nothing was submitted")
         return result
     limits = course.limits_for(assignment)
-    data, outcome = _run_pytest(assignment, hidden=hidden, timeout=limits.wall + 30, args=[
+    data, outcome = _run_pytest(assignment, hidden=hidden, timeout=limits.wall + 20, args=[
         "--grader-submission", str(submission.resolve()), "--grader-backend", backend,
-        *(["--grader-image", image] if image else [])])
+        "--grader-limits", limits.model_dump_json(), *(["--grader-image", image] if image else [])])
     result.tests = _tests(data, assignment)
     result.log = data.get("log") or ""
     result.duration = round(time.monotonic() - started, 2)
@@ -53,9 +54,9 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
         result.reason = "the test suite failed to load: " + data["collect_errors"][0]
     elif data.get("infra_error"):
         result.status, result.reason = "error", data["infra_error"]
-    elif outcome == "timeout":
+    elif outcome == "timeout" or OUT_OF_TIME in (data.get("exited") or ""):
         result.status = "timeout"
-        result.reason = f"grading took longer than the {limits.wall:g} s budget"
+        result.reason = f"the submission used up its wall-clock budget of {limits.wall:g} s"
         result.tests = _not_run(result.tests, "not run: the time budget ran out")
     elif data.get("startup_error"):
         result.status, result.reason = "no_server", data["startup_error"]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from .config import load_course
+from .config import Limits, load_course
 from .results import dumps, write_atomic
 from .sandbox import InfraError, Server, StartupError, open_server
 from .testing import ServerSession
@@ -34,6 +34,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--grader-backend", default="process", choices=["docker", "process"])
     g.addoption("--grader-image", metavar="TAG", help="runtime image (docker backend)")
     g.addoption("--grader-results", metavar="FILE", help="write the results here as JSON")
+    g.addoption("--grader-limits", metavar="JSON", help="limits (default: the course's)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,8 +79,11 @@ class Collector:
                                     "--grader-assignment DIR")
         course = load_course(self.assignment_dir.parent.parent)
         assignment = course.assignment(self.assignment_dir.name)
+        limits = course.limits_for(assignment)
+        if opt("--grader-limits"):
+            limits = Limits.model_validate_json(opt("--grader-limits"))
         return open_server(
-            opt("--grader-backend"), assignment=assignment, limits=course.limits_for(assignment),
+            opt("--grader-backend"), assignment=assignment, limits=limits,
             submission=Path(opt("--grader-submission")).resolve(),
             **({"image": opt("--grader-image")} if opt("--grader-backend") == "docker" else {}))
 

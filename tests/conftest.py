@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import docker
 import pytest
 
 from grader.config import Course, load_course
-from grader.sandbox import resolve_backend
+from grader.sandbox import LABEL, resolve_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,3 +25,28 @@ def docker_ready(course: Course) -> str:
     if resolve_backend("auto") != "docker":
         pytest.fail("these tests need a Docker engine (make test sets everything else up)")
     return "docker"
+
+
+def leftovers(*, orphans_only: bool = True) -> list[str]:
+    """Containers, networks and volumes with the project's label (whose grader process is gone)."""
+    client = docker.from_env()
+    found = []
+    for kind in (client.containers.list(all=True, filters={"label": LABEL}),
+                 client.networks.list(filters={"label": LABEL}),
+                 client.volumes.list(filters={"label": LABEL})):
+        for obj in kind:
+            labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
+            owner = labels.get(f"{LABEL}.owner", "")
+            if orphans_only and owner.isdigit() and os.path.exists(f"/proc/{owner}"):
+                continue
+            found.append(f"{type(obj).__name__} {obj.name}")
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI nothing else runs: after the tests, nothing with the label may remain at all."""
+    if os.environ.get("CI") and resolve_backend("auto") == "docker":
+        left = leftovers(orphans_only=False)
+        if left:
+            print(f"\nleft behind after the tests: {left}")
+            session.exitstatus = 1

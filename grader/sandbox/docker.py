@@ -25,7 +25,7 @@ import docker
 from docker.errors import DockerException, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
-from . import LABEL, InfraError, Server, StartupError, listening_sockets
+from . import LABEL, OUT_OF_TIME, InfraError, Server, StartupError, listening_sockets
 
 __all__ = ["DockerServer", "client", "reap"]
 
@@ -131,7 +131,7 @@ class DockerServer(Server):
             env["DATA_DIR"] = "/data"
         return dict(
             command=["timeout", "-s", "KILL", str(int(lim.wall)), *self.assignment.argv],
-            detach=True, network_mode=f"container:{self._holder.id}", user=STUDENT,
+            name=f"{self._name}-app", detach=True, network_mode=f"container:{self._holder.id}", user=STUDENT,
             working_dir="/app", environment=env, volumes=volumes, mounts=mounts,
             read_only=True, tmpfs={"/tmp": f"size={lim.tmpfs},mode=1777"},
             cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
@@ -170,8 +170,8 @@ class DockerServer(Server):
         code = state.get("ExitCode")
         if state.get("OOMKilled"):
             return f"ran out of memory ({self.limits.memory})"
-        if code == 137:
-            return "was killed (SIGKILL: out of time or memory)"
+        if code == 137:  # `timeout -s KILL` in the container: the kill timer
+            return OUT_OF_TIME
         return f"exited with code {code}"
 
     def _why_not(self) -> str:

@@ -8,6 +8,7 @@ file size and core dumps, and a bounded tail of the output.
 from __future__ import annotations
 
 import collections
+import ctypes
 import os
 import resource
 import shutil
@@ -19,7 +20,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from . import Server, StartupError, listening_sockets
+from . import OUT_OF_TIME, Server, StartupError, listening_sockets
 
 __all__ = ["ProcessServer"]
 
@@ -35,6 +36,8 @@ class ProcessServer(Server):
         self._tail: collections.deque[bytes] = collections.deque()
         self._tail_lock = threading.Lock()
         self._data: Path | None = None
+        self._timer: threading.Timer | None = None
+        self._out_of_time = False
         self.port = 0
 
     def start(self) -> None:
@@ -56,6 +59,7 @@ class ProcessServer(Server):
         argv = self.assignment.argv
         if argv[0] in ("python", "python3"):
             argv = [sys.executable, *argv[1:]]  # the grader's interpreter has the allowed packages
+        _become_subreaper()
         try:
             self._proc = subprocess.Popen(
                 argv,
@@ -70,7 +74,14 @@ class ProcessServer(Server):
         except OSError as exc:
             raise StartupError(f"could not run {self.assignment.entry!r}: {exc.strerror}") from None
         threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True).start()
+        self._timer = threading.Timer(self.limits.wall, self._time_up, args=(self._proc,))
+        self._timer.daemon = True
+        self._timer.start()
         self.wait_listening(self._why_not)
+
+    def _time_up(self, proc: subprocess.Popen[bytes]) -> None:
+        self._out_of_time = True
+        _kill_group(proc)
 
     def _limit(self) -> None:
         mem = self.limits.memory_bytes() + 512 * 1024 * 1024  # address space, not RSS: headroom
@@ -94,6 +105,8 @@ class ProcessServer(Server):
         code = self._proc.poll() if self._proc else None
         if code is None:
             return None
+        if self._out_of_time:
+            return OUT_OF_TIME
         return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
     def _why_not(self) -> str:
@@ -122,8 +135,11 @@ class ProcessServer(Server):
         return files
 
     def stop(self, *, keep_data: bool = False) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         if self._proc is not None:
             _kill_group(self._proc)
+            _kill_orphans()
             self._proc = None
         if self._data is not None and not keep_data:
             shutil.rmtree(self._data, ignore_errors=True)
@@ -143,6 +159,36 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     except ProcessLookupError:
         pass  # the group is gone already
     proc.wait(timeout=10)
+
+
+def _become_subreaper() -> None:
+    """Orphans of the submission (a daemonised child that left the process group) are
+    re-parented to us instead of init, so `_kill_orphans` can still find and kill them."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def _kill_orphans() -> None:
+    """Kill every remaining child of this process (the suite's own process has no others)."""
+    for _ in range(10):
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(fields[1]) == os.getpid():
+                children.append(int(stat.parent.name))
+        if not children:
+            return
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
 
 
 def _free_port() -> int:

@@ -1,0 +1,3 @@
+# Hostile: spins on the CPU and never listens.
+while True:
+    pass

@@ -1,0 +1,106 @@
+"""The catalogue of hostile and broken submissions (tests/hostile/<entry>/), graded for real.
+
+Each entry is an "echo" submission written to misbehave. Its expect.yml says what the grade must
+be; every entry must also finish within its budget, keep its output capped, show its markup and
+escape sequences inert, and leave nothing behind (no container, network, volume or process).
+
+expect.yml:
+    what: what the entry does
+    status: ok | no_server | timeout          # the result's status
+    score: full | zero | partial              # against the maximum
+    reason: text | {docker: text, process: text}   # optional: contained in the reason
+    log: text                                 # optional: contained in the server's output
+    backends: [docker, process]               # default both
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from rich.console import Console
+
+from grader import report
+from grader.batch import grade_class
+from grader.config import Course
+from grader.results import Result
+
+from .conftest import ROOT, leftovers
+
+WALL = 20  # a short wall-clock budget, so the entries that hang cost little
+ENTRIES = sorted(p for p in (ROOT / "tests" / "hostile").iterdir() if (p / "expect.yml").is_file())
+
+
+def _expect(entry: Path) -> dict:
+    return yaml.safe_load((entry / "expect.yml").read_text())
+
+
+CASES = [(b, e) for e in ENTRIES for b in _expect(e).get("backends", ["docker", "process"])]
+
+
+@pytest.fixture(scope="module")
+def catalogue(request, course: Course, tmp_path_factory):
+    cache: dict[str, tuple[dict[str, Result], Path]] = {}
+    limits = course.limits.model_copy(update={"wall": WALL})
+    hostile_course = course.model_copy(update={"limits": limits})
+
+    def grade(backend: str) -> tuple[dict[str, Result], Path]:
+        if backend not in cache:
+            if backend == "docker":
+                request.getfixturevalue("docker_ready")
+            tmp = tmp_path_factory.mktemp(f"hostile-{backend}")
+            (tmp / "in").mkdir()
+            for entry in ENTRIES:
+                if backend in _expect(entry).get("backends", ["docker", "process"]):
+                    (tmp / "in" / entry.name).symlink_to(entry)
+            results = grade_class(course=hostile_course, assignment=course.assignment("echo"),
+                                  submissions=tmp / "in", out=tmp / "out", backend=backend,
+                                  workers=2)
+            cache[backend] = ({r.student: r for r in results}, tmp / "out")
+        return cache[backend]
+
+    yield grade
+    _assert_nothing_left()
+
+
+def _assert_nothing_left() -> None:
+    """No container, network or volume whose grader is gone (others may be grading right now),
+    and no process of the catalogue."""
+    assert not leftovers(), leftovers()
+    left = subprocess.run(["pgrep", "-af", "tests/hostile|hostile-orphan-marker"],
+                          capture_output=True, text=True).stdout
+    assert not left.strip(), f"processes left behind: {left}"
+
+
+@pytest.mark.parametrize(("backend", "entry"), CASES, ids=[f"{b}-{e.name}" for b, e in CASES])
+def test_hostile_entry(catalogue, backend: str, entry: Path) -> None:
+    expect = _expect(entry)
+    results, out = catalogue(backend)
+    r = results[entry.name]
+    assert r.status == expect["status"], (r.status, r.reason)
+    want = {"full": r.max_score, "zero": 0.0}.get(expect["score"])
+    if want is None:
+        assert 0 < r.score < r.max_score, r.score
+    else:
+        assert r.score == want, (r.score, [(t.name, t.feedback) for t in r.tests])
+    reason = expect.get("reason")
+    if isinstance(reason, dict):
+        reason = reason[backend]
+    if reason:
+        assert reason in r.reason, r.reason
+    if "log" in expect:
+        assert expect["log"] in r.log, r.log[-500:]
+    # bounded: the budget, plus start-up and teardown
+    assert r.duration <= WALL + 25, r.duration
+    assert len(r.log) <= 64_000
+    if r.status != "ok" or r.score < r.max_score:
+        assert r.reason or all(t.feedback for t in r.tests if t.status != "passed")
+    # whatever it printed or sent, the reports show it as text
+    html = (out / entry.name / "feedback.html").read_text()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    buf = io.StringIO()
+    report.print_result(r, Console(file=buf, force_terminal=True, width=120), title="t")
+    assert "\x1b[2J" not in buf.getvalue() and "\x1b[31mPWNED" not in buf.getvalue()
