@@ -14,9 +14,9 @@ pages, then the JSON API, then the error handlers that pick HTML or JSON by path
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
-import itertools
 import threading
 from typing import Any
 
