@@ -6,7 +6,7 @@
 The steps of one request, each a small function below:
   read_head      bytes up to the blank line that ends the headers (the request may arrive in
                  pieces; a client that stops sending half-way times out)
-  parse_request  the request line -> method, target, version; anything else is a 400
+  parse_request  the request line -> method and target; anything else is a 400
   resolve        the URL path -> a file or folder inside the document root, or an error
   respond        the file, an index.html, a listing, a redirect or an error page
 """

@@ -49,11 +49,11 @@ def test_slow_client_does_not_block_others(connect, fetch, www, check_file):
     slow.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: slow\r\n")  # ... and no blank line yet
     time.sleep(0.3)
     try:
-        response = fetch("/files/alpha.txt", timeout=3)
+        response = fetch("/files/alpha.txt", timeout=5)
     except (OSError, AssertionError):
         raise AssertionError(
             "while one client was still sending its request, another client got no answer "
-            "within 3 s: serve each client in its own thread (or use select)") from None
+            "within 5 s: serve each client in its own thread (or use select)") from None
     check_file(response, (www / "files/alpha.txt").read_bytes(),
                what="GET /files/alpha.txt while another client was half-way through its request")
 

@@ -57,7 +57,7 @@ def test_traversal_absolute(fetch, secret, assignment_dir):
         "and check the result is inside DOCROOT")
 
 
-def exited(server, wait: float = 1.0) -> str | None:
+def exited(server, wait: float = 3.0) -> str | None:
     """How the server died, if it did (waiting a moment: a dying process closes its sockets
     before its exit is seen)."""
     deadline = time.monotonic() + wait
