@@ -60,7 +60,8 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
         else:
             todo.append(folder)
     if done:
-        console.print(f"resuming: {len(done)} already graded, {len(todo)} to grade")
+        console.print(f"resuming: {len(done)} already graded, {len(todo)} to grade",
+                      soft_wrap=True)
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     running: dict[Future[Result], Path] = {}
     try:
@@ -81,8 +82,8 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
                     done[result.student] = result
                     progress.advance(task)
     except KeyboardInterrupt:
-        console.print(f"[bold]interrupted[/]: {len(done)} results kept in {out}; "
-                      f"{len(students) - len(done)} left: run the same command to resume")
+        console.print(f"[bold]interrupted[/]: kept {len(done)} of {len(students)} results in "
+                      f"{out}; run the same command to resume", soft_wrap=True)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -127,8 +127,9 @@ def _errors(console: Console) -> Iterator[None]:
     try:
         yield
     except (ConfigError, FileNotFoundError, RuntimeError) as exc:
-        console.print(f"[bold red]error:[/] {report.printable(str(exc))}")
+        console.print(f"[bold red]error:[/] {report.printable(str(exc))}", soft_wrap=True)
         sys.exit(2)
     except InfraError as exc:
-        console.print(f"[bold red]grader error (not your fault):[/] {report.printable(str(exc))}")
+        console.print(f"[bold red]grader error (not your fault):[/] {report.printable(str(exc))}",
+                      soft_wrap=True)
         sys.exit(3)

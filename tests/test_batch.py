@@ -1,0 +1,144 @@
+"""Batches that survive faults: resume, SIGKILL, Ctrl-C, grader errors, missing submissions.
+Everything here runs the real CLI and real containers."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.batch import load_result
+from grader.config import Course
+from grader.grade import grade_submission
+
+from .conftest import ROOT, leftovers
+
+GRADER = [sys.executable, "-m", "grader"]
+
+
+def _class(folder: Path, n: int) -> Path:
+    """n students: mostly correct, some buggy."""
+    folder.mkdir()
+    for i in range(n):
+        src = ROOT / "reference/echo" if i % 4 else ROOT / "tests/buggy/echo/serial"
+        (folder / f"s{i:02d}").symlink_to(src)
+    return folder
+
+
+def _grade(subs: Path, out: Path, *extra: str, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",
+                           str(out), *extra], cwd=ROOT, capture_output=True, text=True, **kw)
+
+
+def _rows(out: Path) -> list[dict[str, str]]:
+    with (out / "grades.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_rerun_keeps_finished_results_and_regrades_changes(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("ann", "ben"):
+        (subs / name).mkdir()
+        (subs / name / "server.py").write_text((ROOT / "reference/echo/server.py").read_text())
+    out = tmp_path / "out"
+    first = _grade(subs, out, "--backend", "process")
+    assert first.returncode == 0, first.stdout + first.stderr
+    before = {s: load_result(out / s) for s in ("ann", "ben")}
+    assert all(r and r.full_marks for r in before.values())
+
+    (subs / "ben" / "server.py").write_text("raise SystemExit(4)\n")
+    second = _grade(subs, out, "--backend", "process")
+    assert "resuming: 1 already graded, 1 to grade" in second.stdout
+    assert load_result(out / "ann") == before["ann"]  # untouched, not regraded
+    ben = load_result(out / "ben")
+    assert ben and ben.status == "no_server" and "exited with code 4" in ben.reason
+    assert [r["student"] for r in _rows(out)] == ["ann", "ben"]
+
+    third = _grade(subs, out, "--backend", "process", "--regrade")
+    assert "resuming" not in third.stdout
+
+
+def test_sigkill_mid_batch_then_rerun_loses_and_duplicates_nothing(
+        tmp_path: Path, docker_ready: str) -> None:
+    subs, out = _class(tmp_path / "subs", 20), tmp_path / "out"
+    proc = subprocess.Popen([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",
+                             str(out), "--backend", "docker"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while len(list(out.glob("*/results.json"))) < 4 and time.monotonic() < deadline:
+        assert proc.poll() is None, "the batch ended before it could be killed"
+        time.sleep(0.2)
+    proc.kill()  # SIGKILL: no cleanup of its own
+    proc.wait()
+    done_before = {p.parent.name for p in out.glob("*/results.json")}
+    assert 4 <= len(done_before) < 20
+    rerun = _grade(subs, out, "--backend", "docker", timeout=600)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"resuming: {len(done_before)} already graded" in rerun.stdout
+    students = [r["student"] for r in _rows(out)]
+    assert students == sorted(f"s{i:02d}" for i in range(20))  # each exactly once
+    for s in students:
+        r = load_result(out / s)
+        assert r and r.status == "ok" and (r.full_marks or s == "s00" or int(s[1:]) % 4 == 0)
+    assert not list(out.rglob("*.tmp")), "half-written files"
+    assert not leftovers(), "the killed grader's containers were not reaped"
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_results(tmp_path: Path, docker_ready: str) -> None:
+    subs, out = _class(tmp_path / "subs", 8), tmp_path / "out"
+    proc = subprocess.Popen([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",
+                             str(out), "--backend", "docker"], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 240
+    while not list(out.glob("*/results.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 130, output
+    assert "interrupted" in output and "run the same command to resume" in output
+    kept = {p.parent.name for p in out.glob("*/results.json")}
+    assert kept and all(load_result(out / s) for s in kept)
+    assert not leftovers(), "containers left after Ctrl-C"
+
+
+def test_grader_failure_is_not_a_zero(course: Course, docker_ready: str) -> None:
+    """An image the engine does not have: the grader broke, the student did not."""
+    result = grade_submission(course=course, assignment=course.assignment("echo"),
+                              submission=ROOT / "reference/echo", backend="docker",
+                              image="grader-echo:does-not-exist")
+    assert result.status == "error" and result.needs_rerun
+    assert "docker could not start the submission" in result.reason
+    assert not leftovers()
+
+
+def test_missing_submission_gets_a_grade_and_a_reason(tmp_path: Path, course: Course) -> None:
+    (tmp_path / "nobody").mkdir()
+    result = grade_submission(course=course, assignment=course.assignment("echo"),
+                              submission=tmp_path / "nobody", backend="process")
+    assert (result.status, result.reason, result.score) == ("missing", "nothing was submitted", 0)
+    assert result.max_score == 16 and all(t.feedback.startswith("not run") for t in result.tests)
+
+
+@pytest.mark.parametrize(("path", "code"), [("reference/echo", 0), ("starter/echo", 1)])
+def test_check_exit_code_means_full_marks(path: str, code: int) -> None:
+    done = subprocess.run([*GRADER, "check", path, "--backend", "process"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert ("score: 7/7" if code == 0 else "score: 0/7") in done.stdout
+
+
+def test_broken_grading_yml_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / "grading.yml").write_text("name: x\nassignments: {echo: {weight: heavy}}\n")
+    done = subprocess.run([*GRADER, "check", str(ROOT / "reference/echo"), "-a", "echo",
+                           "--course", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "grading.yml: assignments.echo.weight: 'heavy' is invalid" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr

@@ -1,0 +1,75 @@
+"""grading.yml and assignment.yml: a bad value gives one line naming file, key, value, expectation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.config import ConfigError, load_course
+
+from .conftest import ROOT
+
+
+@pytest.fixture
+def course_dir(tmp_path: Path) -> Path:
+    """A minimal real course: grading.yml plus the echo assignment."""
+    (tmp_path / "assignments").mkdir()
+    shutil.copytree(ROOT / "assignments" / "echo", tmp_path / "assignments" / "echo")
+    (tmp_path / "grading.yml").write_text("name: Test course\nassignments:\n  echo: {weight: 1}\n")
+    return tmp_path
+
+
+def _error(course_dir: Path) -> str:
+    with pytest.raises(ConfigError) as exc:
+        load_course(course_dir)
+    return str(exc.value)
+
+
+def test_valid_course_loads_with_defaults(course_dir: Path) -> None:
+    course = load_course(course_dir)
+    echo = course.assignment("echo")
+    assert echo.argv == ["python", "server.py"]
+    assert course.limits_for(echo).memory_bytes() == 256 * 1024 * 1024
+    assert [p.name for p in echo.suites(hidden=True)] == ["tests", "hidden"]
+    assert [p.name for p in echo.suites(hidden=False)] == ["tests"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("name: x\nassignments: {echo: {}}\nlimits: {memory: lots}\n",
+     "grading.yml: limits.memory: 'lots' is invalid: expected a size such as 256m"),
+    ("name: x\nassignments: {echo: {weight: -1}}\n",
+     "grading.yml: assignments.echo.weight: -1 is invalid"),
+    ("name: x\nassignments: {echo: {}}\nlimit: {}\n",
+     "grading.yml: limit: unknown key (known keys: name, base_image, limits, assignments)"),
+    ("assignments: {echo: {}}\n", "grading.yml: name: required key is missing"),
+    ("name: x\nassignments: {chess: {}}\n", "assignments/chess/assignment.yml: file not found"),
+    ("name: [unclosed\n", "grading.yml: not valid YAML"),
+    ("- just\n- a list\n", "grading.yml: expected a mapping"),
+])
+def test_bad_grading_yml(course_dir: Path, text: str, expected: str) -> None:
+    (course_dir / "grading.yml").write_text(text)
+    assert expected in _error(course_dir)
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("port: 80", "assignment.yml: port: 80 is invalid"),
+    ("entry: ''", "assignment.yml: entry: '' is invalid: expected a command"),
+    ("docroot: nowhere", "assignment.yml: docroot: 'nowhere' does not exist"),
+    ("test_timeout: soon", "assignment.yml: test_timeout: 'soon' is invalid"),
+    ("id: other", "assignment.yml: id: is set by the grader, remove it"),
+])
+def test_bad_assignment_yml(course_dir: Path, line: str, expected: str) -> None:
+    path = course_dir / "assignments" / "echo" / "assignment.yml"
+    path.write_text(path.read_text() + line + "\n")
+    assert expected in _error(course_dir)
+
+
+def test_missing_grading_yml(tmp_path: Path) -> None:
+    assert f"{tmp_path}/grading.yml: file not found" in _error(tmp_path)
+
+
+def test_unknown_assignment_names_the_known_ones(course_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown assignment 'chess': grading.yml lists echo"):
+        load_course(course_dir).assignment("chess")

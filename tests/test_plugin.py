@@ -1,0 +1,96 @@
+"""The pytest plugin, end to end with pytester: points, feedback lines, visibility, errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> dict:
+    out = pytester.path / "results.json"
+    pytester.runpytest_subprocess("-p", "grader.plugin", "-p", "no:cacheprovider",
+                                  "--grader-assignment", str(pytester.path),
+                                  "--grader-results", str(out), *args)
+    return json.loads(out.read_text())
+
+
+def test_points_titles_feedback_and_visibility(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_public='''
+        import pytest
+
+        @pytest.mark.points(3)
+        def test_ok():
+            """Adds up
+
+            More words the student does not need in the table."""
+            assert 1 + 1 == 2
+
+        def test_message():
+            got = b"abc"
+            assert got == b"abd", f"sent b'abd', got {got!r} back"
+
+        def test_refused():
+            raise ConnectionRefusedError(111, "refused")
+
+        def test_skipped():
+            pytest.skip("needs IPv6")
+    ''')
+    pytester.mkdir("hidden")
+    (pytester.path / "hidden" / "test_secret.py").write_text(
+        "def test_timeout():\n    raise TimeoutError('timed out')\n")
+    tests = {t["name"]: t for t in _run(pytester)["tests"]}
+    ok = tests["test_public.py::test_ok"]
+    assert (ok["title"], ok["max_score"], ok["score"], ok["status"]) == ("Adds up", 3, 3, "passed")
+    msg = tests["test_public.py::test_message"]
+    assert (msg["status"], msg["score"]) == ("failed", 0)
+    assert msg["feedback"] == "sent b'abd', got b'abc' back"  # the message, not the rewrite
+    assert tests["test_public.py::test_refused"]["feedback"].startswith("connection refused")
+    skipped = tests["test_public.py::test_skipped"]
+    assert (skipped["status"], skipped["score"], skipped["feedback"]) == ("skipped", 0, "needs IPv6")
+    hidden = tests["hidden/test_secret.py::test_timeout"]
+    assert hidden["visibility"] == "hidden" and "did not answer in time" in hidden["feedback"]
+    assert tests["test_public.py::test_message"]["visibility"] == "visible"
+
+
+def test_collection_errors_are_reported_not_scored(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_broken="import nonexistent_module\n")
+    data = _run(pytester)
+    assert data["tests"] == [] and "test_broken.py" in data["collect_errors"][0]
+
+
+def test_bad_points_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_x="import pytest\n@pytest.mark.points('many')\ndef test_a(): pass\n")
+    result = pytester.runpytest_subprocess("-p", "grader.plugin", "--collect-only")
+    assert "points needs a number >= 0, got 'many'" in result.stderr.str() + result.stdout.str()
+
+
+def test_fixtures_against_a_running_server(pytester: pytest.Pytester) -> None:
+    """--server HOST:PORT: the suite talks to a server someone started by hand."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(conn.recv(100).upper())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    pytester.makepyfile(test_s='''
+        from grader.testing import recv_exactly
+
+        def test_connect(connect, server):
+            sock = connect()
+            sock.sendall(b"hi")
+            assert recv_exactly(sock, 2) == b"HI"
+            assert server.url.startswith("http://127.0.0.1:")
+    ''')
+    data = _run(pytester, "--server", f"127.0.0.1:{port}")
+    assert [t["status"] for t in data["tests"]] == ["passed"], data
+    listener.close()
