@@ -102,6 +102,12 @@ def off_site(resp: requests.Response, server_url: str) -> bool:
     return urlsplit(target(resp)).netloc not in ("", urlsplit(server_url).netloc)
 
 
+def session_cookie(session: requests.Session) -> str | None:
+    """The value of the jar's `session` cookie, or None (the last found if several paths hold one)."""
+    values = [c.value for c in session.cookies if c.name == COOKIE and c.value]
+    return values[-1] if values else None
+
+
 def set_cookie_headers(resp: requests.Response) -> list[str]:
     """The raw Set-Cookie header lines of one response (requests merges them otherwise)."""
     return list(resp.raw.headers.getlist("Set-Cookie")) if resp.raw is not None else []

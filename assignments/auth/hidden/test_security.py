@@ -16,6 +16,7 @@ from conftest import (
     off_site,
     parse_set_cookie,
     redirect_path,
+    session_cookie,
     set_cookie_headers,
     shows_user,
     target,
@@ -33,7 +34,7 @@ def with_cookie(client, value: str):
 def logged_in_cookie(http, acct) -> str:
     """Log `acct` in on `http` and return its session cookie (failing clearly if none)."""
     login(http, acct.username, acct.password)
-    value = http.cookies.get(COOKIE)
+    value = session_cookie(http)
     assert value, f"logging in set no cookie named {COOKIE!r}"
     return value
 
@@ -170,7 +171,7 @@ def test_session_id_changes_at_login(http, client, new_account):
     """Logging in issues a new session cookie; the pre-login one stays logged out (fixation)"""
     acct = new_account("uma")
     csrf_token(http, "/login")
-    before = http.cookies.get(COOKIE)
+    before = session_cookie(http)
     after = logged_in_cookie(http, acct)
     assert shows_user(http, acct.username), "logging in did not show the account page"
     if before:

@@ -14,6 +14,7 @@ from conftest import (
     next_param,
     redirect_path,
     register,
+    session_cookie,
     shows_user,
     unique,
 )
@@ -144,7 +145,7 @@ def test_api_login_and_me(http, new_account):
     resp = http.post("/api/login", json={"username": acct.username, "password": acct.password})
     assert resp.status_code == 200, (
         f"POST /api/login with the right password answered {resp.status_code}, expected 200")
-    assert http.cookies.get("session"), "POST /api/login set no cookie named 'session'"
+    assert session_cookie(http), "POST /api/login set no cookie named 'session'"
     me = http.get("/api/me")
     assert me.status_code == 200, f"GET /api/me after an API login answered {me.status_code}"
     assert me.json() == {"username": acct.username}, (
