@@ -36,14 +36,14 @@ def _expect(variant: Path) -> dict:
 CASES = [(backend, v) for v in VARIANTS for backend in _expect(v).get("backends", BACKENDS)]
 
 
-def _class(tmp: Path, assignment: str) -> Path:
-    """A class folder of symlinks: the reference, the starter and every buggy variant."""
+def _class(tmp: Path, assignment: str, backend: str) -> Path:
+    """A class folder of symlinks: the reference, the starter and the buggy variants."""
     folder = tmp / assignment
     folder.mkdir(parents=True)
     (folder / "reference").symlink_to(ROOT / "reference" / assignment)
     (folder / "starter").symlink_to(ROOT / "starter" / assignment)
-    for variant in VARIANTS:
-        if variant.parent.name == assignment:
+    for b, variant in CASES:
+        if variant.parent.name == assignment and b == backend:
             (folder / variant.name).symlink_to(variant)
     return folder
 
@@ -59,7 +59,8 @@ def graded(request, course: Course, tmp_path_factory):
                 request.getfixturevalue("docker_ready")
             tmp = tmp_path_factory.mktemp(f"{backend}-{assignment}")
             results = grade_class(course=course, assignment=course.assignment(assignment),
-                                  submissions=_class(tmp / "in", assignment), out=tmp / "out",
+                                  submissions=_class(tmp / "in", assignment, backend),
+                                  out=tmp / "out",
                                   backend=backend, workers=2)
             cache[(backend, assignment)] = {r.student: r for r in results}
         return cache[(backend, assignment)]

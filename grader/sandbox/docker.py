@@ -77,10 +77,11 @@ class DockerServer(Server):
 
     def start(self) -> None:
         try:
-            self._prepare()
-            self._network = self._client.networks.create(
-                self._name, driver="bridge", internal=True, labels=self._labels)
-            self._start_holder()
+            if self._holder is None:  # first start; a restart keeps network, holder and data
+                self._prepare()
+                self._network = self._client.networks.create(
+                    self._name, driver="bridge", internal=True, labels=self._labels)
+                self._start_holder()
             self._container = self._client.containers.run(self.image, **self._run_args())
         except DockerException as exc:
             raise InfraError(f"docker could not start the submission: {exc}") from None
@@ -100,12 +101,15 @@ class DockerServer(Server):
                              "o": f"size={size},uid=10001,gid=10001,mode=0700"})
 
     def _start_holder(self) -> None:
+        # The holder also keeps the data volume mounted: a tmpfs volume lives only while some
+        # container has it mounted, and DATA_DIR must survive a restart of the server.
         wall = int(self.limits.wall) + 60
         self._holder = holder = self._client.containers.run(
             self.image, ["sh", "-c", _HOLD.format(wall=wall, dns="127.0.0.11")],
             name=f"{self._name}-net", detach=True, network=self._network.name, user="0",
             cap_drop=["ALL"], cap_add=["NET_ADMIN"], read_only=True,
-            tmpfs={"/run": "size=1m"}, mem_limit="64m", pids_limit=16, labels=self._labels)
+            tmpfs={"/run": "size=1m"}, mem_limit="64m", pids_limit=16, labels=self._labels,
+            mounts=[Mount("/data", self._volume.name, type="volume")] if self._volume else [])
         deadline = time.monotonic() + 30
         while b"ready" not in holder.logs():
             holder.reload()
@@ -146,7 +150,7 @@ class DockerServer(Server):
     def stop(self, *, keep_data: bool = False) -> None:
         if self._container is not None:
             self._old_logs = self.logs()
-        for attr in ("_container", "_holder", "_network") + (() if keep_data else ("_volume",)):
+        for attr in ("_container",) + (() if keep_data else ("_holder", "_network", "_volume")):
             obj = getattr(self, attr)
             setattr(self, attr, None)
             if obj is not None:

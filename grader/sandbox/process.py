@@ -51,6 +51,7 @@ class ProcessServer(Server):
             "HOST": self.host,
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
+            "MALLOC_ARENA_MAX": "2",  # glibc's per-thread arenas would eat the memory limit
         }
         if self._data:
             env["DATA_DIR"] = str(self._data)
@@ -84,9 +85,11 @@ class ProcessServer(Server):
         _kill_group(proc)
 
     def _limit(self) -> None:
-        mem = self.limits.memory_bytes() + 512 * 1024 * 1024  # address space, not RSS: headroom
+        # RLIMIT_DATA (heap and private writable mappings), not RLIMIT_AS: thread stacks and
+        # arena reservations would make the address-space limit fail threaded servers.
+        mem = self.limits.memory_bytes() + 256 * 1024 * 1024
         wall = int(self.limits.wall) + 1
-        for what, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_CPU, wall),
+        for what, value in ((resource.RLIMIT_DATA, mem), (resource.RLIMIT_CPU, wall),
                             (resource.RLIMIT_FSIZE, _FILE_CAP), (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(what, (value, value))
 

@@ -8,21 +8,6 @@ import pytest
 from conftest import SEED, json_of, new_isbn
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-CANARY = ".grader-canary"
-
-
-def _plant_canary(server) -> bool:
-    """Work around a grader bug: the docker backend's DATA_DIR is a tmpfs volume, emptied when
-    its container stops, so restart() loses it. Plant a file the app never touches; if it is gone
-    after the restart, the grader lost the directory and only the checks before it count.
-    Returns whether the canary could be planted (False on the process backend: nothing to do)."""
-    container = getattr(server, "_container", None)
-    if container is None:
-        return False
-    try:
-        return container.exec_run(["touch", f"/data/{CANARY}"]).exit_code == 0
-    except Exception:
-        return False
 
 
 @pytest.mark.points(3)
@@ -48,10 +33,7 @@ def test_data_survives_restart(server, http, tag):
         f"the new book {made['title']!r} is not in any file in DATA_DIR: commit each change "
         "to the database")
 
-    planted = _plant_canary(server)
     server.restart()
-    if planted and CANARY not in server.data_files():
-        return  # the grader lost DATA_DIR (see _plant_canary): the restart proves nothing
 
     r = http.get(f"/api/books/{kept}")
     assert r.status_code == 200, (
