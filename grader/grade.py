@@ -54,6 +54,9 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
         result.reason = "the test suite failed to load: " + data["collect_errors"][0]
     elif data.get("infra_error"):
         result.status, result.reason = "error", data["infra_error"]
+    elif outcome == "timeout" and backend == "docker" and not _engine_answers():
+        result.status = "error"
+        result.reason = "the Docker engine stopped answering while the suite ran"
     elif outcome == "timeout" or OUT_OF_TIME in (data.get("exited") or ""):
         result.status = "timeout"
         result.reason = f"the submission used up its wall-clock budget of {limits.wall:g} s"
@@ -105,6 +108,16 @@ def _run_pytest(assignment: Assignment, *, hidden: bool, timeout: float,
         except (OSError, ValueError):
             data = {}
         return data, outcome
+
+
+def _engine_answers() -> bool:
+    """After a run hit the outer watchdog: was it the submission, or a hung engine?"""
+    try:
+        import docker
+
+        return bool(docker.from_env(timeout=10).ping())
+    except Exception:
+        return False
 
 
 def _outcome(code: int, out: bytes) -> str:
