@@ -150,14 +150,20 @@ class DockerServer(Server):
     def stop(self, *, keep_data: bool = False) -> None:
         if self._container is not None:
             self._old_logs = self.logs()
+        errors = []
         for attr in ("_container",) + (() if keep_data else ("_holder", "_network", "_volume")):
             obj = getattr(self, attr)
             setattr(self, attr, None)
             if obj is not None:
-                _remove(obj)
+                try:
+                    _remove(obj)
+                except InfraError as exc:  # remove the rest anyway; report the first
+                    errors.append(exc)
         if not keep_data and self._stage is not None:
             shutil.rmtree(self._stage, ignore_errors=True)
             self._stage = None
+        if errors:
+            raise errors[0]
 
     # -- what the suite and the feedback read ----------------------------------------------
 
@@ -222,19 +228,18 @@ class DockerServer(Server):
 
 
 def _remove(obj: Any) -> None:
-    try:
-        if hasattr(obj, "kill"):
-            obj.remove(force=True)
-        else:
-            obj.remove()
-    except NotFound:
-        pass
-    except DockerException:
-        time.sleep(0.5)  # a network may still see a container that is going away
+    """Remove a container (forcibly), network or volume; gone already is fine. A network or
+    volume may still be in use for a moment by a container that is going away: retry."""
+    for attempt in range(5):
         try:
-            obj.remove()
+            obj.remove(force=True) if hasattr(obj, "kill") else obj.remove()
+            return
         except NotFound:
-            pass
+            return
+        except DockerException as exc:
+            if attempt == 4:
+                raise InfraError(f"docker could not remove {obj.name}: {exc}") from None
+            time.sleep(0.2 * (attempt + 1))
 
 
 def _stage_copy(src: Path, dest: Path) -> None:
@@ -269,7 +274,8 @@ def reap(*, everything: bool = False) -> int:
         return everything or not (owner.isdigit() and _alive(int(owner)))
 
     count = 0
-    for kind in (c.containers.list(all=True, filters={"label": LABEL}),
+    # ignore_removed: another grader may remove a container between listing and inspecting it
+    for kind in (c.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True),
                  c.networks.list(filters={"label": LABEL}),
                  c.volumes.list(filters={"label": LABEL})):
         for obj in kind:
