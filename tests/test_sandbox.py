@@ -1,0 +1,123 @@
+"""The docker sandbox's promises, proven from inside the project's own world: real containers,
+listeners this test opens itself, and nothing addressed outside this machine."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from grader.config import Course
+from grader.images import runtime_image
+from grader.sandbox import LABEL, open_server
+
+from .conftest import ROOT
+
+
+class Listener:
+    """A TCP listener that counts who connects."""
+
+    def __init__(self, host: str) -> None:
+        self.sock = socket.create_server((host, 0))
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
+
+
+@pytest.fixture
+def other_network_listener(docker_ready: str, course: Course) -> Iterator[str]:
+    """A listener in another container, on another project network: ip:port."""
+    client = docker.from_env()
+    image = runtime_image(course, course.assignment("echo"), log=lambda _: None)
+    labels = {LABEL: "1", f"{LABEL}.owner": "0"}  # owner 0: reaped if this test dies
+    net = client.networks.create("grader-test-other", internal=True, labels=labels)
+    box = client.containers.run(image, ["python3", "-m", "http.server", "9000"], detach=True,
+                                network=net.name, labels=labels, name="grader-test-other")
+    try:
+        box.reload()
+        ip = box.attrs["NetworkSettings"]["Networks"][net.name]["IPAddress"]
+        deadline = time.monotonic() + 10
+        while True:  # positive control: it really listens (the host can reach it)
+            try:
+                socket.create_connection((ip, 9000), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the other container never listened"
+                time.sleep(0.1)
+        yield f"{ip}:9000"
+    finally:
+        box.remove(force=True)
+        net.remove()
+
+
+def test_container_reaches_nothing_but_answers_the_grader(
+        course: Course, other_network_listener: str) -> None:
+    on_host = Listener("0.0.0.0")  # every host address, the bridge gateways included
+    on_loopback = Listener("127.0.0.1")
+    echo = course.assignment("echo")
+    assignment = echo.model_copy(update={"env": {
+        "TARGETS": f"{other_network_listener},127.0.0.1:{on_loopback.port}",
+        "HOST_PORT": str(on_host.port)}})
+    image = runtime_image(course, echo, log=lambda _: None)
+    with open_server("docker", assignment=assignment, limits=course.limits, image=image,
+                     submission=ROOT / "tests" / "sandbox_probe") as server:
+        sock = socket.create_connection((server.host, server.port), timeout=5)
+        sock.sendall(b"grader")
+        assert sock.recv(100) == b"grader"  # the grader does reach it
+        sock.close()
+        deadline = time.monotonic() + 15
+        while "probe done" not in server.logs() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        log = server.logs()
+        socket.create_connection(("127.0.0.1", on_host.port), timeout=2).close()  # control
+    assert "default route: none" in log, log
+    assert "reached" not in log, log
+    assert log.count("blocked") >= 3, log
+    assert f"blocked {other_network_listener}" in log
+    assert "uid 10001 probe done" in log, "the submission must not run as root"
+    assert on_loopback.accepted == 0 and on_host.accepted == 1  # only our own control
+    assert not _left("sandbox_probe")
+
+
+def test_container_limits_are_on_by_default(course: Course, docker_ready: str) -> None:
+    echo = course.assignment("echo")
+    image = runtime_image(course, echo, log=lambda _: None)
+    with open_server("docker", assignment=echo, limits=course.limits, image=image,
+                     submission=ROOT / "reference" / "echo"):
+        client = docker.from_env()
+        [app] = [c for c in client.containers.list(filters={"label": LABEL})
+                 if c.name.endswith("-app") and c in _left("echo")]
+        host = app.attrs["HostConfig"]
+        assert host["Memory"] == 256 * 1024 * 1024 and host["MemorySwap"] == host["Memory"]
+        assert host["NanoCpus"] == 1_000_000_000 and host["PidsLimit"] == 64
+        assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+        assert host["SecurityOpt"] == ["no-new-privileges"] and host["Init"]
+        assert app.attrs["Config"]["User"] == "10001:10001"
+        assert host["Tmpfs"] == {"/tmp": "size=16m,mode=1777"}
+        assert host["LogConfig"]["Config"]["max-size"] == "1m"
+        assert app.attrs["Config"]["Cmd"][:4] == ["timeout", "-s", "KILL", "120"]
+        mounts = {m["Destination"]: m for m in app.attrs["Mounts"]}
+        assert mounts["/app"]["RW"] is False
+    assert not _left("echo")
+
+
+def _left(student: str) -> list[object]:
+    """What this process's sandboxes for `student` left behind."""
+    client = docker.from_env()
+    mine = {"label": [f"{LABEL}.student={student}", f"{LABEL}.owner={os.getpid()}"]}
+    return [*client.containers.list(all=True, filters=mine), *client.networks.list(filters=mine),
+            *client.volumes.list(filters=mine)]
