@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Assignment, Course
+from .requirements import check_requirements
 from .results import Result, TestResult
 from .sandbox import OUT_OF_TIME
 
@@ -41,6 +42,11 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
     if not submission.is_dir() or all(p.name.startswith(".") for p in _files(submission)):
         result.status, result.reason = "missing", "nothing was submitted"
         result.tests = _not_run(plan(assignment, hidden=hidden), "not run: nothing was submitted")
+        return result
+    problem = check_requirements(assignment, submission)
+    if problem:
+        result.status, result.reason = "invalid", problem
+        result.tests = _not_run(plan(assignment, hidden=hidden), f"not run: {problem}")
         return result
     limits = course.limits_for(assignment)
     data, outcome = _run_pytest(assignment, hidden=hidden, timeout=limits.wall + 20, args=[

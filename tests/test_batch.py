@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,3 +143,19 @@ def test_broken_grading_yml_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "grading.yml: assignments.echo.weight: 'heavy' is invalid" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(("requirements", "status", "reason"), [
+    ("flask>=3\nWerkzeug  # comment\n", "ok", ""),
+    ("numpy==2.0\n", "invalid", "asks for 'numpy', which this assignment does not provide"),
+    ("flask<3\n", "invalid", "asks for flask<3, but this assignment provides flask 3.1.3"),
+])
+def test_submission_requirements_within_the_allowed_packages(
+        tmp_path: Path, course: Course, requirements: str, status: str, reason: str) -> None:
+    sub = tmp_path / "student"
+    shutil.copytree(ROOT / "reference" / "books", sub)
+    (sub / "requirements.txt").write_text(requirements)
+    result = grade_submission(course=course, assignment=course.assignment("books"),
+                              submission=sub, backend="process", hidden=False)
+    assert result.status == status and reason in result.reason, result.reason
+    assert result.full_marks == (status == "ok")
