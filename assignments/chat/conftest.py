@@ -82,12 +82,19 @@ class ChatClient:
         partial = f" (an unfinished line: {self._buf[:60]!r})" if self._buf else ""
         return f"nothing arrived within {timeout:g} s{partial}"
 
-    def expect_line(self, expected: str, what: str, timeout: float = READ_TIMEOUT) -> None:
-        """The next line must be `expected`; `what` names the behaviour for the feedback."""
+    def expect_line(self, expected: str, what: str, timeout: float = READ_TIMEOUT,
+                    wrong: dict[str, str] | None = None) -> None:
+        """The next line must be `expected`; `what` names the behaviour for the feedback, and
+        `wrong` maps a known wrong line to the feedback that names its mistake."""
         got = self.next_line(timeout)
         if got is None:
             raise AssertionError(f"{what}: {self.nick} expected {_short(expected)}, but "
                                  f"{self._nothing(timeout)}")
+        if wrong and got in wrong:
+            raise AssertionError(f"{wrong[got]}: {self.nick} got {_short(got)}")
+        if got != expected and got.startswith(f"{self.nick}: "):
+            raise AssertionError(f"a message is never sent back to its sender: {self.nick} got "
+                                 f"its own {_short(got)} back")
         if got != expected:
             raise AssertionError(f"{what}: {self.nick} expected {_short(expected)}, got "
                                  f"{_short(got)}")

@@ -47,10 +47,13 @@ def test_burst_nothing_lost(chat):
         by_sender: dict[str, list[str]] = {c.nick: [] for c in clients if c is not receiver}
         for line in got:
             name, sep, text = line.partition(": ")
+            if name == receiver.nick:
+                raise AssertionError(f"a message is never sent back to its sender: during a "
+                                     f"burst {receiver.nick} got its own {line[:80]!r} back")
             if not sep or name not in by_sender:
                 raise AssertionError(f"during a burst {receiver.nick} got {line[:80]!r}, which is "
-                                     "not '<name>: <text>' from another client (your own lines "
-                                     "never come back; each line is one message)")
+                                     "not '<name>: <text>' from another client: each line sent "
+                                     "is one message, with its sender's name in front")
             by_sender[name].append(text)
         for name, texts in by_sender.items():
             want = sent[name]
@@ -129,7 +132,7 @@ def test_who_forgets_who_left(chat):
 @pytest.mark.points(2)
 def test_silent_clients_do_not_block(chat):
     """Clients that send nothing, or half a line, do not hold up the others"""
-    silent = chat.connect("silent")
+    chat.connect("silent")  # connects, then never sends a byte
     half = chat.connect("half")
     half.send_raw(b"NICK ha")  # no "\n": the server must not wait for the rest
     what = ("while one client sends nothing and another half a line, the others still join and "

@@ -18,8 +18,9 @@ def test_join_announced_to_others(chat):
     bob.register()
     chat.joined(bob)  # ada must be told
     ada.send_line("hi bob")
-    bob.expect_line(f"{ada.nick}: hi bob", "the newcomer gets no '* <name> joined' about "
-                    "itself: its next line is the next message")
+    bob.expect_line(f"{ada.nick}: hi bob", "a line goes to every other client as '<name>: "
+                    "<text>'", wrong={f"* {bob.nick} joined": "the newcomer itself is not told "
+                                      "'* <name> joined' about its own arrival"})
 
 
 @pytest.mark.points(3)
