@@ -3,9 +3,10 @@
 `chat.join("ada")` connects, registers and returns a `ChatClient`; every client already in the
 room checks that it was told "* ada_<n> joined". `chat.connect("ada")` connects without NICK.
 
-Names get a per-test suffix (`ada_3`), so a notice about a client of an earlier test that the
-server has not finished dropping ("* bob_2 left") can be told apart and skipped: tests share one
-server, and teardown only closes the sockets.
+Tests share one server. At teardown every client shuts down its side and reads until the
+server closes (`Room.close_all`), so no test leaves resets or half-forgotten clients behind; as a
+second guard, names get a per-test suffix (`ada_3`), so a late notice about an earlier test's
+client ("* bob_2 left") is told apart and skipped.
 """
 
 from __future__ import annotations
