@@ -1,16 +1,36 @@
-"""Hidden test that looks at the data: no plaintext passwords in DATA_DIR.
+"""Hidden tests that look at the data: accounts survive a restart, no plaintext passwords.
 
-Marked `late` (conftest.py runs it after every other test), so the search covers every password
-the whole run sent.
-
-(No restart test yet: the docker backend keeps DATA_DIR in a tmpfs volume, which is emptied
-when its container is removed, so `server.restart()` loses the data there.)
+Both are marked `late` (conftest.py runs them after every other test), so the passwords search
+covers every password the whole run sent.
 """
 
 import base64
 
 import pytest
-from conftest import PASSWORDS, REGISTERED
+from conftest import (
+    PASSWORDS,
+    REDIRECTS,
+    REGISTERED,
+    login,
+    new_password,
+    register,
+    shows_user,
+    unique,
+)
+
+
+@pytest.mark.late
+@pytest.mark.points(1)
+def test_accounts_survive_restart(server, client):
+    """Accounts are kept in DATA_DIR: after a restart the user can still log in"""
+    name, password = unique("zoe"), new_password()
+    register(client(), name, password)
+    server.restart()
+    jar = client()
+    resp = login(jar, name, password, check=False)
+    assert resp.status_code in REDIRECTS and shows_user(jar, name), (
+        f"after a server restart, logging in as {name!r} answered {resp.status_code}: keep "
+        "the accounts in a database in DATA_DIR")
 
 
 @pytest.mark.late
