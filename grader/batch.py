@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
@@ -71,7 +72,7 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
             while pending or running:
                 while pending and len(running) < max(1, workers):
                     folder = pending.pop(0)
-                    running[pool.submit(grade_submission, course=course, assignment=assignment,
+                    running[pool.submit(_grade, course=course, assignment=assignment,
                                         submission=folder, backend=backend, image=image)] = folder
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
@@ -88,12 +89,22 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         write_atomic(out / "grades.csv", report.class_csv(_all_results(out, students)))
+        if backend == "docker":
+            from .sandbox.docker import reap
+
+            reap()  # a grader killed before this run may have still been tearing down at its start
     results = [done[s.name] for s in students if s.name in done]
     rerun = [r.student for r in results if r.needs_rerun]
     if rerun:
         console.print(f"[bold red]grader errors[/] (not grades; rerun to retry): "
                       f"{', '.join(rerun)}")
     return results
+
+
+def _grade(**kwargs: Any) -> Result:
+    """A grader error (engine hiccup, pytest crash) gets one more try before it is reported."""
+    result = grade_submission(**kwargs)
+    return grade_submission(**kwargs) if result.needs_rerun else result
 
 
 def write_reports(result: Result, folder: Path, *, assignment: Assignment,

@@ -30,7 +30,7 @@ from grader.results import Result
 
 from .conftest import ROOT, leftovers
 
-WALL = 20  # a short wall-clock budget, so the entries that hang cost little
+WALL = 30  # a short wall-clock budget, so the entries that hang cost little
 ENTRIES = sorted(p for p in (ROOT / "tests" / "hostile").iterdir() if (p / "expect.yml").is_file())
 
 
