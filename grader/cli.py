@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,8 +12,9 @@ import click
 from rich.console import Console
 
 from . import report
-from .batch import grade_class, prepare
+from .batch import grade_class, prepare, write_reports
 from .config import ConfigError, Course, load_course
+from .export import KIT, export_starter
 from .grade import grade_submission
 from .sandbox import InfraError
 
@@ -24,8 +26,9 @@ def _course(path: Path | None, start: Path) -> Course:
     if path:
         return load_course(path)
     for folder in (start.resolve(), *start.resolve().parents, Path.cwd(), *Path.cwd().parents):
-        if (folder / "grading.yml").is_file():
-            return load_course(folder)
+        for root in (folder, folder / KIT):  # a course repo, or a student's exported repo
+            if (root / "grading.yml").is_file():
+                return load_course(root)
     raise ConfigError("no grading.yml found here or above: pass --course DIR")
 
 
@@ -53,8 +56,10 @@ def main() -> None:
 @click.option("--hidden", is_flag=True, help="also run the hidden tests (instructors)")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path),
               help="course folder with grading.yml (default: found upwards)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="also write results.json, junit.xml and feedback.html here")
 def check(path: Path, assignment: str | None, backend: str, hidden: bool,
-          course: Path | None) -> None:
+          course: Path | None, out: Path | None) -> None:
     """Run the tests against the submission in PATH; exit 0 only at full marks."""
     console = Console()
     with _errors(console):
@@ -65,6 +70,11 @@ def check(path: Path, assignment: str | None, backend: str, hidden: bool,
         result = grade_submission(course=c, assignment=a, submission=path, backend=backend,
                                   image=image, hidden=hidden)
         report.print_result(result, console, title=a.title)
+        if out:
+            write_reports(result, out, assignment=a, course=c)
+        if os.environ.get("GITHUB_STEP_SUMMARY"):  # in GitHub Actions: the score on the run page
+            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
+                f.write(report.markdown(result, title=a.title))
         if result.needs_rerun:
             sys.exit(3)
         sys.exit(0 if result.full_marks else 1)
@@ -114,6 +124,22 @@ def images(assignments: tuple[str, ...], course: Path | None) -> None:
 
 
 @main.command()
+@click.argument("assignment")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="a new folder for the student's template repository")
+@click.option("--install", default="course-grader", show_default=True,
+              help="what the workflow pip-installs to get `grader` (e.g. a git URL)")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def export(assignment: str, out: Path, install: str, course: Path | None) -> None:
+    """Make a student's template repository: starter, handout, public tests, workflow."""
+    console = Console()
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        export_starter(course=c, assignment=c.assignment(assignment), out=out, install=install)
+        console.print(f"{out}: push it as the GitHub Classroom template for {assignment!r}")
+
+
+@main.command()
 def clean() -> None:
     """Remove every container, network and volume the grader made (all runs)."""
     from .sandbox.docker import reap
@@ -126,7 +152,7 @@ def _errors(console: Console) -> Iterator[None]:
     """Grader-side problems end the command with one clear line, not a traceback."""
     try:
         yield
-    except (ConfigError, FileNotFoundError, RuntimeError) as exc:
+    except (ConfigError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
         console.print(f"[bold red]error:[/] {report.printable(str(exc))}", soft_wrap=True)
         sys.exit(2)
     except InfraError as exc:

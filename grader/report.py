@@ -21,7 +21,7 @@ from rich.text import Text
 
 from .results import Result
 
-__all__ = ["class_csv", "feedback_html", "gradescope_json", "junit_xml", "print_result",
+__all__ = ["class_csv", "feedback_html", "gradescope_json", "junit_xml", "markdown", "print_result",
            "print_summary", "printable"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -99,6 +99,21 @@ def class_csv(results: Iterable[Result]) -> str:
 def _csv_safe(text: str) -> str:
     """No formula injection when a spreadsheet opens the gradebook."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def markdown(result: Result, *, title: str) -> str:
+    """A GitHub job summary: the score and a table (student text escaped for markdown)."""
+    def cell(text: str) -> str:
+        return printable(text).replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
+
+    lines = [f"## {cell(title)}: {result.score:g}/{result.max_score:g}", ""]
+    if result.reason:
+        lines += [f"**{result.status}**: {cell(result.reason)}", ""]
+    lines += ["| | test | points | what went wrong |", "|---|---|---|---|"]
+    for t in result.tests:
+        lines.append(f"| {_ICON[t.status]} | {cell(t.title)} | {t.score:g}/{t.max_score:g} | "
+                     f"{cell(t.feedback)} |")
+    return "\n".join(lines) + "\n"
 
 
 def print_result(result: Result, console: Console, *, title: str) -> None:
