@@ -2,6 +2,9 @@
 low, and each buggy variant in tests/buggy/<assignment>/<variant>/ loses exactly the tests its
 expect.yml names, with feedback that says what went wrong.
 
+A variant is a submission folder, or a `bug.diff` against the reference (a realistic bug in an
+otherwise correct app reads best as the diff that introduces it).
+
 expect.yml of a variant:
     bug: what the variant gets wrong (for the reader)
     fails: [test_function_name, ...]  # exactly these tests fail; all others pass
@@ -13,6 +16,8 @@ expect.yml of a variant:
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,8 +49,16 @@ def _class(tmp: Path, assignment: str, backend: str) -> Path:
     (folder / "starter").symlink_to(ROOT / "starter" / assignment)
     for b, variant in CASES:
         if variant.parent.name == assignment and b == backend:
-            (folder / variant.name).symlink_to(variant)
+            if (variant / "bug.diff").is_file():
+                _apply(ROOT / "reference" / assignment, variant / "bug.diff", folder / variant.name)
+            else:
+                (folder / variant.name).symlink_to(variant)
     return folder
+
+
+def _apply(reference: Path, diff: Path, dest: Path) -> None:
+    shutil.copytree(reference, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(["git", "apply", "--whitespace=nowarn", str(diff)], cwd=dest, check=True)
 
 
 @pytest.fixture(scope="session")
