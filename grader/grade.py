@@ -72,8 +72,17 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
     elif outcome != "ok":
         result.status, result.reason = "error", outcome
     else:
-        result.reason = data.get("exited") or ""
+        result.reason = data.get("exited") or _first_failure(result.tests)
     return result
+
+
+def _first_failure(tests: list[TestResult]) -> str:
+    """The one line for the gradebook when every test ran: how many failed, and the first."""
+    failed = [t for t in tests if t.status != "passed"]
+    if not failed:
+        return ""
+    return f"{len(failed)} of {len(tests)} tests failed, first: {failed[0].title}: " \
+           f"{failed[0].feedback}"
 
 
 def plan(assignment: Assignment, *, hidden: bool = True) -> list[TestResult]:

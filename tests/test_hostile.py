@@ -97,7 +97,7 @@ def test_hostile_entry(catalogue, backend: str, entry: Path) -> None:
     assert r.duration <= WALL + 25, r.duration
     assert len(r.log) <= 64_000
     if r.status != "ok" or r.score < r.max_score:
-        assert r.reason or all(t.feedback for t in r.tests if t.status != "passed")
+        assert r.reason and "\n" not in r.reason  # one line for the gradebook
     # whatever it printed or sent, the reports show it as text
     html = (out / entry.name / "feedback.html").read_text()
     assert "<script>alert" not in html and "<img src=x" not in html
