@@ -94,3 +94,28 @@ def test_fixtures_against_a_running_server(pytester: pytest.Pytester) -> None:
     data = _run(pytester, "--server", f"127.0.0.1:{port}")
     assert [t["status"] for t in data["tests"]] == ["passed"], data
     listener.close()
+
+
+def test_a_crash_while_reporting_is_a_failure_not_an_internal_error(
+        pytester: pytest.Pytester) -> None:
+    """If pytest itself cannot describe a failure, the test fails and the run goes on."""
+    pytester.makeconftest('''
+        import pytest
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_makereport(item, call):
+            if call.when == "call" and item.name == "test_a":
+                raise TypeError("unsupported operand type(s) for -: 'NoneType' and 'int'")
+    ''')
+    pytester.makepyfile(test_x='''
+        def test_a():
+            raise TimeoutError("slow")
+
+        def test_b():
+            pass
+    ''')
+    data = _run(pytester)
+    tests = {t["name"]: t for t in data["tests"]}
+    assert tests["test_x.py::test_a"]["status"] == "failed"
+    assert "did not answer in time" in tests["test_x.py::test_a"]["feedback"]
+    assert tests["test_x.py::test_b"]["status"] == "passed"
