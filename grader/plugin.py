@@ -52,20 +52,6 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def pytest_assertrepr_compare(op: str, left: object, right: object) -> list[str] | None:
-    """What a server sends is untrusted and can be huge: pytest's own diff of two large values
-    is quadratic (minutes for a random megabyte), so summarise those instead."""
-    sized = (str, bytes, bytearray, list, tuple)
-    if op != "==" or not isinstance(left, sized) or not isinstance(right, sized):
-        return None
-    if max(len(left), len(right)) <= 2000:
-        return None
-    first = next((i for i, (a, b) in enumerate(zip(left, right, strict=False)) if a != b),
-                 min(len(left), len(right)))
-    return [f"{type(left).__name__} of length {len(left)} == {type(right).__name__} of length "
-            f"{len(right)}", f"first difference at index {first}"]
-
-
 class Collector:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
