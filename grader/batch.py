@@ -51,12 +51,13 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
     console = console or Console(stderr=True)
     students = collect(submissions)
     backend, image = prepare(course, assignment, backend, log=console.print)
+    limits = course.limits_for(assignment).model_dump_json()
     done: dict[str, Result] = {}
     todo = []
     for folder in students:
         old = load_result(out / folder.name)
         if (not regrade and old and not old.needs_rerun
-                and old.fingerprint == fingerprint(assignment, folder, backend)):
+                and old.fingerprint == fingerprint(assignment, folder, backend, limits)):
             done[folder.name] = old
         else:
             todo.append(folder)

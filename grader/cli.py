@@ -33,7 +33,7 @@ def _course(path: Path | None, start: Path) -> Course:
 
 
 def _guess_assignment(course: Course, path: Path) -> str:
-    """The assignment a folder is for: its own name or a parent's (starter/echo, examples/echo/x)."""
+    """The assignment a folder is for: its name or a parent's (starter/echo, examples/echo/x)."""
     for part in (path.resolve().name, *(p.name for p in path.resolve().parents)):
         if part in course.assignments:
             return part

@@ -36,8 +36,9 @@ _VERSION = "1"  # bump when scoring changes, so a resumed batch regrades
 def grade_submission(*, course: Course, assignment: Assignment, submission: Path,
                      backend: str, image: str | None = None, hidden: bool = True) -> Result:
     """Grade one submission folder; the folder name is the student's id."""
-    result = Result(student=submission.name, assignment=assignment.id,
-                    fingerprint=fingerprint(assignment, submission, backend))
+    limits = course.limits_for(assignment)
+    stamp = fingerprint(assignment, submission, backend, limits.model_dump_json())
+    result = Result(student=submission.name, assignment=assignment.id, fingerprint=stamp)
     started = time.monotonic()
     if not submission.is_dir() or all(p.name.startswith(".") for p in _files(submission)):
         result.status, result.reason = "missing", "nothing was submitted"
@@ -48,7 +49,6 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
         result.status, result.reason = "invalid", problem
         result.tests = _not_run(plan(assignment, hidden=hidden), f"not run: {problem}")
         return result
-    limits = course.limits_for(assignment)
     data, outcome = _run_pytest(assignment, hidden=hidden, timeout=limits.wall + 20, args=[
         "--grader-submission", str(submission.resolve()), "--grader-backend", backend,
         "--grader-limits", limits.model_dump_json(), *(["--grader-image", image] if image else [])])
@@ -180,9 +180,9 @@ def _files(folder: Path) -> list[Path]:
                   if p.is_file() and not _SKIP.intersection(p.relative_to(folder).parts))
 
 
-def fingerprint(assignment: Assignment, submission: Path, backend: str) -> str:
+def fingerprint(assignment: Assignment, submission: Path, backend: str, limits: str) -> str:
     """A hash of everything a grade depends on: a resumed batch regrades only what changed."""
-    h = hashlib.sha256(f"{_VERSION}\n{backend}\n".encode())
+    h = hashlib.sha256(f"{_VERSION}\n{backend}\n{limits}\n".encode())
     for root in (assignment.dir, submission):
         if root.is_dir():
             for path in _files(root):

@@ -35,7 +35,8 @@ COPY wheels /wheels
 COPY requirements.txt /requirements.txt
 RUN python3 -m venv /opt/venv \\
  && if [ -s /requirements.txt ]; then \\
-      /opt/venv/bin/pip install --no-index --no-cache-dir --find-links /wheels -r /requirements.txt; \\
+      /opt/venv/bin/pip install --no-index --no-cache-dir --find-links /wheels \\
+        -r /requirements.txt; \\
     fi \\
  && rm -rf /wheels
 ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
@@ -94,7 +95,8 @@ def _apt_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def runtime_image(course: Course, assignment: Assignment, *, log: Callable[[str], None] = print) -> str:
+def runtime_image(course: Course, assignment: Assignment, *,
+                  log: Callable[[str], None] = print) -> str:
     """The image an assignment's submissions run in, built when missing or out of date."""
     base = build_base(course.base_image, log=log)
     reqs = assignment.requirements_path.read_text() if assignment.requirements_path else ""

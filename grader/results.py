@@ -73,7 +73,7 @@ class Result:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write so that a reader (or a rerun after SIGKILL) sees the old file or the new, never half."""
+    """Write so a reader (or a rerun after SIGKILL) sees the old file or the new, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -1,4 +1,5 @@
-"""grading.yml and assignment.yml: a bad value gives one line naming file, key, value, expectation."""
+"""grading.yml and assignment.yml: a bad value gives one line naming the file, the key, the value
+and what was expected."""
 
 from __future__ import annotations
 

@@ -51,7 +51,8 @@ def test_points_titles_feedback_and_visibility(pytester: pytest.Pytester) -> Non
     assert msg["feedback"] == "sent b'abd', got b'abc' back"  # the message, not the rewrite
     assert tests["test_public.py::test_refused"]["feedback"].startswith("connection refused")
     skipped = tests["test_public.py::test_skipped"]
-    assert (skipped["status"], skipped["score"], skipped["feedback"]) == ("skipped", 0, "needs IPv6")
+    assert (skipped["status"], skipped["score"]) == ("skipped", 0)
+    assert skipped["feedback"] == "needs IPv6"
     hidden = tests["hidden/test_secret.py::test_timeout"]
     assert hidden["visibility"] == "hidden" and "did not answer in time" in hidden["feedback"]
     assert tests["test_public.py::test_message"]["visibility"] == "visible"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..config import Assignment, Limits
 
-__all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "open_server", "resolve_backend"]
+__all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "open_server",
+           "resolve_backend"]
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
 OUT_OF_TIME = "was stopped at the end of its wall-clock budget"

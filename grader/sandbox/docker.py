@@ -135,7 +135,8 @@ class DockerServer(Server):
             env["DATA_DIR"] = "/data"
         return dict(
             command=["timeout", "-s", "KILL", str(int(lim.wall)), *self.assignment.argv],
-            name=f"{self._name}-app", detach=True, network_mode=f"container:{self._holder.id}", user=STUDENT,
+            name=f"{self._name}-app", detach=True, user=STUDENT,
+            network_mode=f"container:{self._holder.id}",
             working_dir="/app", environment=env, volumes=volumes, mounts=mounts,
             read_only=True, tmpfs={"/tmp": f"size={lim.tmpfs},mode=1777"},
             cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
