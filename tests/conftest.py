@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import docker
 import pytest
 
 from grader.config import Course, load_course
-from grader.sandbox import LABEL, resolve_backend
+from grader.sandbox import resolve_backend
+from grader.sandbox.docker import orphans
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,18 +29,7 @@ def docker_ready(course: Course) -> str:
 
 def leftovers(*, orphans_only: bool = True) -> list[str]:
     """Containers, networks and volumes with the project's label (whose grader process is gone)."""
-    client = docker.from_env()
-    found = []
-    for kind in (client.containers.list(all=True, filters={"label": LABEL}),
-                 client.networks.list(filters={"label": LABEL}),
-                 client.volumes.list(filters={"label": LABEL})):
-        for obj in kind:
-            labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
-            owner = labels.get(f"{LABEL}.owner", "")
-            if orphans_only and owner.isdigit() and os.path.exists(f"/proc/{owner}"):
-                continue
-            found.append(f"{type(obj).__name__} {obj.name}")
-    return found
+    return [f"{type(obj).__name__} {obj.name}" for obj in orphans(everything=not orphans_only)]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

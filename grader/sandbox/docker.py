@@ -27,7 +27,7 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from . import LABEL, OUT_OF_TIME, InfraError, Server, StartupError, listening_sockets
 
-__all__ = ["DockerServer", "client", "reap"]
+__all__ = ["DockerServer", "client", "orphans", "reap"]
 
 STUDENT = "10001:10001"
 _DATA_CAP = 32 * 1024 * 1024  # bytes read back from DATA_DIR, at most
@@ -266,24 +266,28 @@ def _stage_copy(src: Path, dest: Path) -> None:
                 os.chmod(p, 0o644)
 
 
-def reap(*, everything: bool = False) -> int:
-    """Remove what a killed grader left behind: objects whose owner process is gone."""
+def orphans(*, everything: bool = False) -> list[Any]:
+    """Containers, networks and volumes with our label whose owner process is gone (or all)."""
     c = client()
-
-    def orphan(labels: dict[str, str]) -> bool:
-        owner = labels.get(f"{LABEL}.owner", "")
-        return everything or not (owner.isdigit() and _alive(int(owner)))
-
-    count = 0
+    found = []
     # ignore_removed: another grader may remove a container between listing and inspecting it
     for kind in (c.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True),
                  c.networks.list(filters={"label": LABEL}),
                  c.volumes.list(filters={"label": LABEL})):
         for obj in kind:
-            if orphan(obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}):
-                _remove(obj)
-                count += 1
-    return count
+            labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
+            owner = labels.get(f"{LABEL}.owner", "")
+            if everything or not (owner.isdigit() and _alive(int(owner))):
+                found.append(obj)
+    return found
+
+
+def reap(*, everything: bool = False) -> int:
+    """Remove what a killed grader left behind: objects whose owner process is gone."""
+    found = orphans(everything=everything)
+    for obj in found:
+        _remove(obj)
+    return len(found)
 
 
 def _alive(pid: int) -> bool:
