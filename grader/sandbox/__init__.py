@@ -85,16 +85,19 @@ class Server(ABC):
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def wait_listening(self, why_not: Callable[[], str]) -> None:
+    def wait_listening(self, why_not: Callable[[], str],
+                       owned: Callable[[], bool] = lambda: True) -> None:
         """Poll the port until it accepts a connection: no fixed sleeps.
 
-        `why_not()` explains a timeout: what the server listens on instead, if anything.
+        `why_not()` explains a timeout: what the server listens on instead, if anything;
+        `owned()` says whether the listener is really the submission's (not a neighbour's).
         """
         deadline = time.monotonic() + self.assignment.startup_timeout
         while True:
             try:
-                socket.create_connection((self.host, self.port), timeout=0.5).close()
-                return
+                if owned():  # first: a one-shot server may exit right after our probe
+                    socket.create_connection((self.host, self.port), timeout=0.5).close()
+                    return
             except OSError:
                 pass
             how = self.exited()

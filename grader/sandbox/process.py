@@ -78,7 +78,10 @@ class ProcessServer(Server):
         self._timer = threading.Timer(self.limits.wall, self._time_up, args=(self._proc,))
         self._timer.daemon = True
         self._timer.start()
-        self.wait_listening(self._why_not)
+        # Another program may hold the port we picked (ports are not reserved): only a listener
+        # of the submission's own process group counts.
+        self.wait_listening(self._why_not,
+                            owned=lambda: any(p == self.port for _, p in self._listening()))
 
     def _time_up(self, proc: subprocess.Popen[bytes]) -> None:
         self._out_of_time = True
@@ -112,17 +115,23 @@ class ProcessServer(Server):
             return OUT_OF_TIME
         return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
-    def _why_not(self) -> str:
+    def _listening(self) -> list[tuple[str, int]]:
+        """What the submission's process group listens on (/proc: its sockets' inodes)."""
         inodes = set()
-        fd_dir = Path(f"/proc/{self._proc.pid}/fd") if self._proc else None
-        if fd_dir and fd_dir.is_dir():
-            for fd in fd_dir.iterdir():
-                target = os.readlink(fd) if fd.is_symlink() else ""
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
+        for member in _group(self._proc.pid) if self._proc else []:
+            try:
+                for fd in Path(f"/proc/{member}/fd").iterdir():
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        inodes.add(target[8:-1])
+            except OSError:
+                continue  # gone meanwhile
         tables = "".join(Path(f"/proc/net/{t}").read_text() for t in ("tcp", "tcp6")
                          if Path(f"/proc/net/{t}").exists())
-        return self.explain_not_listening(listening_sockets(tables, inodes))
+        return listening_sockets(tables, inodes)
+
+    def _why_not(self) -> str:
+        return self.explain_not_listening(self._listening())
 
     def logs(self) -> str:
         with self._tail_lock:
@@ -173,17 +182,25 @@ def _become_subreaper() -> None:
         pass
 
 
+def _procs() -> list[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/PID/stat after the command name) of every process."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            found.append((int(stat.parent.name), stat.read_text().rpartition(")")[2].split()))
+        except OSError:
+            continue
+    return found
+
+
+def _group(pgid: int) -> list[int]:
+    return [pid for pid, fields in _procs() if int(fields[2]) == pgid]
+
+
 def _kill_orphans() -> None:
     """Kill every remaining child of this process (the suite's own process has no others)."""
     for _ in range(10):
-        children = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rpartition(")")[2].split()
-            except OSError:
-                continue
-            if int(fields[1]) == os.getpid():
-                children.append(int(stat.parent.name))
+        children = [pid for pid, fields in _procs() if int(fields[1]) == os.getpid()]
         if not children:
             return
         for pid in children:
