@@ -72,13 +72,24 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
     elif outcome != "ok":
         result.status, result.reason = "error", outcome
     else:
-        result.reason = data.get("exited") or _first_failure(result.tests)
+        result.crashes = list(data.get("crashes") or [])
+        result.reason = _first_failure(result.tests, _crash_summary(result.crashes))
     return result
 
 
-def _first_failure(tests: list[TestResult]) -> str:
-    """The one line for the gradebook when every test ran: how many failed, and the first."""
+def _crash_summary(crashes: list[str]) -> str:
+    if not crashes:
+        return ""
+    more = len(crashes) - 1
+    return crashes[0] + (f" (and {more} more time{'s' * (more > 1)})" if more else "")
+
+
+def _first_failure(tests: list[TestResult], crashed: str = "") -> str:
+    """The one line for the gradebook when every test ran: the first crash if any, how many
+    tests failed, and the first failure."""
     failed = [t for t in tests if t.status != "passed"]
+    if crashed:
+        return f"{crashed}; {len(failed)} of {len(tests)} tests failed"
     if not failed:
         return ""
     return f"{len(failed)} of {len(tests)} tests failed, first: {failed[0].title}: " \

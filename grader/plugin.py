@@ -18,12 +18,15 @@ import pytest
 import requests
 
 from .config import Limits, load_course
+from .crashes import CrashWatch, ServerDown
 from .results import dumps, write_atomic
 from .sandbox import InfraError, Server, StartupError, open_server
+from .sandbox.listeners import Listener
 from .testing import ServerSession
 
 _KEY = pytest.StashKey["Collector"]()
 _FEEDBACK_CAP = 500
+_MAX_RESTARTS = 10  # a server that crashes on every test costs a restart each, up to this
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,6 +42,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "points(n): how many points the test is worth (default 1)")
+    config.addinivalue_line("markers", "never_crashed: needs a server that has not crashed yet "
+                            "(e.g. it checks everything since the start)")
     collector = Collector(config)
     config.stash[_KEY] = collector
     config.pluginmanager.register(collector, "grader-collector")
@@ -66,6 +71,8 @@ class Collector:
         self.infra_error: str | None = None
         self.exited: str | None = None
         self.log = ""
+        self.watch = CrashWatch(max_restarts=_MAX_RESTARTS)
+        self.previous: dict[str, Any] | None = None  # the last test that used the server
 
     # -- the server --------------------------------------------------------------------------
 
@@ -101,6 +108,15 @@ class Collector:
                 "visibility": "hidden" if _is_hidden(item, self.assignment_dir) else "visible"}
         self.write()
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """A crash does not cascade: restart a dead server before the next test that needs it."""
+        if "server" not in getattr(item, "fixturenames", ()):
+            return
+        previous, self.previous = self.previous, self.tests.get(item.nodeid)
+        self.watch.before_test(previous=previous,
+                               never_crashed=item.get_closest_marker("never_crashed") is not None)
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
         try:
@@ -125,7 +141,9 @@ class Collector:
         elif report.failed and entry["status"] == "passed":
             status = "failed" if report.when == "call" else "error"
             exc = call.excinfo.value if call.excinfo else None
-            if isinstance(exc, StartupError):
+            if isinstance(exc, ServerDown):
+                status = "failed"
+            elif isinstance(exc, StartupError):
                 status, self.startup_error, self.log = "failed", exc.reason, exc.log
             elif isinstance(exc, InfraError):
                 self.infra_error = str(exc)
@@ -151,12 +169,15 @@ class Collector:
             return
         data = {"tests": list(self.tests.values()), "collect_errors": self.collect_errors,
                 "startup_error": self.startup_error, "infra_error": self.infra_error,
-                "exited": self.exited, "log": self.log}
+                "exited": self.exited, "log": self.log,
+                "crashes": [c.line() for c in self.watch.crashes]}
         write_atomic(self.results_path, dumps(data))
 
 
 def _describe(exc: BaseException, *, timeout: float) -> str:
     """One line a student understands, for the ways a test can fail."""
+    if isinstance(exc, ServerDown):
+        return str(exc)
     if isinstance(exc, StartupError):
         return f"not run: {exc.reason}"
     if isinstance(exc, InfraError):
@@ -230,6 +251,9 @@ class _Running(Server):
     def exited(self) -> str | None:
         return None
 
+    def listeners(self) -> list[Listener]:
+        return []
+
     def logs(self) -> str:
         return ""
 
@@ -247,11 +271,14 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     srv = collector.open()
     try:
         srv.start()
+        collector.watch.server = srv
         yield srv
+        collector.watch.after_session(previous=collector.previous)
         collector.log = srv.logs()
         how = srv.exited()
         collector.exited = f"the server {how} during the tests" if how else None
     finally:
+        collector.watch.server = None
         srv.stop()
 
 

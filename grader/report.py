@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .results import Result
+from .sandbox.listeners import last_lines
 
 __all__ = ["class_csv", "feedback_html", "gradescope_json", "junit_xml", "markdown", "print_result",
            "print_summary", "printable"]
@@ -41,6 +42,8 @@ def printable(text: str) -> str:
 def gradescope_json(result: Result) -> dict[str, Any]:
     """Gradescope's results.json; our full record rides along in extra_data."""
     out = [result.reason] if result.reason else []
+    if result.log and (result.crashes or result.status == "no_server"):
+        out.append(f"\nYour server's last output:\n{last_lines(result.log)}")
     return {
         "score": result.score,
         "execution_time": result.duration,

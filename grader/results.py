@@ -44,6 +44,7 @@ class Result:
     reason: str = ""  # one line saying why, when status is not ok
     tests: list[TestResult] = field(default_factory=list)
     log: str = ""  # tail of the server's output (untrusted text)
+    crashes: list[str] = field(default_factory=list)  # each time the server died mid-suite
     duration: float = 0.0
     fingerprint: str = ""  # submission + suite hash: a rerun skips unchanged work
 

@@ -7,19 +7,19 @@ Two kinds of failure, never mixed: `StartupError` is the submission's fault (it 
 
 from __future__ import annotations
 
-import socket
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Assignment, Limits
+from .listeners import Listener, crash_cause, judge
 
 __all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "open_server",
            "resolve_backend"]
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
 OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
+_WRONG_GRACE = 1.0  # s a wrong listener may stay before we say so (a server may open two)
 
 
 class StartupError(Exception):
@@ -40,6 +40,7 @@ class Server(ABC):
     host: str
     port: int
     docroot: Path | None
+    reachable: frozenset[str] = frozenset()  # addresses besides wildcards the grader can reach
 
     def __init__(self, *, assignment: Assignment, submission: Path, limits: Limits) -> None:
         self.assignment, self.submission, self.limits = assignment, submission, limits
@@ -69,6 +70,14 @@ class Server(ABC):
     def data_files(self) -> dict[str, bytes]:
         """Regular files in DATA_DIR by relative path (size-capped), for suites that inspect it."""
 
+    _first_start: float | None = None
+
+    def time_left(self) -> float:
+        """Seconds left of the wall-clock budget, which covers every restart, not each."""
+        if self._first_start is None:
+            self._first_start = time.monotonic()
+        return max(1.0, self.limits.wall - (time.monotonic() - self._first_start))
+
     def restart(self) -> None:
         """Stop and start again with the same DATA_DIR (host or port may change)."""
         self.stop(keep_data=True)
@@ -85,65 +94,43 @@ class Server(ABC):
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def wait_listening(self, why_not: Callable[[], str],
-                       owned: Callable[[], bool] = lambda: True) -> None:
-        """Poll the port until it accepts a connection: no fixed sleeps.
+    @abstractmethod
+    def listeners(self) -> list[Listener]:
+        """The TCP sockets the submission listens on (read from socket tables, never probed)."""
 
-        `why_not()` explains a timeout: what the server listens on instead, if anything;
-        `owned()` says whether the listener is really the submission's (not a neighbour's).
+    def current_logs(self) -> str:
+        """The output of the current run only (since the last start)."""
+        return self.logs()
+
+    def wait_listening(self) -> None:
+        """Wait until the submission listens on its port: no fixed sleeps, no probe connection.
+
+        A listener in the wrong place (another port, loopback only) fails after a short grace,
+        with every problem named; an early exit quotes the server's last line of output.
         """
-        deadline = time.monotonic() + self.assignment.startup_timeout
+        start = time.monotonic()
+        wrong_since: float | None = None
         while True:
-            try:
-                if owned():  # first: a one-shot server may exit right after our probe
-                    socket.create_connection((self.host, self.port), timeout=0.5).close()
-                    return
-            except OSError:
-                pass
+            ready, problem = judge(self.listeners(), port=self.port, reachable=set(self.reachable))
+            if ready:
+                return
             how = self.exited()
             if how:
-                raise StartupError(f"the server {how} before listening on port {self.port}",
-                                   self.logs())
-            if time.monotonic() > deadline:
-                raise StartupError(why_not(), self.logs())
+                cause = crash_cause(self.current_logs())
+                raise StartupError(f"the server {how} before listening on port {self.port}"
+                                   + (f": {cause}" if cause else ""), self.logs())
+            now = time.monotonic()
+            if problem:
+                wrong_since = wrong_since or now
+                if now - wrong_since > _WRONG_GRACE:
+                    raise StartupError(problem, self.logs())
+            if now - start > self.assignment.startup_timeout:
+                cause = crash_cause(self.current_logs())
+                raise StartupError(
+                    f"the server did not listen on port {self.port} within "
+                    f"{self.assignment.startup_timeout:g} s"
+                    + (f" (its last output: {cause})" if cause else ""), self.logs())
             time.sleep(0.05)
-
-    def explain_not_listening(self, listening: list[tuple[str, int]]) -> str:
-        """Turn what the server does listen on into advice the student can act on."""
-        want = self.assignment.port if self.host != "127.0.0.1" else self.port
-        wait = f"{self.assignment.startup_timeout:g} s"
-        listening = [(a, p) for a, p in listening if a != "127.0.0.11"]  # docker's own DNS
-        for addr, port in listening:
-            if port == want and addr.startswith("127."):
-                return (f"the server listens on {addr}:{port} only; listen on all interfaces "
-                        f"(HOST, i.e. 0.0.0.0) so clients can reach it")
-        if listening:
-            ports = ", ".join(sorted({str(p) for _, p in listening}))
-            return (f"the server listens on port {ports}, not on PORT={want}: "
-                    f"read the port from the PORT environment variable")
-        return f"the server did not listen on port {want} within {wait}"
-
-
-def listening_sockets(proc_net_tcp: str, inodes: set[str] | None = None) -> list[tuple[str, int]]:
-    """Parse /proc/net/tcp{,6} text: the (address, port) pairs in LISTEN state."""
-    found = []
-    for line in proc_net_tcp.splitlines():
-        parts = line.split()
-        if len(parts) < 10 or parts[3] != "0A" or ":" not in parts[1]:
-            continue
-        if inodes is not None and parts[9] not in inodes:
-            continue
-        hex_addr, hex_port = parts[1].split(":")
-        if len(hex_addr) == 8:
-            addr = socket.inet_ntop(socket.AF_INET, bytes.fromhex(hex_addr)[::-1])
-        else:
-            raw = bytes.fromhex(hex_addr)
-            words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
-            addr = socket.inet_ntop(socket.AF_INET6, words)
-            addr = addr.removeprefix("::ffff:")
-            addr = "127.0.0.1" if addr == "::1" else addr
-        found.append((addr, int(hex_port, 16)))
-    return found
 
 
 def resolve_backend(backend: str) -> str:

@@ -25,7 +25,8 @@ import docker
 from docker.errors import DockerException, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
-from . import LABEL, OUT_OF_TIME, InfraError, Server, StartupError, listening_sockets
+from . import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
+from .listeners import Listener, parse_proc_tcp
 
 __all__ = ["DockerServer", "client", "orphans", "reap"]
 
@@ -71,6 +72,7 @@ class DockerServer(Server):
         self._network: Any = None
         self._holder: Any = None
         self._container: Any = None
+        self._holder_pid = 0
         self._old_logs = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -85,7 +87,7 @@ class DockerServer(Server):
             self._container = self._client.containers.run(self.image, **self._run_args())
         except DockerException as exc:
             raise InfraError(f"docker could not start the submission: {exc}") from None
-        self.wait_listening(self._why_not)
+        self.wait_listening()
 
     def _prepare(self) -> None:
         if self._stage is None:
@@ -119,6 +121,8 @@ class DockerServer(Server):
             time.sleep(0.05)
         holder.reload()
         self.host = holder.attrs["NetworkSettings"]["Networks"][self._name]["IPAddress"]
+        self.reachable = frozenset({self.host})
+        self._holder_pid = int(holder.attrs["State"].get("Pid") or 0)
 
     def _run_args(self) -> dict[str, Any]:
         lim = self.limits
@@ -134,7 +138,7 @@ class DockerServer(Server):
             mounts.append(Mount("/data", self._volume.name, type="volume"))
             env["DATA_DIR"] = "/data"
         return dict(
-            command=["timeout", "-s", "KILL", str(int(lim.wall)), *self.assignment.argv],
+            command=["timeout", "-s", "KILL", str(int(self.time_left())), *self.assignment.argv],
             name=f"{self._name}-app", detach=True, user=STUDENT,
             network_mode=f"container:{self._holder.id}",
             working_dir="/app", environment=env, volumes=volumes, mounts=mounts,
@@ -185,23 +189,32 @@ class DockerServer(Server):
             return OUT_OF_TIME
         return f"exited with code {code}"
 
-    def _why_not(self) -> str:
+    def listeners(self) -> list[Listener]:
+        """The namespace's listening sockets, read from the host side through the holder's
+        /proc (no process in the container, nothing sent to the server); where the engine runs
+        elsewhere (a VM), read by the holder itself."""
         try:
-            res = self._container.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
-            tables = res.output.decode(errors="replace")[:1_000_000]
+            return parse_proc_tcp("".join(
+                Path(f"/proc/{self._holder_pid}/net/{t}").read_text() for t in ("tcp", "tcp6")))
+        except (OSError, ValueError):
+            pass
+        try:
+            res = self._holder.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+            return parse_proc_tcp(res.output.decode(errors="replace")[:1_000_000])
+        except (DockerException, AttributeError):
+            return []
+
+    def current_logs(self) -> str:
+        if self._container is None:
+            return ""
+        try:
+            data = self._container.logs(stdout=True, stderr=True, tail=400)
         except DockerException:
-            tables = ""
-        return self.explain_not_listening(listening_sockets(tables))
+            return ""
+        return data[-self.limits.output :].decode("utf-8", "replace")
 
     def logs(self) -> str:
-        data = b""
-        if self._container is not None:
-            try:
-                data = self._container.logs(stdout=True, stderr=True, tail=400)
-            except DockerException:
-                pass
-        text = self._old_logs + data[-self.limits.output :].decode("utf-8", "replace")
-        return text[-self.limits.output :]
+        return (self._old_logs + self.current_logs())[-self.limits.output :]
 
     def data_files(self) -> dict[str, bytes]:
         if self._container is None or self._volume is None:

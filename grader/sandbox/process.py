@@ -20,7 +20,10 @@ import tempfile
 import threading
 from pathlib import Path
 
-from . import OUT_OF_TIME, Server, StartupError, listening_sockets
+import psutil
+
+from . import OUT_OF_TIME, Server, StartupError
+from .listeners import Listener, normalise
 
 __all__ = ["ProcessServer"]
 
@@ -29,6 +32,7 @@ _FILE_CAP = 64 * 1024 * 1024  # RLIMIT_FSIZE: one file may not grow past this
 
 class ProcessServer(Server):
     host = "127.0.0.1"
+    reachable = frozenset({"127.0.0.1"})
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -38,9 +42,30 @@ class ProcessServer(Server):
         self._data: Path | None = None
         self._timer: threading.Timer | None = None
         self._out_of_time = False
+        self._seen = 0  # bytes of output so far, all runs
+        self._run_mark = 0  # where the current run's output starts
         self.port = 0
 
     def start(self) -> None:
+        # Ports are not reserved: another program may take the one we picked before the server
+        # binds it. That is never the student's fault: pick another and try again.
+        for attempt in range(3):
+            try:
+                return self._start_once()
+            except StartupError:
+                if attempt == 2 or not self._port_taken_by_other():
+                    raise
+                self.stop(keep_data=True)
+
+    def _port_taken_by_other(self) -> bool:
+        with socket.socket() as s:
+            try:
+                s.bind((self.host, self.port))
+                return False
+            except OSError:
+                return True
+
+    def _start_once(self) -> None:
         if self.assignment.data_dir and self._data is None:
             self._data = Path(tempfile.mkdtemp(prefix="grader-data-"))
         self.port = _free_port()
@@ -74,14 +99,13 @@ class ProcessServer(Server):
             )
         except OSError as exc:
             raise StartupError(f"could not run {self.assignment.entry!r}: {exc.strerror}") from None
+        with self._tail_lock:
+            self._run_mark = self._seen
         threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True).start()
-        self._timer = threading.Timer(self.limits.wall, self._time_up, args=(self._proc,))
+        self._timer = threading.Timer(self.time_left(), self._time_up, args=(self._proc,))
         self._timer.daemon = True
         self._timer.start()
-        # Another program may hold the port we picked (ports are not reserved): only a listener
-        # of the submission's own process group counts.
-        self.wait_listening(self._why_not,
-                            owned=lambda: any(p == self.port for _, p in self._listening()))
+        self.wait_listening()
 
     def _time_up(self, proc: subprocess.Popen[bytes]) -> None:
         self._out_of_time = True
@@ -103,6 +127,7 @@ class ProcessServer(Server):
             for chunk in iter(lambda: pipe.read1(65536), b""):  # type: ignore[attr-defined]
                 with self._tail_lock:
                     self._tail.append(chunk)
+                    self._seen += len(chunk)
                     kept += len(chunk)
                     while kept - len(self._tail[0]) >= self.limits.output:
                         kept -= len(self._tail.popleft())
@@ -115,23 +140,31 @@ class ProcessServer(Server):
             return OUT_OF_TIME
         return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
-    def _listening(self) -> list[tuple[str, int]]:
-        """What the submission's process group listens on (/proc: its sockets' inodes)."""
-        inodes = set()
-        for member in _group(self._proc.pid) if self._proc else []:
+    def listeners(self) -> list[Listener]:
+        """What the submission's own processes listen on (psutil: Linux, macOS, BSD); a
+        neighbour holding the same port does not count."""
+        if self._proc is None:
+            return []
+        found = []
+        try:
+            root = psutil.Process(self._proc.pid)
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return []
+        for proc in procs:
             try:
-                for fd in Path(f"/proc/{member}/fd").iterdir():
-                    target = os.readlink(fd)
-                    if target.startswith("socket:["):
-                        inodes.add(target[8:-1])
-            except OSError:
-                continue  # gone meanwhile
-        tables = "".join(Path(f"/proc/net/{t}").read_text() for t in ("tcp", "tcp6")
-                         if Path(f"/proc/net/{t}").exists())
-        return listening_sockets(tables, inodes)
+                conns = proc.net_connections(kind="tcp")
+            except psutil.Error:
+                continue  # gone meanwhile, or not ours to read
+            found += [Listener(normalise(c.laddr.ip), c.laddr.port) for c in conns
+                      if c.status == psutil.CONN_LISTEN]
+        return found
 
-    def _why_not(self) -> str:
-        return self.explain_not_listening(self._listening())
+    def current_logs(self) -> str:
+        with self._tail_lock:
+            data = b"".join(self._tail)
+            data = data[max(0, len(data) - (self._seen - self._run_mark)) :]
+        return data[-self.limits.output :].decode("utf-8", "replace")
 
     def logs(self) -> str:
         with self._tail_lock:
