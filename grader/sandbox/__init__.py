@@ -7,6 +7,7 @@ Two kinds of failure, never mixed: `StartupError` is the submission's fault (it 
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -76,7 +77,7 @@ class Server(ABC):
         """Seconds left of the wall-clock budget, which covers every restart, not each."""
         if self._first_start is None:
             self._first_start = time.monotonic()
-        return max(1.0, self.limits.wall - (time.monotonic() - self._first_start))
+        return max(1.0, math.ceil(self.limits.wall - (time.monotonic() - self._first_start)))
 
     def restart(self) -> None:
         """Stop and start again with the same DATA_DIR (host or port may change)."""

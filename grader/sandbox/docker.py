@@ -78,6 +78,7 @@ class DockerServer(Server):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.time_left()  # the wall-clock budget starts with the first start
         try:
             if self._holder is None:  # first start; a restart keeps network, holder and data
                 self._prepare()

@@ -47,6 +47,7 @@ class ProcessServer(Server):
         self.port = 0
 
     def start(self) -> None:
+        self.time_left()  # the wall-clock budget starts with the first start
         # Ports are not reserved: another program may take the one we picked before the server
         # binds it. That is never the student's fault: pick another and try again.
         for attempt in range(3):
