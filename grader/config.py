@@ -54,6 +54,8 @@ class Assignment(_Model):
     port: int = Field(8000, ge=1024, le=65535, description="PORT given to a container")
     startup_timeout: float = Field(10, gt=0, description="seconds to wait for the port to listen")
     test_timeout: float = Field(20, gt=0, description="seconds one test may take")
+    restarts: int = Field(10, ge=0, le=100, description="how many times a server that dies "
+                          "mid-suite is restarted (each crash costs one test, not the rest)")
     limits: Limits | None = Field(None, description="overrides the course's default limits")
     docroot: str | None = Field(None, description="folder of the assignment mounted read-only")
     data_dir: bool = Field(False, description="give the server a writable DATA_DIR that persists")

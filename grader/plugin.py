@@ -26,7 +26,6 @@ from .testing import ServerSession
 
 _KEY = pytest.StashKey["Collector"]()
 _FEEDBACK_CAP = 500
-_MAX_RESTARTS = 10  # a server that crashes on every test costs a restart each, up to this
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,7 +70,7 @@ class Collector:
         self.infra_error: str | None = None
         self.exited: str | None = None
         self.log = ""
-        self.watch = CrashWatch(max_restarts=_MAX_RESTARTS)
+        self.watch = CrashWatch(max_restarts=0)
         self.previous: dict[str, Any] | None = None  # the last test that used the server
 
     # -- the server --------------------------------------------------------------------------
@@ -87,6 +86,7 @@ class Collector:
         course = load_course(self.assignment_dir.parent.parent)
         assignment = course.assignment(self.assignment_dir.name)
         limits = course.limits_for(assignment)
+        self.watch.max_restarts = assignment.restarts
         if opt("--grader-limits"):
             limits = Limits.model_validate_json(opt("--grader-limits"))
         return open_server(

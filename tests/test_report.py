@@ -70,3 +70,16 @@ def test_terminal_shows_escapes_instead_of_running_them() -> None:
     out = buf.getvalue()
     assert "\x1b[2J" not in out and "\x1b[31mRED" not in out and "\x00" not in out
     assert "\\x1b[2J" in out and "score: 2/5" in out
+
+
+def test_gradescope_output_shows_the_crash_to_the_student() -> None:
+    log = "".join(f"line {i}\n" for i in range(30)) + "\x1b[31mIndexError: boom\x1b[0m\n"
+    crashed = Result(student="s", assignment="a", reason="the server exited", log=log,
+                     crashes=["the server exited with code 1 during 'x': IndexError: boom"])
+    out = report.gradescope_json(crashed)["output"]
+    assert out.startswith("the server exited\n") and out.endswith("line 29\nIndexError: boom")
+    assert "line 19" not in out and "\x1b" not in out  # the last lines only, colour stripped
+    never = Result(student="s", assignment="a", status="no_server", reason="r", log="Usage: x\n")
+    assert report.gradescope_json(never)["output"].endswith("Usage: x")
+    fine = Result(student="s", assignment="a", log="serving on 8000\n")
+    assert report.gradescope_json(fine)["output"] == ""
