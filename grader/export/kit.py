@@ -88,7 +88,9 @@ def build_wheel(dest: Path) -> Path:
         for p in sorted(package.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
     entries += [
-        (f"{info}/METADATA", (dist.read_text("METADATA") or "").encode()),
+        # an egg-info (a source checkout on sys.path) has the same fields in PKG-INFO
+        (f"{info}/METADATA", (dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+                              or "").encode()),
         (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: course-grader export\n"
                           b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
         (f"{info}/entry_points.txt", (dist.read_text("entry_points.txt") or "").encode()),
