@@ -69,7 +69,8 @@ def check(path: Path, assignment: str | None, backend: str, hidden: bool,
     with _errors(console):
         c = _course(course, path)
         a = c.assignment(assignment or _guess_assignment(c, path))
-        backend, image = pick_backend(course=c, assignment=a, backend=backend, log=console.print)
+        backend, image = pick_backend(course=c, assignment=a, backend=backend,
+                                      log=lambda line: console.print(line, soft_wrap=True))
 
         def once() -> int:
             result = check_once(course=c, assignment=a, path=path, backend=backend, image=image,

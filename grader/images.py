@@ -78,6 +78,7 @@ def build_base(tag: str, *, log: Callable[[str], None] = print) -> str:
             why = f"{tag} could not be pulled ({str(exc).splitlines()[0][:160]}); "
         tag = DEFAULT_BASE
         if _exists(tag):
+            log(f"{why}building on {tag}, which is here")
             return tag
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
         raise InfraError(f"{why}building the base image here needs root and debootstrap "
