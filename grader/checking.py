@@ -60,14 +60,13 @@ def check_once(*, course: Course, assignment: Assignment, path: Path, backend: s
         report.print_result(result, console, title=assignment.title)
     if out:
         write_reports(result, out, assignment=assignment, course=course)
-    if in_actions:
+    if classroom50:  # its runner writes the summary page and the status from these files
+        ci.write_classroom50(result, title=assignment.title, folder=path, env=env)
+    elif env.get("GITHUB_STEP_SUMMARY") or env.get("GITHUB_OUTPUT"):
         ci.write_github(result, title=assignment.title, env=env)
+    if in_actions:
         for line in ci.workflow_commands(result, title=assignment.title):
             print(line, flush=True)
-    elif env.get("GITHUB_STEP_SUMMARY"):
-        ci.write_github(result, title=assignment.title, env=env)
-    if classroom50:
-        ci.write_classroom50(result, title=assignment.title, folder=path, env=env)
     return result
 
 

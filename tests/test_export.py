@@ -187,10 +187,12 @@ def test_classroom50_bundle_grades_the_checkout(tmp_path: Path, course: Course,
     assert full["score"] == full["max-score"] > 0 and full["status"] == "success"
 
 
-def _run_workflow(workflow: dict, repo: Path, tmp: Path) -> dict:
-    """Every `run:` step in bash as the runner would, except the one that calls GitHub's API."""
+def _run_workflow(workflow: dict, repo: Path, tmp: Path, run: str) -> dict:
+    """Every `run:` step in bash as the runner would, except the one that calls GitHub's API.
+    RUNNER_TEMP is kept across runs, as the tool cache is on a runner: the second install is
+    quick."""
     env = {**os.environ, "GITHUB_ACTIONS": "true", "RUNNER_TEMP": str(tmp / "runner"),
-           "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"), "CI": "true"}
+           "GITHUB_STEP_SUMMARY": str(tmp / f"summary-{run}.md"), "CI": "true"}
     Path(env["RUNNER_TEMP"]).mkdir(exist_ok=True)
     Path(env["GITHUB_STEP_SUMMARY"]).write_text("")
     outputs: dict[str, dict[str, str]] = {}
@@ -201,7 +203,7 @@ def _run_workflow(workflow: dict, repo: Path, tmp: Path) -> dict:
         if "gh api" in step["run"]:  # the commit status: checked from its inputs instead
             seen["skipped"].append(step)  # type: ignore[attr-defined]
             continue
-        out = tmp / f"output-{i}"
+        out = tmp / f"output-{run}-{i}"
         out.write_text("")
         step_env = {k: str(v) for k, v in step.get("env", {}).items()}
         assert not any("${{" in v for v in step_env.values()), step_env
@@ -236,7 +238,7 @@ def test_plain_workflow_steps_grade_the_repository(tmp_path: Path, course: Cours
                                                   assignment: str) -> None:
     repo = _export(course, assignment, tmp_path / "repo", "github")
     workflow = yaml.safe_load((repo / ".github/workflows/grade.yml").read_text())
-    low = _run_workflow(workflow, repo, tmp_path)
+    low = _run_workflow(workflow, repo, tmp_path, "starter")
     grade = low["outputs"]["grade"]
     assert low["codes"]["grade"] == 1 and grade["state"] == "failure"
     assert float(grade["score"]) < float(grade["max-score"]) / 2
@@ -249,7 +251,7 @@ def test_plain_workflow_steps_grade_the_repository(tmp_path: Path, course: Cours
     assert "steps.grade.outputs.state" in status["env"]["STATE"]
 
     _solve(repo, assignment)
-    full = _run_workflow(workflow, repo, tmp_path / "runner")
+    full = _run_workflow(workflow, repo, tmp_path, "reference")
     grade = full["outputs"]["grade"]
     assert full["codes"]["grade"] == 0 and grade["state"] == "success"
     assert grade["score"] == grade["max-score"] and float(grade["score"]) > 0
