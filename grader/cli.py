@@ -179,9 +179,10 @@ def _errors(console: Console) -> Iterator[None]:
     try:
         yield
     except (ConfigError, FileNotFoundError, FileExistsError, RuntimeError, ValueError) as exc:
-        console.print(f"[bold red]error:[/] {report.printable(str(exc))}", soft_wrap=True)
+        console.print(f"[bold red]error:[/] {report.neutralise(report.printable(str(exc)))}",
+                      soft_wrap=True)
         sys.exit(2)
     except InfraError as exc:
-        console.print(f"[bold red]grader error (not your fault):[/] {report.printable(str(exc))}",
-                      soft_wrap=True)
+        console.print("[bold red]grader error (not your fault):[/] "
+                      f"{report.neutralise(report.printable(str(exc)))}", soft_wrap=True)
         sys.exit(3)

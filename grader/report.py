@@ -83,7 +83,7 @@ def gradescope_json(result: Result) -> dict[str, Any]:
 
 def feedback_html(result: Result, *, title: str, course: str) -> str:
     return _ENV.get_template("feedback.html.j2").render(r=result, title=title, course=course,
-                                                         icon=_ICON)
+                                                         icon=_ICON, log=strip_ansi(result.log))
 
 
 def junit_xml(result: Result) -> str:
@@ -104,7 +104,7 @@ def junit_xml(result: Result) -> str:
             tag = {"failed": "failure", "error": "error", "skipped": "skipped"}[t.status]
             ET.SubElement(case, tag, message=clean(t.feedback))
     if result.log:
-        ET.SubElement(suite, "system-out").text = clean(result.log)
+        ET.SubElement(suite, "system-out").text = clean(strip_ansi(result.log))
     root = ET.Element("testsuites")
     root.append(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

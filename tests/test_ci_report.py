@@ -60,6 +60,9 @@ def test_no_server_is_one_line_and_the_log_tail_without_colour_codes() -> None:
     assert "\n::error" not in out and "> ::error::forged" in out
     summary = report.markdown(result, title="Echo")
     assert "| test |" not in summary and "**no server**" in summary
+    for page in (report.feedback_html(result, title="Echo", course="c"),
+                 report.junit_xml(result)):
+        assert "line 29" in page and "[31m" not in page and "\x1b" not in page
 
 
 def test_junit_suite_is_named_after_the_assignment_when_there_is_no_student() -> None:
