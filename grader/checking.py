@@ -21,7 +21,11 @@ from .grade import grade_submission
 from .results import Result
 from .sandbox import InfraError, resolve_backend
 
-__all__ = ["check_once", "exit_code", "pick_backend", "watch_changes"]
+__all__ = ["UnsupportedPlatform", "check_once", "exit_code", "pick_backend", "watch_changes"]
+
+
+class UnsupportedPlatform(RuntimeError):
+    """No backend can run here (the process backend on Windows without Docker)."""
 
 WINDOWS = ("the process backend needs Linux or macOS: on Windows, run `grader check` inside WSL, "
            "or start Docker Desktop and use --backend docker")
@@ -40,7 +44,7 @@ def pick_backend(*, course: Course, assignment: Assignment, backend: str,
             log(f"Docker is here but the grader's image could not be made ({_first(exc)}): "
                 "using a local process instead")
     if platform.startswith("win"):
-        raise InfraError(WINDOWS)
+        raise UnsupportedPlatform(WINDOWS)
     return "process", None
 
 

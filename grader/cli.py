@@ -85,9 +85,9 @@ def check(path: Path, assignment: str | None, backend: str, hidden: bool,
         try:
             for changed in watch_changes(path):
                 console.rule(f"changed: {', '.join(sorted(changed))[:100]}")
-                once()
+                code = once()
         except KeyboardInterrupt:
-            sys.exit(code)
+            sys.exit(code)  # how the last run went
 
 
 @main.command()
