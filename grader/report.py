@@ -151,7 +151,7 @@ def print_result(result: Result, console: Console, *, title: str) -> None:
     """The readable per-test report `grader check` prints; one line when nothing could run."""
     if _not_started(result):
         console.print(Text(f"{printable(title)}: {status_word(result)}: "
-                           f"{printable(result.reason)}", style="bold red"))
+                           f"{printable(result.reason)}", style="bold red"), soft_wrap=True)
         _print_log(result, console)
         console.print(Text(f"score: {result.score:g}/{result.max_score:g} "
                            f"({len(result.tests)} tests not run)", style="bold"))

@@ -27,6 +27,9 @@ def export_assignment(*, course: Course, assignment: Assignment, out: Path, targ
     """Write the export for `target` into `out` (a new or empty folder); return its main path."""
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: export into a new folder")
+    if install is not None and target != "github":
+        raise ValueError(f"--install is for the github workflow; {target} installs the wheel "
+                         "the export writes")
     if target == "github":
         from .github import export_github
 
