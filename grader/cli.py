@@ -12,10 +12,9 @@ import click
 from rich.console import Console
 
 from . import report
-from .batch import grade_class, prepare, write_reports
+from .batch import grade_class
 from .config import ConfigError, Course, load_course
-from .export import KIT, export_starter
-from .grade import grade_submission
+from .export import KIT, TARGETS, export_assignment
 from .sandbox import InfraError
 
 BACKENDS = click.Choice(["auto", "docker", "process"])
@@ -52,32 +51,43 @@ def main() -> None:
 @click.argument("path", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("-a", "--assignment", help="assignment id (guessed from PATH when omitted)")
 @click.option("--backend", type=BACKENDS, default="auto", show_default=True,
-              help="docker when an engine answers, else a local process")
+              help="docker when an engine answers and its image can be made, else a local process")
 @click.option("--hidden", is_flag=True, help="also run the hidden tests (instructors)")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path),
               help="course folder with grading.yml (default: found upwards)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="also write results.json, junit.xml and feedback.html here")
+@click.option("--watch", is_flag=True, help="run again each time a file in PATH changes")
+@click.option("--classroom50", is_flag=True,
+              help="also write result.json and release-body.md in PATH (Classroom 50's runner)")
 def check(path: Path, assignment: str | None, backend: str, hidden: bool,
-          course: Path | None, out: Path | None) -> None:
+          course: Path | None, out: Path | None, watch: bool, classroom50: bool) -> None:
     """Run the tests against the submission in PATH; exit 0 only at full marks."""
+    from .checking import check_once, exit_code, pick_backend, watch_changes
+
     console = Console()
     with _errors(console):
         c = _course(course, path)
         a = c.assignment(assignment or _guess_assignment(c, path))
-        backend, image = prepare(c, a, backend, log=console.print)
-        console.print(f"checking {path} for {a.id!r} ({backend} backend)...")
-        result = grade_submission(course=c, assignment=a, submission=path, backend=backend,
-                                  image=image, hidden=hidden)
-        report.print_result(result, console, title=a.title)
-        if out:
-            write_reports(result, out, assignment=a, course=c)
-        if os.environ.get("GITHUB_STEP_SUMMARY"):  # in GitHub Actions: the score on the run page
-            with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as f:
-                f.write(report.markdown(result, title=a.title))
-        if result.needs_rerun:
-            sys.exit(3)
-        sys.exit(0 if result.full_marks else 1)
+        backend, image = pick_backend(course=c, assignment=a, backend=backend,
+                                      log=lambda line: console.print(line, soft_wrap=True))
+
+        def once() -> int:
+            result = check_once(course=c, assignment=a, path=path, backend=backend, image=image,
+                                hidden=hidden, out=out, console=console, env=os.environ,
+                                classroom50=classroom50)
+            return exit_code(result, classroom50=classroom50)
+
+        code = once()
+        if not watch:
+            sys.exit(code)
+        console.print("watching for changes (Ctrl-C to stop)...")
+        try:
+            for changed in watch_changes(path):
+                console.rule(f"changed: {', '.join(sorted(changed))[:100]}")
+                code = once()
+        except KeyboardInterrupt:
+            sys.exit(code)  # how the last run went
 
 
 @main.command()
@@ -126,17 +136,33 @@ def images(assignments: tuple[str, ...], course: Path | None) -> None:
 @main.command()
 @click.argument("assignment")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="a new folder for the student's template repository")
-@click.option("--install", default="course-grader", show_default=True,
-              help="what the workflow pip-installs to get `grader` (e.g. a git URL)")
+              help="a new folder for the export")
+@click.option("--for", "target", type=click.Choice(TARGETS), default="github", show_default=True,
+              help="github: template repository with a grading workflow; classroom50: template "
+                   "+ autograder bundle; gradescope: autograder zip (hidden tests included)")
+@click.option("--install", help="github: what the workflow pip-installs to get `grader` "
+                                "(default: the wheel the export puts in .grader/)")
+@click.option("--classroom", default="classroom", show_default=True,
+              help="classroom50: the classroom's short name (the bundle's folder)")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def export(assignment: str, out: Path, install: str, course: Path | None) -> None:
-    """Make a student's template repository: starter, handout, public tests, workflow."""
+def export(assignment: str, out: Path, target: str, install: str | None, classroom: str,
+           course: Path | None) -> None:
+    """Export an assignment for students (template repository) or a grading service."""
     console = Console()
     with _errors(console):
         c = _course(course, Path.cwd())
-        export_starter(course=c, assignment=c.assignment(assignment), out=out, install=install)
-        console.print(f"{out}: push it as the GitHub Classroom template for {assignment!r}")
+        where = export_assignment(course=c, assignment=c.assignment(assignment), out=out,
+                                  target=target, install=install, classroom=classroom)
+        console.print(f"{where}: {_NEXT[target].format(id=assignment, classroom=classroom)}",
+                      soft_wrap=True)
+
+
+_NEXT = {
+    "github": "push it as the template repository of {id!r}",
+    "classroom50": "push template/ as the template repository of {id!r}; copy "
+                   "config/{classroom}/autograders/{id} into the classroom50 repository",
+    "gradescope": "upload it as the autograder of {id!r}",
+}
 
 
 @main.command()
@@ -152,10 +178,11 @@ def _errors(console: Console) -> Iterator[None]:
     """Grader-side problems end the command with one clear line, not a traceback."""
     try:
         yield
-    except (ConfigError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
-        console.print(f"[bold red]error:[/] {report.printable(str(exc))}", soft_wrap=True)
+    except (ConfigError, FileNotFoundError, FileExistsError, RuntimeError, ValueError) as exc:
+        console.print(f"[bold red]error:[/] {report.neutralise(report.printable(str(exc)))}",
+                      soft_wrap=True)
         sys.exit(2)
     except InfraError as exc:
-        console.print(f"[bold red]grader error (not your fault):[/] {report.printable(str(exc))}",
-                      soft_wrap=True)
+        console.print("[bold red]grader error (not your fault):[/] "
+                      f"{report.neutralise(report.printable(str(exc)))}", soft_wrap=True)
         sys.exit(3)

@@ -1,7 +1,9 @@
-"""Images, built locally: there is no registry to pull from.
+"""Images: the base image, then one runtime image per assignment built on it.
 
-- The base image (python3 + iproute2 + iptables) is made with debootstrap from the Debian mirror
-  apt is configured with, then `docker import`ed. About a minute from nothing.
+- The base image (python3 + iproute2 + iptables): the configured `base_image` when it is here or
+  a registry answers (a pulled image gets iproute2 and iptables in the runtime build); else the
+  default, made with debootstrap from the Debian mirror apt is configured with, then
+  `docker import`ed (root only; about a minute from nothing).
 - One runtime image per assignment: a venv with the assignment's pinned requirements, installed
   offline from wheels that pip downloads on the host. Tagged by a hash of its inputs, so it is
   built once and rebuilt only when they change.
@@ -28,6 +30,8 @@ from .sandbox.docker import client
 __all__ = ["build_base", "runtime_image"]
 
 SUITE = "bookworm"
+LOCAL = "grader-base:"  # images made here with debootstrap
+DEFAULT_BASE = f"{LOCAL}{SUITE}"
 BASE_PACKAGES = ["python3", "python3-venv", "iproute2", "iptables", "coreutils"]
 _DOCKERFILE = """\
 FROM {base}
@@ -43,6 +47,13 @@ ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin PYTHONUNBUFFERED=1 PYTHONDON
 """
 
 
+_NET_TOOLS = """\
+RUN command -v ip >/dev/null && command -v iptables >/dev/null || \\
+    (apt-get update -qq && apt-get install -y -qq --no-install-recommends iproute2 iptables \\
+     && rm -rf /var/lib/apt/lists/*)
+"""
+
+
 def _exists(tag: str) -> bool:
     try:
         client().images.get(tag)
@@ -52,14 +63,25 @@ def _exists(tag: str) -> bool:
 
 
 def build_base(tag: str, *, log: Callable[[str], None] = print) -> str:
-    """Make `tag` with debootstrap + docker import unless it exists. Needs root and debootstrap."""
+    """The base image: `tag` when it is here or a registry has it (pulled), else the Debian
+    base built with debootstrap (needs root). Returns the tag to build on."""
     if _exists(tag):
         return tag
-    if ":" in tag and not tag.startswith("grader-base:"):
-        raise InfraError(f"base image {tag!r} is not on this machine and there is no registry: "
-                         "build it, or remove base_image from grading.yml to use the default")
+    why = ""
+    if not tag.startswith(LOCAL):  # ours is never on a registry: do not ask one
+        log(f"pulling {tag}...")
+        try:
+            repo, _, version = tag.rpartition(":") if _has_tag(tag) else (tag, "", "latest")
+            client().images.pull(repo, tag=version)
+            return tag
+        except DockerException as exc:
+            why = f"{tag} could not be pulled ({str(exc).splitlines()[0][:160]}); "
+        tag = DEFAULT_BASE
+        if _exists(tag):
+            log(f"{why}building on {tag}, which is here")
+            return tag
     if shutil.which("debootstrap") is None or os.geteuid() != 0:
-        raise InfraError("building the base image needs root and debootstrap "
+        raise InfraError(f"{why}building the base image here needs root and debootstrap "
                          "(apt-get install debootstrap); `make images` does both")
     mirror = _apt_mirror()
     log(f"building {tag} with debootstrap from {mirror} (about a minute)...")
@@ -81,6 +103,11 @@ def build_base(tag: str, *, log: Callable[[str], None] = print) -> str:
         except DockerException as exc:
             raise InfraError(f"docker import of the base image failed: {exc}") from None
     return tag
+
+
+def _has_tag(ref: str) -> bool:
+    """registry:5000/name has no tag; registry:5000/name:1 and name:1 do."""
+    return ":" in ref.rsplit("/", 1)[-1]
 
 
 def _apt_mirror() -> str:
@@ -110,11 +137,15 @@ def runtime_image(course: Course, assignment: Assignment, *,
         ctx = Path(tmp)
         (ctx / "wheels").mkdir()
         (ctx / "requirements.txt").write_text(reqs)
-        (ctx / "Dockerfile").write_text(_DOCKERFILE.format(base=base))
+        dockerfile = _DOCKERFILE.format(base=base)
+        if not base.startswith(LOCAL):  # a pulled image: add what the network holder runs
+            dockerfile = dockerfile.replace("COPY wheels", _NET_TOOLS + "COPY wheels", 1)
+        (ctx / "Dockerfile").write_text(dockerfile)
         if reqs.strip():
             _download_wheels(base, ctx / "requirements.txt", ctx / "wheels")
         try:
-            client().images.build(path=str(ctx), tag=tag, network_mode="none", rm=True,
+            client().images.build(path=str(ctx), tag=tag, rm=True,
+                                  network_mode="none" if base.startswith(LOCAL) else None,
                                   forcerm=True, labels={"course-grader": "1"})
         except DockerException as exc:
             raise InfraError(f"building {tag} failed: {exc}") from None

@@ -23,9 +23,13 @@ from .results import Result
 from .sandbox.listeners import last_lines
 
 __all__ = ["class_csv", "feedback_html", "gradescope_json", "junit_xml", "markdown", "print_result",
-           "print_summary", "printable"]
+           "neutralise", "print_summary", "printable", "status_word", "strip_ansi"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# CSI (colours, cursor moves), OSC (titles, links) and two-byte escapes, as terminals parse them
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_WORDS = {"no_server": "no server", "timeout": "out of time", "missing": "nothing submitted",
+          "invalid": "not accepted", "error": "grader error (not a grade)"}
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("grader", "templates"),
     autoescape=True,  # everything a submission printed or sent is shown as text, never as HTML
@@ -37,6 +41,26 @@ _ICON = {"passed": "✔", "failed": "✘", "error": "!", "skipped": "-"}
 def printable(text: str) -> str:
     """Control characters (ANSI escapes included) shown as visible escapes, not executed."""
     return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def neutralise(text: str) -> str:
+    """Lines a CI runner would read as a workflow command (`::...`, `##[...]`) get a prefix."""
+    return "\n".join(f"> {line}" if line.lstrip().startswith(("::", "##[")) else line
+                     for line in text.split("\n"))
+
+
+def strip_ansi(text: str) -> str:
+    """Server logs without colour codes (Flask's and others'), for reading as plain text."""
+    return _ANSI.sub("", text)
+
+
+def status_word(result: Result) -> str:
+    """How the run went, in a word that never contradicts the score ("ok" with 0/10 does)."""
+    if result.status != "ok":
+        return _WORDS[result.status]
+    if result.full_marks:
+        return "all passed"
+    return "some passed" if result.score > 0 else "none passed"
 
 
 def gradescope_json(result: Result) -> dict[str, Any]:
@@ -62,14 +86,15 @@ def gradescope_json(result: Result) -> dict[str, Any]:
 
 def feedback_html(result: Result, *, title: str, course: str) -> str:
     return _ENV.get_template("feedback.html.j2").render(r=result, title=title, course=course,
-                                                         icon=_ICON)
+                                                         icon=_ICON, log=strip_ansi(result.log))
 
 
 def junit_xml(result: Result) -> str:
     def clean(text: str) -> str:
         return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "?", text)
 
-    suite = ET.Element("testsuite", name=f"{result.assignment}.{result.student}",
+    name = f"{result.assignment}.{result.student}" if result.student else result.assignment
+    suite = ET.Element("testsuite", name=name,
                        tests=str(len(result.tests)), time=f"{result.duration:.2f}",
                        failures=str(sum(t.status == "failed" for t in result.tests)),
                        errors=str(sum(t.status == "error" for t in result.tests)),
@@ -82,7 +107,7 @@ def junit_xml(result: Result) -> str:
             tag = {"failed": "failure", "error": "error", "skipped": "skipped"}[t.status]
             ET.SubElement(case, tag, message=clean(t.feedback))
     if result.log:
-        ET.SubElement(suite, "system-out").text = clean(result.log)
+        ET.SubElement(suite, "system-out").text = clean(strip_ansi(result.log))
     root = ET.Element("testsuites")
     root.append(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -111,7 +136,9 @@ def markdown(result: Result, *, title: str) -> str:
 
     lines = [f"## {cell(title)}: {result.score:g}/{result.max_score:g}", ""]
     if result.reason:
-        lines += [f"**{result.status}**: {cell(result.reason)}", ""]
+        lines += [f"**{status_word(result)}**: {cell(result.reason)}", ""]
+    if _not_started(result):  # every row would repeat the same "not run" line
+        return "\n".join(lines) + "\n"
     lines += ["| | test | points | what went wrong |", "|---|---|---|---|"]
     for t in result.tests:
         lines.append(f"| {_ICON[t.status]} | {cell(t.title)} | {t.score:g}/{t.max_score:g} | "
@@ -119,8 +146,19 @@ def markdown(result: Result, *, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _not_started(result: Result) -> bool:
+    return result.status in ("no_server", "missing", "invalid")
+
+
 def print_result(result: Result, console: Console, *, title: str) -> None:
-    """The readable per-test report `grader check` prints."""
+    """The readable per-test report `grader check` prints; one line when nothing could run."""
+    if _not_started(result):
+        console.print(Text(f"{printable(title)}: {status_word(result)}: "
+                           f"{printable(result.reason)}", style="bold red"), soft_wrap=True)
+        _print_log(result, console)
+        console.print(Text(f"score: {result.score:g}/{result.max_score:g} "
+                           f"({len(result.tests)} tests not run)", style="bold"))
+        return
     table = Table(title=printable(title), show_lines=False, expand=False)
     table.add_column("")
     table.add_column("test")
@@ -132,12 +170,20 @@ def print_result(result: Result, console: Console, *, title: str) -> None:
                       f"{t.score:g}/{t.max_score:g}", Text(printable(t.feedback)))
     console.print(table)
     if result.reason:
-        console.print(Text(f"{result.status}: {printable(result.reason)}", style="bold red"))
-    if result.log and result.status != "ok":
-        tail = "\n".join(result.log.strip().splitlines()[-10:])
+        style = "bold green" if result.full_marks else "bold red"
+        console.print(Text(f"{status_word(result)}: {printable(result.reason)}", style=style))
+    if result.status != "ok":
+        _print_log(result, console)
+    console.print(Text(f"score: {result.score:g}/{result.max_score:g} ({status_word(result)})",
+                       style="bold"))
+
+
+def _print_log(result: Result, console: Console) -> None:
+    lines = strip_ansi(result.log).strip().splitlines()[-10:]
+    if lines:
         console.print(Text("last lines of your server's output:", style="dim"))
-        console.print(Text(printable(tail), style="dim"))
-    console.print(Text(f"score: {result.score:g}/{result.max_score:g}", style="bold"))
+        # soft_wrap: no line break of ours may start a line with student text
+        console.print(Text(neutralise(printable("\n".join(lines))), style="dim"), soft_wrap=True)
 
 
 def print_summary(results: list[Result], console: Console, *, title: str) -> None:

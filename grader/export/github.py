@@ -1,0 +1,45 @@
+"""Plain GitHub: a template repository whose workflow grades every push with the public tests
+and reports on the run page (summary, annotations), as a commit status and as an artifact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..config import Assignment, Course
+from . import write_template
+from .kit import KIT, render, tree, write_manifest
+
+__all__ = ["WORKFLOW", "export_github"]
+
+WORKFLOW = ".github/workflows/grade.yml"
+PYTHON = "3.12"  # what the runner installs; the grader supports 3.10 and later
+
+
+def export_github(*, course: Course, assignment: Assignment, out: Path,
+                  install: str | None) -> Path:
+    wheel = write_template(course=course, assignment=assignment, out=out)
+    workflow = out / WORKFLOW
+    workflow.parent.mkdir(parents=True, exist_ok=True)
+    requirements = ["-r", "requirements.txt"] if assignment.requirements_path else []
+    workflow.write_text(render(
+        "grade.yml.j2", title=_yaml_text(assignment.title), python=_yaml_text(PYTHON),
+        install=_yaml_text(_checked(install or f"./{wheel}")),
+        requirements=" ".join(requirements), kit=KIT))
+    write_manifest(out, assignment=assignment.id, paths=[*tree(out, KIT), WORKFLOW])
+    return out
+
+
+def _checked(install: str) -> str:
+    """A pip requirement, passed to pip as one argument through the environment: never parsed by
+    the shell, and refused where Actions itself would read it (an expression, a line break)."""
+    if "${{" in install or any(ord(c) < 32 for c in install) or not install.strip():
+        raise ValueError(f"--install {install!r}: expected one pip requirement on one line, "
+                         "e.g. 'course-grader @ git+https://github.com/ORG/REPO@COMMIT'")
+    return install
+
+
+def _yaml_text(value: str) -> str:
+    """A double-quoted YAML scalar (JSON's string syntax is YAML's): `#`, `:` and quotes stay
+    text."""
+    return json.dumps(value)

@@ -1,0 +1,39 @@
+"""Gradescope: the autograder zip (setup.sh, run_autograder, the grader's wheel, the public and
+hidden tests). Inside Gradescope's own container the submission runs with the process backend;
+`/autograder/results/results.json` is already our format."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ..config import Assignment, Course
+from .kit import build_wheel, constraints, copy_kit, render
+
+__all__ = ["export_gradescope"]
+
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def export_gradescope(*, course: Course, assignment: Assignment, out: Path) -> Path:
+    """`out/source/` (what the zip holds, for reading) and `out/autograder.zip` (to upload)."""
+    source = out / "source"
+    copy_kit(course=course, assignment=assignment, dest=source / "course", hidden=True)
+    wheel = build_wheel(source)
+    (source / "constraints.txt").write_text(constraints(assignment))
+    requirements = (f"course/assignments/{assignment.id}/{assignment.requirements}"
+                    if assignment.requirements else "")
+    values = {"id": assignment.id, "title": assignment.title, "wheel": wheel.name,
+              "requirements": requirements}
+    for name in ("setup.sh", "run_autograder"):
+        script = source / name
+        script.write_text(render(f"{name}.j2", **values))
+        script.chmod(0o755)
+    archive = out / "autograder.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            entry = zipfile.ZipInfo(path.relative_to(source).as_posix(), date_time=_EPOCH)
+            entry.external_attr = (0o755 if path.stat().st_mode & 0o100 else 0o644) << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(entry, path.read_bytes())
+    return archive

@@ -1,0 +1,156 @@
+"""What every export shares: the course kit (public or full), the grader as a wheel built from
+this installation, pinned constraints, and the manifest of what was written."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import re
+import shutil
+import zipfile
+from base64 import urlsafe_b64encode
+from pathlib import Path
+
+import jinja2
+import yaml
+from packaging.requirements import Requirement
+
+from ..config import Assignment, Course
+
+__all__ = ["KIT", "build_wheel", "constraints", "copy_kit", "kit_files", "render", "tree",
+           "write_manifest"]
+
+KIT = ".grader"  # where the course's part lives in a student's repository
+_DIST = "course-grader"
+_ALWAYS = ("assignment.yml", "conftest.py", "handout.md")
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.export", "templates"),
+                          undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed times: the same grader gives the same wheel, byte for byte
+
+
+def render(name: str, **values: object) -> str:
+    return _ENV.get_template(name).render(**values)
+
+
+def kit_files(assignment: Assignment, *, hidden: bool) -> list[Path]:
+    """The assignment's files a kit carries, relative to its folder.
+
+    Public: assignment.yml, conftest.py, the handout, the requirements, tests/, the docroot, and
+    any other top-level file a public test names. Left out: hidden/ and what only hidden tests
+    use (e.g. the webserver's secret.txt), and tooling nobody runs at grading time.
+    """
+    root = assignment.dir
+    public_text = "\n".join(p.read_text(errors="replace") for p in (root / "tests").rglob("*.py"))
+    keep = set(_ALWAYS) | {"tests"}
+    keep |= {p for p in (assignment.requirements, assignment.docroot) if p}
+    if hidden:
+        keep |= {p.name for p in root.iterdir()}
+    for entry in root.iterdir():
+        if entry.name in public_text:
+            keep.add(entry.name)
+    files = []
+    for entry in sorted(root.iterdir()):
+        if entry.name not in keep:
+            continue
+        paths = [entry] if entry.is_file() else sorted(p for p in entry.rglob("*") if p.is_file())
+        files += [p.relative_to(root) for p in paths
+                  if "__pycache__" not in p.parts and not p.name.endswith(".pyc")]
+    return [f for f in files if f.parts[0] != "hidden" or hidden]
+
+
+def copy_kit(*, course: Course, assignment: Assignment, dest: Path, hidden: bool) -> None:
+    """`dest` becomes a course folder of one assignment: grading.yml + assignments/<id>/."""
+    for rel in kit_files(assignment, hidden=hidden):
+        target = dest / "assignments" / assignment.id / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(assignment.dir / rel, target)
+    entry = course.assignments[assignment.id]
+    (dest / "grading.yml").write_text(yaml.safe_dump({
+        "name": course.name,
+        "base_image": course.base_image,
+        "limits": course.limits.model_dump(),
+        "assignments": {assignment.id: entry.model_dump(mode="json", exclude_none=True)},
+    }, sort_keys=False))
+
+
+def build_wheel(dest: Path) -> Path:
+    """A wheel of the grader as installed here (editable or not), for `pip install FILE`: the
+    template pins exactly this grader and never names a package anyone could register."""
+    import grader
+
+    dist = importlib.metadata.distribution(_DIST)
+    name, version = "course_grader", dist.version
+    info = f"{name}-{version}.dist-info"
+    package = Path(grader.__file__).parent
+    entries: list[tuple[str, bytes]] = [
+        (p.relative_to(package.parent).as_posix(), p.read_bytes())
+        for p in sorted(package.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
+    entries += [
+        # an egg-info (a source checkout on sys.path) has the same fields in PKG-INFO
+        (f"{info}/METADATA", (dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+                              or "").encode()),
+        (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: course-grader export\n"
+                          b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
+        (f"{info}/entry_points.txt", (dist.read_text("entry_points.txt") or "").encode()),
+    ]
+    record = [f"{path},sha256={_b64digest(data)},{len(data)}" for path, data in entries]
+    entries.append((f"{info}/RECORD", ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()))
+    dest.mkdir(parents=True, exist_ok=True)
+    wheel = dest / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path, data in entries:
+            info_ = zipfile.ZipInfo(path, date_time=_EPOCH)
+            info_.external_attr = 0o644 << 16
+            info_.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info_, data)
+    return wheel
+
+
+def constraints(assignment: Assignment) -> str:
+    """Pins for pip: the grader's dependencies at the versions installed here, then the
+    assignment's own pinned requirements (what submissions may import)."""
+    dist = importlib.metadata.distribution(_DIST)
+    pins = {}
+    for line in dist.requires or []:
+        req = Requirement(line)
+        if req.marker is not None:  # extras (dev, flask) are not the grader's to pin
+            continue
+        try:
+            pins[_canonical(req.name)] = f"{req.name}=={importlib.metadata.version(req.name)}"
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    own = assignment.requirements_path.read_text() if assignment.requirements_path else ""
+    for line in own.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            pins[_canonical(Requirement(line).name)] = line
+    header = "# Versions the grader was exported with (pip install -c constraints.txt ...)\n"
+    return header + "".join(f"{pin}\n" for _, pin in sorted(pins.items()))
+
+
+def write_manifest(root: Path, *, assignment: str, paths: list[str]) -> Path:
+    """`.grader/manifest.json`: {"assignment": id, "files": {relative path: sha256 hex}}, read
+    as-is by the instructors' tamper check."""
+    files = {}
+    for rel in sorted(set(paths)):
+        files[rel] = hashlib.sha256((root / rel).read_bytes()).hexdigest()
+    manifest = root / KIT / "manifest.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps({"assignment": assignment, "files": files}, indent=2) + "\n")
+    return manifest
+
+
+def tree(root: Path, under: str) -> list[str]:
+    """Every file below root/under, as paths relative to root."""
+    return sorted(p.relative_to(root).as_posix() for p in (root / under).rglob("*")
+                  if p.is_file() and p.name != "manifest.json")
+
+
+def _b64digest(data: bytes) -> str:
+    return urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
