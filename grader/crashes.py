@@ -10,6 +10,7 @@ previous test": a test whose own checks passed keeps its points). Then the serve
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,10 @@ from .sandbox import OUT_OF_TIME, Server, StartupError
 from .sandbox.listeners import crash_cause
 
 __all__ = ["Crash", "CrashWatch", "ServerDown"]
+
+_GRACE = 0.3  # s a server may take to exit after the test it crashed in
+_LONG_GRACE = 3.0  # the same, when it printed a new traceback during that test
+_TRACEBACK = "Traceback (most recent call last)"
 
 
 class ServerDown(Exception):
@@ -41,6 +46,7 @@ class CrashWatch:
     server: Server | None = None
     crashes: list[Crash] = field(default_factory=list)
     down: str = ""  # set once the server cannot be brought back: every later test says why
+    _tracebacks: int = 0  # tracebacks in the current run's output at the last look
 
     def before_test(self, *, previous: dict[str, Any] | None, never_crashed: bool) -> None:
         """Raise ServerDown if this test cannot run against a server that never crashed."""
@@ -58,10 +64,25 @@ class CrashWatch:
         if self.server is not None and not self.down:
             self._check(previous, this_test_pays=False, restart=False)
 
+    def _exited(self, *, failed: bool) -> str | None:
+        """After a failed test, give a dying server a moment to be seen dead, so the crash is
+        charged to the test it happened in: longer when it has just printed a traceback (it may
+        still be exiting, slowly on a loaded machine)."""
+        assert self.server is not None
+        grace = 0.0
+        if failed:
+            seen = self.server.current_logs().count(_TRACEBACK)
+            grace = _LONG_GRACE if seen != self._tracebacks else _GRACE
+            self._tracebacks = seen
+        deadline = time.monotonic() + grace
+        while (how := self.server.exited()) is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return how
+
     def _check(self, previous: dict[str, Any] | None, *, this_test_pays: bool,
                restart: bool = True) -> None:
         assert self.server is not None
-        how = self.server.exited()
+        how = self._exited(failed=bool(previous and previous["status"] != "passed"))
         if how is None:
             return
         cause = crash_cause(self.server.current_logs())
@@ -82,6 +103,7 @@ class CrashWatch:
                          f"restart it again ({self.crashes[-1].line()})")
         elif restart:
             try:
+                self._tracebacks = 0
                 self.server.restart()
             except StartupError as exc:
                 self.down = f"the server did not start again after it {how}: {exc.reason}"
