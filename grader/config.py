@@ -14,7 +14,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Assignment", "ConfigError", "Course", "CourseEntry", "Limits", "load_course"]
+__all__ = ["Assignment", "CollectSettings", "ConfigError", "Course", "CourseEntry", "LatePolicy",
+           "Limits", "RosterEntry", "load_course"]
 
 
 class ConfigError(Exception):
@@ -89,9 +90,73 @@ class Assignment(_Model):
         return self.dir / self.requirements if self.requirements else None
 
 
+class LatePolicy(_Model):
+    """What a late submission costs (grader/late.py does the arithmetic)."""
+
+    grace_minutes: float = Field(0, ge=0, description="minutes after the due date that are free")
+    penalty_per_day: float = Field(
+        10, ge=0, le=100, description="percent of the max score lost per started day late")
+    cap: float = Field(100, ge=0, le=100, description="at most this percent is ever lost")
+    max_days: float = Field(
+        7, ge=0, description="later than this, the last on-time submission is graded instead")
+
+
+class CollectSettings(_Model):
+    """Where students' repositories are and how they are fetched (grader collect)."""
+
+    org: str = Field("", description="GitHub organisation that holds the students' repositories")
+    classroom: str = Field("", description="Classroom 50 short name (part of repository names)")
+    url: str = Field(
+        "https://github.com/{org}/{classroom}-{assignment}-{username}.git",
+        description="repository URL template: {org} {classroom} {assignment} {username} {id}")
+    branch: str = Field("", description="branch graded when there is no submit/* tag "
+                                        "(default: the remote's default branch)")
+    token_host: str = Field("github.com", description="the only host GH_TOKEN is ever sent to")
+    api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
+    install: str = Field("course-grader", description="the --install given to `grader export` "
+                                                        "(to recompute the students' workflow)")
+    timezone: str = Field("UTC", description="time zone of due dates written without one")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        try:
+            value.format(org="o", classroom="c", assignment="a", username="u", id="i")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"unknown placeholder {exc}; use {{org}} {{classroom}} "
+                             "{assignment} {username} {id}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as UTC or Europe/Paris") from None
+        return value
+
+
+class RosterEntry(_Model):
+    id: str = Field(description="the student's id (folder names, gradebook rows)")
+    username: str = Field("", description="GitHub username (default: the id)")
+    name: str = Field("", description="display name")
+    section: str = Field("", description="section")
+    email: str = Field("", description="email address")
+
+    @property
+    def login(self) -> str:
+        return (self.username or self.id).lower()
+
+
 class CourseEntry(_Model):
     weight: float = Field(1.0, ge=0, description="weight of the assignment in the course grade")
     due: dt.datetime | None = Field(None, description="due date, ISO 8601 (2026-10-01T23:59:00)")
+    extensions: dict[str, float] = Field(
+        default_factory=dict, description="student id -> extra days for this assignment")
+    late: LatePolicy | None = Field(None, description="overrides the course's late policy")
 
 
 class Course(_Model):
@@ -104,6 +169,10 @@ class Course(_Model):
     )
     limits: Limits = Field(Limits(), description="default limits per submission")
     assignments: dict[str, CourseEntry] = Field(description="assignment id -> weight, due")
+    late: LatePolicy = Field(LatePolicy(), description="default late policy")
+    collect: CollectSettings = Field(CollectSettings(), description="where repositories are")
+    roster: list[RosterEntry] | str | None = Field(
+        None, description="the students, or a CSV file (plain or Classroom 50 roster.csv)")
 
     def assignment(self, name: str) -> Assignment:
         if name not in self.assignments:
@@ -114,6 +183,9 @@ class Course(_Model):
     def limits_for(self, assignment: Assignment) -> Limits:
         return assignment.limits or self.limits
 
+    def late_for(self, name: str) -> LatePolicy:
+        return self.assignments[name].late or self.late
+
 
 def load_course(root: Path | str = ".") -> Course:
     """Load and validate `root/grading.yml` and every assignment.yml it names."""
@@ -122,6 +194,8 @@ def load_course(root: Path | str = ".") -> Course:
     course = _validate(Course, _read_yaml(path), path, root=root)
     for name in course.assignments:
         course.assignment(name)  # validate each now: one clear error before any grading starts
+    if isinstance(course.roster, str) and not (root / course.roster).is_file():
+        raise ConfigError(f"{path}: roster: {course.roster!r} does not exist in {root}")
     return course
 
 

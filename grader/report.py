@@ -57,9 +57,9 @@ def gradescope_json(result: Result) -> dict[str, Any]:
     }
 
 
-def feedback_html(result: Result, *, title: str, course: str) -> str:
+def feedback_html(result: Result, *, title: str, course: str, late: str = "") -> str:
     return _ENV.get_template("feedback.html.j2").render(r=result, title=title, course=course,
-                                                         icon=_ICON)
+                                                         icon=_ICON, late=late)
 
 
 def junit_xml(result: Result) -> str:

@@ -1,0 +1,79 @@
+"""Tamper flags: did a student change the public tests, the `.grader/` kit or the workflow?
+
+The export writes `.grader/manifest.json` = {"assignment": id, "files": {path: sha256}}. The
+student's copy of that manifest is not trusted: what the export would write is recomputed from
+the course's own files, and the student's tree is compared with that (and with their manifest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+from .config import Assignment, Course
+from .export import KIT, export_starter
+
+__all__ = ["MANIFEST", "check", "expected"]
+
+MANIFEST = f"{KIT}/manifest.json"
+_COVERED = (f"{KIT}/", ".github/workflows/")
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    files = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and rel != MANIFEST and rel.startswith(_COVERED) \
+                and "__pycache__" not in rel:
+            files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+_CACHE: dict[tuple[Path, str, str], tuple[dict[str, str], bool]] = {}
+
+
+def _export_hashes(course: Course, assignment: Assignment,
+                   install: str) -> tuple[dict[str, str], bool]:
+    with tempfile.TemporaryDirectory(prefix="grader-export-") as tmp:
+        out = Path(tmp, "repo")
+        export_starter(course=course, assignment=assignment, out=out, install=install)
+        manifest = out / MANIFEST
+        if manifest.is_file():  # the export's own manifest, when it writes one, is the truth
+            return dict(json.loads(manifest.read_text())["files"]), True
+        return _hashes(out), False
+
+
+def expected(*, course: Course, assignment: Assignment) -> tuple[dict[str, str], bool]:
+    """What the export writes today: (path -> sha256, whether it writes a manifest);
+    recomputed from the course's files, cached per assignment."""
+    key = (course.root, assignment.id, course.collect.install)
+    if key not in _CACHE:
+        _CACHE[key] = _export_hashes(course, assignment, course.collect.install)
+    files, manifest = _CACHE[key]
+    return dict(files), manifest
+
+
+def check(*, tree: Path, expected: dict[str, str], assignment: str,
+          manifest: bool = True) -> list[str]:
+    """One line per finding; [] when the tree has the kit exactly as exported. `manifest`:
+    the export writes one (so a missing or different one is itself a finding)."""
+    flags = []
+    try:
+        theirs = json.loads((tree / MANIFEST).read_text())
+        if theirs.get("assignment") != assignment or theirs.get("files") != expected:
+            flags.append("manifest altered: .grader/manifest.json differs from the export's")
+    except FileNotFoundError:
+        if manifest:
+            flags.append("manifest missing: .grader/manifest.json was deleted")
+    except (OSError, ValueError, AttributeError):
+        flags.append("manifest altered: .grader/manifest.json is not the export's JSON")
+    actual = _hashes(tree)
+    for path, digest in sorted(expected.items()):
+        if path not in actual:
+            flags.append(f"deleted: {path}")
+        elif actual[path] != digest:
+            flags.append(f"changed: {path}")
+    flags += [f"added: {path}" for path in sorted(set(actual) - set(expected))]
+    return flags
