@@ -26,8 +26,8 @@ from grader.export import export_starter
 ROOT = Path(__file__).resolve().parent.parent
 # hours before (-) or after (+) the due date that each student pushes; None: no submit tag
 PLAN = {
-    "ada": (-50, True),
-    "bob": (+30, True),  # a day and a bit late: charged 2 days
+    "ada": (+30, True),  # a day and a bit late: charged 2 days
+    "bob": (-50, True),
     "carol": (+20, True),  # late without her extension (see grading.yml), on time with it
     "dave": (-3, False),  # never tags: the default branch as it stood is graded
     "erin": (-1, True),  # also edits the public tests in .grader/ (a tamper flag)
