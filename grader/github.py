@@ -19,6 +19,8 @@ from github import Auth, Github, GithubException
 
 __all__ = ["GitHub", "Push", "owner_repo", "token_from_env"]
 
+_MAX_ASSET = 1 << 20  # a result.json larger than this is not a score
+
 
 def token_from_env() -> str | None:
     return os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN") or None
@@ -36,7 +38,7 @@ class GitHub:
     def __init__(self, *, api_url: str = "https://api.github.com", token: str | None = None,
                  timeout: float = 20) -> None:
         self._gh = Github(base_url=api_url, auth=Auth.Token(token) if token else None,
-                          timeout=int(timeout), retry=None, per_page=100)
+                          timeout=int(timeout), retry=None, per_page=100, lazy=True)
 
     def _get(self, url: str, params: dict[str, Any] | None = None) -> tuple[dict[str, Any], Any]:
         headers, data = self._gh.requester.requestJsonAndCheck("GET", url, parameters=params)
@@ -62,17 +64,25 @@ class GitHub:
     def ci_score(self, *, owner: str, repo: str, tag: str) -> tuple[float, float] | None:
         """(score, max) from the result.json asset of the tag's release, if there is one."""
         try:
-            _, release = self._get(f"/repos/{owner}/{repo}/releases/tags/{tag}")
-            asset = next((a for a in release.get("assets", []) if a["name"] == "result.json"),
-                         None)
-            if asset is None:
+            release = self._gh.get_repo(f"{owner}/{repo}").get_release(tag)
+            asset = next((a for a in release.assets if a.name == "result.json"), None)
+            if asset is None or asset.size > _MAX_ASSET:
                 return None
-            _, data = self._gh.requester.requestJsonAndCheck(
-                "GET", asset["url"], headers={"Accept": "application/octet-stream"})
-            data = data if isinstance(data, dict) else json.loads(data)
+            stream = asset.download_asset()
+            assert stream is not None
+            data = json.loads(b"".join(_capped(stream[2])))
             return float(data["score"]), float(data["max-score"])
-        except (GithubException, KeyError, TypeError, ValueError):
+        except (GithubException, KeyError, TypeError, ValueError, AssertionError):
             return None
+
+
+def _capped(chunks: Any) -> Any:
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > _MAX_ASSET:
+            raise ValueError("result.json is too large")
+        yield chunk
 
 
 def _next_link(link: str) -> str | None:
