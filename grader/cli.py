@@ -185,6 +185,25 @@ def publish(assignments: tuple[str, ...], out: Path, course: Path | None) -> Non
 
 
 @main.command()
+@click.argument("assignment")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="the assignment's folder (what `collect` fetched)")
+@click.option("--threshold", default=0.5, show_default=True,
+              help="share of a file in common from which a pair is listed")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def similarity(assignment: str, out: Path, threshold: float, course: Path | None) -> None:
+    """Code similarity across the collected class (starter excluded); never changes a grade."""
+    from .similarity import similarity_report
+
+    console = Console()
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        path = similarity_report(course=c, assignment=c.assignment(assignment), out=out,
+                                 threshold=threshold)
+        console.print(f"similarity report: {path} (run `grader publish` to link it)")
+
+
+@main.command()
 @click.argument("assignments", nargs=-1)
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
 def images(assignments: tuple[str, ...], course: Path | None) -> None:
