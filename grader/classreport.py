@@ -35,9 +35,14 @@ def render(*, course: Course, assignment: Assignment, out: Path, grades: list[Gr
     graded = [g for g in grades if g.result and g.final is not None]
     percents = [100 * g.final / g.max_score for g in graded if g.max_score and g.final is not None]
     starter = load_result(out / STARTER)
+    entry, policy = course.assignments[assignment.id], course.late_for(assignment.id)
+    collected_at = max((g.collected.collected_at for g in grades if g.collected), default="")
     return _ENV.get_template("report.html.j2").render(
         course=course.name, title=assignment.title, assignment=assignment.id,
+        due=entry.due, timezone=course.collect.timezone, policy=policy,
+        extensions=entry.extensions, collected_at=collected_at,
         n=len(grades), graded=len(graded), percents=percents,
+        submitted=sum(1 for g in grades if g.collected and g.collected.status == "ok"),
         mean=statistics.fmean(percents) if percents else None,
         median=statistics.median(percents) if percents else None,
         bars=_histogram(percents), tests=_pass_rates(graded, starter),
