@@ -32,7 +32,7 @@ def export_starter(*, course: Course, assignment: Assignment, out: Path, install
         "name": course.name,
         "base_image": course.base_image,
         "limits": course.limits.model_dump(),
-        "assignments": {assignment.id: entry.model_dump(exclude_none=True)},
+        "assignments": {assignment.id: entry.model_dump(exclude_none=True, exclude={"extensions"})},
     }, sort_keys=False))
     workflow = out / ".github" / "workflows" / "grade.yml"
     workflow.parent.mkdir(parents=True)
