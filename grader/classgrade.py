@@ -37,7 +37,8 @@ def grade_collected(*, course: Course, assignment: Assignment, out: Path, worker
                                 f"{assignment.id} --out {out}` first")
     submissions = out / "submissions"
     for student in collected.values():
-        if student.status != "ok":  # nothing to grade: an empty folder grades as "missing"
+        # nothing to grade: an empty folder grades as "missing" (a fetch error is not graded)
+        if student.status in ("missing", "empty", "no_submission"):
             shutil.rmtree(submissions / student.student, ignore_errors=True)
             (submissions / student.student).mkdir(parents=True)
     unknown = sorted(set(only or []) - set(collected))

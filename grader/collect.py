@@ -81,6 +81,11 @@ def collect_class(*, course: Course, assignment: Assignment, roster: list[Roster
                                 url=url, token=token, now=now, old=before.get(student.id),
                                 expected=(expected, manifest))
         except gitrepo.GitError as exc:  # a broken repository is that student's problem only
+            old = before.get(student.id)
+            if old and old.status == "ok":  # a hiccup must not turn a submission into a zero
+                old.flags = [*old.flags, f"this run could not fetch ({exc}); graded what "
+                                         f"the collect of {old.collected_at} chose"]
+                return old
             return Collected(student=student.id, username=student.login, status="error",
                              reason=str(exc), collected_at=_iso(now))
 
@@ -127,7 +132,7 @@ def _collect_one(*, course: Course, assignment: Assignment, student: RosterEntry
     c.flags += _remember(c, refs=refs, mirror=mirror, now=now)
     c.runs.append(_iso(now))
     times, c.time_source = _server_times(remote=remote, course=course, token=token, c=c,
-                                         mirror=mirror, deadline=deadline)
+                                         refs=refs, mirror=mirror, deadline=deadline)
     branch = settings.branch and f"refs/heads/{settings.branch}" or \
         gitrepo.head_branch(mirror=mirror) or next(r for r in refs if r.startswith("refs/heads/"))
     tags = sorted(r for r in refs if r.startswith("refs/tags/submit/"))
@@ -181,14 +186,16 @@ Arrivals = dict[str, list[tuple[str, dt.datetime]]]  # ref -> [(commit, arrived)
 
 
 def _server_times(*, remote: str, course: Course, token: str | None, c: Collected,
-                  mirror: Path, deadline: dt.datetime | None) -> tuple[Arrivals, str]:
+                  refs: dict[str, str], mirror: Path,
+                  deadline: dt.datetime | None) -> tuple[Arrivals, str]:
     """When each ref got each commit, and where that came from."""
     parts = urlsplit(remote)
     if parts.scheme == "file":
         bare = Path(parts.path)
         logs = {ref: gitrepo.server_reflog(repo=bare, ref=ref) for ref in c.seen}
         if any(logs.values()):
-            return {r: v for r, v in logs.items() if v}, "server-reflog"
+            return _fill({r: v for r, v in logs.items() if v}, c, refs, mirror, deadline), \
+                "server-reflog"
     if _on_token_host(remote, course) and (name := owner_repo(remote)):
         try:
             pushes = GitHub(api_url=course.collect.api_url, token=token).pushes(
@@ -201,8 +208,22 @@ def _server_times(*, remote: str, course: Course, token: str | None, c: Collecte
                 times.setdefault(p.ref, []).append((p.after, p.when))
                 if p.kind == "force_push":
                     c.flags.append(f"rewritten history: force push to {p.ref} at {_iso(p.when)}")
-            return times, "github-push"
+            return _fill(times, c, refs, mirror, deadline), "github-push"
     return _first_seen(c, mirror=mirror, deadline=deadline), "first-seen"
+
+
+def _fill(times: Arrivals, c: Collected, refs: dict[str, str], mirror: Path,
+          deadline: dt.datetime | None) -> Arrivals:
+    """A ref (or a commit) the server reports no time for gets the collector's own times."""
+    gaps = [ref for ref, sha in refs.items() if ref.startswith(("refs/heads/", "refs/tags/submit/"))
+            and sha not in {s for s, _ in times.get(ref, [])}]
+    if not gaps:
+        return times
+    c.flags.append(f"no server time for {', '.join(r.split('/', 2)[-1] for r in gaps)}: "
+                   "the collector's first-seen times were used")
+    mine = _first_seen(c, mirror=mirror, deadline=deadline)
+    return {**times, **{ref: sorted({*times.get(ref, []), *mine.get(ref, [])},
+                                    key=lambda e: e[1]) for ref in gaps}}
 
 
 def _first_seen(c: Collected, *, mirror: Path, deadline: dt.datetime | None) -> Arrivals:

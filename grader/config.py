@@ -146,6 +146,13 @@ class RosterEntry(_Model):
     section: str = Field("", description="section")
     email: str = Field("", description="email address")
 
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not value or "/" in value or "\\" in value or value.startswith("."):
+            raise ValueError("expected a student id usable as a folder name")
+        return value
+
     @property
     def login(self) -> str:
         return (self.username or self.id).lower()

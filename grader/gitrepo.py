@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import io
 import os
 import re
 import shutil
@@ -22,7 +21,7 @@ __all__ = ["GitError", "archive", "auth_env", "commit_time", "fetch", "first_par
            "head_branch", "is_ancestor", "refs", "server_reflog"]
 
 _MISSING = re.compile(r"not found|does not exist|does not appear to be a git repository|"
-                      r"no such file|could not read from remote|access denied|"
+                      r"no such file|access denied|"
                       r"not exported|HTTP 404", re.I)
 
 
@@ -34,8 +33,8 @@ class GitError(Exception):
 
 def auth_env(*, url: str, token: str | None, token_host: str) -> dict[str, str]:
     """Environment for one git process: never prompt; the token only for its own https host."""
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true",
-           "GIT_CONFIG_NOSYSTEM": "1"}
+    env = {"GIT_SSH_COMMAND": "ssh -o BatchMode=yes", **os.environ, "GIT_TERMINAL_PROMPT": "0",
+           "GIT_ASKPASS": "true", "GIT_CONFIG_NOSYSTEM": "1"}
     parts = urlsplit(url)
     if token and parts.scheme in ("https", "http") and parts.netloc == token_host:
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
@@ -129,14 +128,27 @@ def is_ancestor(*, mirror: Path, old: str, new: str) -> bool:
         return False
 
 
-def archive(*, mirror: Path, sha: str, dest: Path) -> None:
-    """The tree of one commit into `dest` (replaced whole): regular files and folders only,
-    nothing outside `dest` (tarfile's data filter refuses links out and absolute paths)."""
-    data = _git("archive", "--format=tar", sha, git_dir=mirror, binary=True)
+def archive(*, mirror: Path, sha: str, dest: Path, timeout: float = 300) -> None:
+    """The tree of one commit into `dest` (replaced whole), streamed: regular files and folders
+    only, nothing outside `dest` (tarfile's data filter refuses links out and absolute paths)."""
     tmp = dest.with_name(f".{dest.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:  # type: ignore[arg-type]
-        tar.extractall(tmp, filter="data")
+    proc = subprocess.Popen(["git", "--git-dir", str(mirror), "archive", "--format=tar", sha],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            tar.extractall(tmp, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise GitError(f"git archive {sha[:7]}: {exc}") from None
+    finally:
+        proc.kill()
+        proc.wait(timeout=timeout)
+        if proc.stdout:
+            proc.stdout.close()
+    if proc.returncode not in (0, -9):
+        raise GitError(f"git archive {sha[:7]} failed")
     shutil.rmtree(dest, ignore_errors=True)
     tmp.rename(dest)

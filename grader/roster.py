@@ -44,9 +44,7 @@ def read_csv(*, path: Path) -> list[RosterEntry]:
                                 name=name, section=row.get("section", ""),
                                 email=row.get("email", ""))
         except ValidationError:
-            raise ConfigError(f"{path}:{line}: a row without an id or username") from None
-        if not entry.id or "/" in entry.id or entry.id.startswith("."):
-            raise ConfigError(f"{path}:{line}: {entry.id!r} is not a usable student id")
+            raise ConfigError(f"{path}:{line}: {sid!r} is not a usable student id") from None
         if entry.id in entries:
             raise ConfigError(f"{path}:{line}: student {entry.id!r} is listed twice")
         entries[entry.id] = entry

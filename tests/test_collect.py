@@ -96,6 +96,9 @@ def test_git_daemon_first_seen_rewrites_future_dates_missing_empty(course: Cours
         git("commit", "-q", "--amend", "-m", "rewritten", cwd=gus.work, when=DUE - H)
         gus.push("main", when=DUE + 2 * H, force=True)
         second = _run(c, tmp_path, url, names, now=DUE + D)
+    third = _run(c, tmp_path, url, ["eve"], now=DUE + 2 * D)  # the server is gone now
+    assert third["eve"].status == "ok" and third["eve"].commit == second["eve"].commit
+    assert any("this run could not fetch" in f for f in third["eve"].flags)
     assert first["eve"].status == "ok" and first["eve"].time_source == "first-seen"
     e = second["eve"]
     assert (tmp_path / "out/submissions/eve/server.py").read_text() == "e2"
