@@ -30,7 +30,8 @@ grade: images
 	@$(BIN)/python examples/remotes.py out/remotes
 	@for a in $(ASSIGNMENTS); do \
 	  $(BIN)/grader collect $$a --out out/$$a --url '$(REMOTES)' && \
-	  $(BIN)/grader grade $$a --out out/$$a || exit $$?; \
+	  $(BIN)/grader grade $$a --out out/$$a && \
+	  $(BIN)/grader similarity $$a --out out/$$a >/dev/null || exit $$?; \
 	done
 	@$(BIN)/grader publish --out out
 	@echo "gradebook: out/gradebook.csv; class reports: out/<assignment>/report.html;" \

@@ -9,10 +9,11 @@ It flags; it never changes a grade.
 
 from __future__ import annotations
 
-import html
 import itertools
 import warnings
 from pathlib import Path
+
+import jinja2
 
 from .config import Assignment, Course
 
@@ -51,19 +52,11 @@ def similarity_report(*, course: Course, assignment: Assignment, out: Path,
             warnings.simplefilter("ignore", DeprecationWarning)
             detector.generate_html_report()
     students = sorted(set(owner.values()))
-    rows = "".join(
-        f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td><td>{100 * s:.0f}%</td></tr>"
-        for (a, b), s in sorted(pairs.items(), key=lambda kv: -kv[1]))
-    compared = len(list(itertools.combinations(students, 2)))
-    (folder / "index.html").write_text(
-        f"<!doctype html><meta charset=utf-8><title>Similarity: {html.escape(assignment.title)}"
-        "</title><style>body{font:15px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto}"
-        "td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left}</style>"
-        f"<h1>Similarity: {html.escape(assignment.title)}</h1><p>{len(students)} students, "
-        f"{compared} pairs compared; the starter is excluded as shared code. Pairs above "
-        f"{100 * threshold:.0f}% of a file in common (a flag to look at, never a grade):</p>"
-        "<table><tr><th>student</th><th>student</th><th>most similar file</th></tr>"
-        f"{rows or '<tr><td colspan=3>none</td></tr>'}</table>"
-        + ('<p><a href="report.html">copydetect\'s report, side by side</a></p>'
-           if pairs else ""), encoding="utf-8")
+    env = jinja2.Environment(loader=jinja2.PackageLoader("grader", "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    page = env.get_template("similarity.html.j2").render(
+        title=assignment.title, students=len(students), threshold=threshold,
+        compared=len(list(itertools.combinations(students, 2))),
+        pairs=sorted(pairs.items(), key=lambda kv: -kv[1]))
+    (folder / "index.html").write_text(page, encoding="utf-8")
     return folder / "index.html"
