@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
-from . import gitrepo, late, tamper
+from . import arrivals, gitrepo, late, tamper
+from .arrivals import Arrivals
+from .collected import Collected, iso, load_manifest
 from .config import Assignment, Course, RosterEntry
 from .github import GitHub, owner_repo
 from .results import dumps, write_atomic
@@ -29,40 +27,6 @@ from .results import dumps, write_atomic
 __all__ = ["Collected", "collect_class", "load_manifest"]
 
 _SKEW = dt.timedelta(minutes=5)  # clocks disagree a little; beyond this a date is "future"
-
-
-@dataclass
-class Collected:
-    student: str
-    username: str = ""
-    url: str = ""  # as configured: never holds a token
-    status: str = "ok"  # ok | missing | empty | no_submission | error
-    reason: str = ""
-    commit: str = ""
-    source: str = ""  # "tag submit/..." or "branch main"
-    submitted_at: str = ""
-    time_source: str = ""  # github-push | server-reflog | first-seen | commit-date (unverified)
-    commit_date: str = ""
-    collected_at: str = ""
-    deadline: str = ""
-    late_seconds: float = 0.0
-    flags: list[str] = field(default_factory=list)
-    ci_score: list[float] | None = None
-    seen: dict[str, dict[str, str]] = field(default_factory=dict)  # ref -> sha -> first seen
-    runs: list[str] = field(default_factory=list)  # every collect run that reached the repo
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Collected:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-
-def load_manifest(out: Path) -> dict[str, Collected]:
-    try:
-        data = json.loads((out / "collect.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return {s["student"]: Collected.from_dict(s) for s in data.get("students", [])}
 
 
 def collect_class(*, course: Course, assignment: Assignment, roster: list[RosterEntry],
@@ -87,12 +51,12 @@ def collect_class(*, course: Course, assignment: Assignment, roster: list[Roster
                                          f"the collect of {old.collected_at} chose"]
                 return old
             return Collected(student=student.id, username=student.login, status="error",
-                             reason=str(exc), collected_at=_iso(now))
+                             reason=str(exc), collected_at=iso(now))
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(one, roster))
     write_atomic(out / "collect.json", dumps({
-        "assignment": assignment.id, "collected_at": _iso(now),
+        "assignment": assignment.id, "collected_at": iso(now),
         "students": [dataclasses.asdict(c) for c in results]}))
     for c in results:
         if c.status != "ok" or c.flags:
@@ -108,14 +72,14 @@ def _collect_one(*, course: Course, assignment: Assignment, student: RosterEntry
     remote = (url or settings.url).format(org=settings.org, classroom=settings.classroom,
                                           assignment=assignment.id, username=student.login,
                                           id=student.id)
-    c = Collected(student=student.id, username=student.login, url=remote, collected_at=_iso(now),
+    c = Collected(student=student.id, username=student.login, url=remote, collected_at=iso(now),
                   seen=dict(old.seen) if old else {}, runs=list(old.runs) if old else [])
     entry = course.assignments[assignment.id]
     policy = course.late_for(assignment.id)
     deadline = late.deadline(due=entry.due, extension_days=entry.extensions.get(student.id, 0),
                              timezone=settings.timezone) if entry.due else None
     cutoff = late.cutoff(deadline=deadline, policy=policy) if deadline else None
-    c.deadline = _iso(deadline) if deadline else ""
+    c.deadline = iso(deadline) if deadline else ""
     mirror = out / "repos" / f"{student.id}.git"
     env = gitrepo.auth_env(url=remote, token=token, token_host=settings.token_host)
     try:
@@ -130,9 +94,9 @@ def _collect_one(*, course: Course, assignment: Assignment, student: RosterEntry
         c.status, c.reason = "empty", "the repository has no commits"
         return c
     c.flags += _remember(c, refs=refs, mirror=mirror, now=now)
-    c.runs.append(_iso(now))
-    times, c.time_source = _server_times(remote=remote, course=course, token=token, c=c,
-                                         refs=refs, mirror=mirror, deadline=deadline)
+    c.runs.append(iso(now))
+    times, c.time_source = arrivals.server_times(remote=remote, course=course, token=token,
+                                                 c=c, refs=refs, mirror=mirror)
     branch = settings.branch and f"refs/heads/{settings.branch}" or \
         gitrepo.head_branch(mirror=mirror) or next(r for r in refs if r.startswith("refs/heads/"))
     tags = sorted(r for r in refs if r.startswith("refs/tags/submit/"))
@@ -140,27 +104,29 @@ def _collect_one(*, course: Course, assignment: Assignment, student: RosterEntry
                      cutoff=cutoff)
     if chosen is None:
         c.status = "no_submission"
-        c.reason = (f"nothing submitted before the cutoff {_iso(cutoff)}" if cutoff
+        c.reason = (f"nothing submitted before the cutoff {iso(cutoff)}" if cutoff
                     else "nothing to grade")
         return c
     c.commit, when = chosen
-    c.submitted_at = _iso(when)
+    c.submitted_at = iso(when)
     committed = gitrepo.commit_time(mirror=mirror, sha=c.commit)
-    c.commit_date = _iso(committed)
+    c.commit_date = iso(committed)
     if committed > now + _SKEW:
-        c.flags.append(f"future-dated commit: {c.commit[:7]} claims {_iso(committed)}, "
-                       f"after the collection at {_iso(now)}")
+        c.flags.append(f"future-dated commit: {c.commit[:7]} claims {iso(committed)}, "
+                       f"after the collection at {iso(now)}")
     elif not c.time_source.startswith("commit-date") and committed > when + _SKEW:
-        c.flags.append(f"commit date {_iso(committed)} is after the server received it "
-                       f"({_iso(when)})")
+        c.flags.append(f"commit date {iso(committed)} is after the server received it "
+                       f"({iso(when)})")
     if deadline:
         c.late_seconds = max(0.0, (when - deadline).total_seconds())
+    if c.time_source == "first-seen" and (why := arrivals.unverified(c, deadline)):
+        c.flags.append(why)
     dest = out / "submissions" / student.id
     if not (old and old.commit == c.commit and dest.is_dir()):
         gitrepo.archive(mirror=mirror, sha=c.commit, dest=dest)
     c.flags += [f"tamper: {f}" for f in tamper.check(
         tree=dest, expected=expected[0], manifest=expected[1], assignment=assignment.id)]
-    if c.source.startswith("tag ") and _on_token_host(remote, course):
+    if c.source.startswith("tag ") and arrivals.on_token_host(remote, course):
         c.ci_score = _ci_score(remote=remote, course=course, token=token, tag=c.source[4:])
     return c
 
@@ -178,75 +144,8 @@ def _remember(c: Collected, *, refs: dict[str, str], mirror: Path, now: dt.datet
             elif not gitrepo.is_ancestor(mirror=mirror, old=old, new=sha):
                 flags.append(f"rewritten history: {ref[11:]} no longer contains {old[:7]} "
                              f"(seen {history[old]})")
-        history[sha] = _iso(now)
+        history[sha] = iso(now)
     return sorted(set(flags))
-
-
-Arrivals = dict[str, list[tuple[str, dt.datetime]]]  # ref -> [(commit, arrived)], oldest first
-
-
-def _server_times(*, remote: str, course: Course, token: str | None, c: Collected,
-                  refs: dict[str, str], mirror: Path,
-                  deadline: dt.datetime | None) -> tuple[Arrivals, str]:
-    """When each ref got each commit, and where that came from."""
-    parts = urlsplit(remote)
-    if parts.scheme == "file":
-        bare = Path(parts.path)
-        logs = {ref: gitrepo.server_reflog(repo=bare, ref=ref) for ref in c.seen}
-        if any(logs.values()):
-            return _fill({r: v for r, v in logs.items() if v}, c, refs, mirror, deadline), \
-                "server-reflog"
-    if _on_token_host(remote, course) and (name := owner_repo(remote)):
-        try:
-            pushes = GitHub(api_url=course.collect.api_url, token=token).pushes(
-                owner=name[0], repo=name[1])
-        except Exception as exc:  # the API is a better source, not a required one
-            c.flags.append(f"GitHub push times unavailable ({type(exc).__name__})")
-        else:
-            times: Arrivals = {}
-            for p in pushes:
-                times.setdefault(p.ref, []).append((p.after, p.when))
-                if p.kind == "force_push":
-                    c.flags.append(f"rewritten history: force push to {p.ref} at {_iso(p.when)}")
-            return _fill(times, c, refs, mirror, deadline), "github-push"
-    return _first_seen(c, mirror=mirror, deadline=deadline), "first-seen"
-
-
-def _fill(times: Arrivals, c: Collected, refs: dict[str, str], mirror: Path,
-          deadline: dt.datetime | None) -> Arrivals:
-    """A ref (or a commit) the server reports no time for gets the collector's own times."""
-    gaps = [ref for ref, sha in refs.items() if ref.startswith(("refs/heads/", "refs/tags/submit/"))
-            and sha not in {s for s, _ in times.get(ref, [])}]
-    if not gaps:
-        return times
-    c.flags.append(f"no server time for {', '.join(r.split('/', 2)[-1] for r in gaps)}: "
-                   "the collector's first-seen times were used")
-    mine = _first_seen(c, mirror=mirror, deadline=deadline)
-    return {**times, **{ref: sorted({*times.get(ref, []), *mine.get(ref, [])},
-                                    key=lambda e: e[1]) for ref in gaps}}
-
-
-def _first_seen(c: Collected, *, mirror: Path, deadline: dt.datetime | None) -> Arrivals:
-    """From the collector's own runs: a commit first seen at run k arrived after run k-1 and
-    at or before run k. Within those bounds the commit's own date is believed; when the bounds
-    alone do not decide on-time or late, the result is flagged as unverified."""
-    runs = sorted(_parse(r) for r in c.runs)
-    times: Arrivals = {}
-    unsure = []
-    for ref, history in c.seen.items():
-        for sha, seen in history.items():
-            upper = _parse(seen)
-            lower = max((r for r in runs if r < upper), default=None)
-            claimed = gitrepo.commit_time(mirror=mirror, sha=sha)
-            when = min(max(claimed, lower) if lower else claimed, upper)
-            times.setdefault(ref, []).append((sha, when))
-            if deadline and upper > deadline and not (lower and lower >= deadline):
-                unsure.append(sha[:7])
-    if unsure:
-        c.flags.append("unverified time: no push times from the server, and no collect run "
-                       "before the deadline; the commit date (at most the first time the "
-                       f"collector saw it) was used for {', '.join(sorted(set(unsure)))}")
-    return {ref: sorted(v, key=lambda e: e[1]) for ref, v in times.items()}
 
 
 def _choose(c: Collected, *, refs: dict[str, str], tags: list[str], branch: str,
@@ -274,10 +173,6 @@ def _choose(c: Collected, *, refs: dict[str, str], tags: list[str], branch: str,
     return None
 
 
-def _on_token_host(remote: str, course: Course) -> bool:
-    return urlsplit(remote).netloc == course.collect.token_host
-
-
 def _ci_score(*, remote: str, course: Course, token: str | None, tag: str) -> list[float] | None:
     name = owner_repo(remote)
     if not name:
@@ -290,9 +185,3 @@ def _ci_score(*, remote: str, course: Course, token: str | None, tag: str) -> li
     return list(got) if got else None
 
 
-def _iso(when: dt.datetime | None) -> str:
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if when else ""
-
-
-def _parse(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -19,6 +19,9 @@ __all__ = ["MANIFEST", "check", "expected"]
 
 MANIFEST = f"{KIT}/manifest.json"
 _COVERED = (f"{KIT}/", ".github/workflows/")
+# The kit's grading.yml carries the due date and limits, which a course may change after the
+# export: comparing it would flag the whole class. The tests, the kit and the workflow remain.
+_UNCHECKED = {f"{KIT}/grading.yml"}
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -26,12 +29,12 @@ def _hashes(root: Path) -> dict[str, str]:
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         if path.is_file() and rel != MANIFEST and rel.startswith(_COVERED) \
-                and "__pycache__" not in rel:
+                and rel not in _UNCHECKED and "__pycache__" not in rel:
             files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return files
 
 
-_CACHE: dict[tuple[Path, str, str], tuple[dict[str, str], bool]] = {}
+_CACHE: dict[tuple[str, str], tuple[dict[str, str], bool]] = {}
 
 
 def _export_hashes(course: Course, assignment: Assignment,
@@ -41,14 +44,15 @@ def _export_hashes(course: Course, assignment: Assignment,
         export_starter(course=course, assignment=assignment, out=out, install=install)
         manifest = out / MANIFEST
         if manifest.is_file():  # the export's own manifest, when it writes one, is the truth
-            return dict(json.loads(manifest.read_text())["files"]), True
+            files = json.loads(manifest.read_text())["files"]
+            return {k: v for k, v in files.items() if k not in _UNCHECKED}, True
         return _hashes(out), False
 
 
 def expected(*, course: Course, assignment: Assignment) -> tuple[dict[str, str], bool]:
     """What the export writes today: (path -> sha256, whether it writes a manifest);
     recomputed from the course's files, cached per assignment."""
-    key = (course.root, assignment.id, course.collect.install)
+    key = (course.model_dump_json(), assignment.id)  # what the export's output depends on
     if key not in _CACHE:
         _CACHE[key] = _export_hashes(course, assignment, course.collect.install)
     files, manifest = _CACHE[key]
@@ -62,7 +66,8 @@ def check(*, tree: Path, expected: dict[str, str], assignment: str,
     flags = []
     try:
         theirs = json.loads((tree / MANIFEST).read_text())
-        if theirs.get("assignment") != assignment or theirs.get("files") != expected:
+        files = {k: v for k, v in (theirs.get("files") or {}).items() if k not in _UNCHECKED}
+        if theirs.get("assignment") != assignment or files != expected:
             flags.append("manifest altered: .grader/manifest.json differs from the export's")
     except FileNotFoundError:
         if manifest:
