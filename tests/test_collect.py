@@ -103,6 +103,10 @@ def test_git_daemon_first_seen_rewrites_future_dates_missing_empty(course: Cours
     e = second["eve"]
     assert (tmp_path / "out/submissions/eve/server.py").read_text() == "e2"
     assert e.late_seconds == 60  # first seen after the run at the deadline: late, whatever it says
+    assert not any(f.startswith("unverified time") for f in e.flags)  # the runs bound it
+    # the very first run came after the deadline: e1's lateness rests on its own date, flagged
+    assert any(f.startswith("unverified time") for f in first["eve"].flags)
+    assert first["eve"].late_seconds == 0
     assert any(f.startswith("rewritten history: main no longer contains " + old[:7])
                for f in second["gus"].flags)
     assert any(f.startswith("future-dated commit") for f in first["fay"].flags)
