@@ -72,7 +72,8 @@ def make(course, assignment, student: Path, out: Path) -> Path:
         git("add", "-A", cwd=work)
         git("commit", "-q", "--allow-empty", "-m", "My solution", cwd=work,
             when=pushed - dt.timedelta(minutes=5))
-        git("push", "-q", tmp_bare.as_uri(), "main", cwd=work, when=pushed - dt.timedelta(minutes=4))
+        git("push", "-q", tmp_bare.as_uri(), "main", cwd=work,
+            when=pushed - dt.timedelta(minutes=4))
         if tag:
             sha = git("rev-parse", "HEAD", cwd=work)
             name = f"submit/{pushed.astimezone(dt.timezone.utc):%Y-%m-%dT%H-%M-%SZ}-{sha[:7]}"
