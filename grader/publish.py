@@ -57,7 +57,7 @@ def final_grades(*, course: Course, assignment: str, out: Path,
 def gradebook_csv(*, course: Course, roster: list[RosterEntry],
                   grades: dict[str, list[Grade]]) -> str:
     """A row per student, a column per assignment (final points) and the weighted total:
-    sum(weight * final/max) / sum(weight), over the assignments graded so far."""
+    sum(weight * final/max) / sum(weight), left empty while one of them is not graded."""
     people = {r.id: r for r in roster}
     students = sorted({*people, *(g.student for gs in grades.values() for g in gs)})
     by = {a: {g.student: g for g in gs} for a, gs in grades.items()}
@@ -66,19 +66,19 @@ def gradebook_csv(*, course: Course, roster: list[RosterEntry],
     w.writerow(["student", "username", "name", "section", *grades, "total_percent"])
     for s in students:
         p = people.get(s) or RosterEntry(id=s)
-        cells, num, den = [], 0.0, 0.0
+        cells, num, den, pending = [], 0.0, 0.0, False
         for a in grades:
             g = by[a].get(s)
             weight = course.assignments[a].weight
             top = max((x.max_score for x in by[a].values()), default=0.0)
-            if g and g.final is not None:
-                cells.append(f"{g.final:g}")
-            else:
-                cells.append("")
+            cells.append(f"{g.final:g}" if g and g.final is not None else "")
+            # not graded (a fetch or grader error, or not collected yet) is not a zero:
+            # the total waits for it; nothing submitted was graded "missing", a real 0
+            pending |= g is None or g.final is None
             if top:
                 den += weight
                 num += weight * ((g.final or 0.0) / top if g else 0.0)
-        total = f"{100 * num / den:.1f}" if den else ""
+        total = f"{100 * num / den:.1f}" if den and not pending else ""
         w.writerow([_safe(x) for x in (s, p.login, p.name, p.section)] + cells + [total])
     return buf.getvalue()
 

@@ -72,8 +72,15 @@ def test_gradebook_weights(course: Course) -> None:
     assert rows["ann"]["total_percent"] == "25.0"  # (1*1 + 3*0) / 4
     assert (rows["bob"]["echo"], rows["bob"]["chat"]) == ("4", "18")  # -10% of the max each
     assert rows["bob"]["total_percent"] == "77.5"  # (1*0.4 + 3*0.9) / 4
-    assert rows["'=cmd"]["total_percent"] == "0.0"  # on the roster, nothing submitted: 0
     assert rows["'=cmd"]["echo"] == ""
+    assert rows["'=cmd"]["total_percent"] == ""  # on the roster, never graded: not a zero
+    grades["echo"].append(Grade("cat", None, Collected(student="cat", status="error"),
+                                late.Lateness(), None))
+    grades["chat"].append(_grade("cat", 0, 20, late.Lateness()))  # graded "missing": a 0
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(
+        gradebook_csv(course=c, roster=roster, grades=grades)))}
+    assert (rows["cat"]["echo"], rows["cat"]["chat"], rows["cat"]["total_percent"]) == (
+        "", "0", "")
 
 
 def test_tamper_flags(course: Course, tmp_path: Path) -> None:
