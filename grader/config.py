@@ -7,6 +7,7 @@ gives one message naming the file, the key, the value and what was expected.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shlex
 from pathlib import Path
 from typing import Any, Literal
@@ -151,6 +152,14 @@ class RosterEntry(_Model):
     def _id(cls, value: str) -> str:
         if not value or "/" in value or "\\" in value or value.startswith("."):
             raise ValueError("expected a student id usable as a folder name")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        # it becomes part of a URL and a git argument: a login, nothing that reads as an option
+        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
+            raise ValueError("expected a login such as ada-l (letters, digits, - _ .)")
         return value
 
     @property

@@ -43,8 +43,10 @@ def read_csv(*, path: Path) -> list[RosterEntry]:
             entry = RosterEntry(id=sid, username=row.get("username") or row.get("github", ""),
                                 name=name, section=row.get("section", ""),
                                 email=row.get("email", ""))
-        except ValidationError:
-            raise ConfigError(f"{path}:{line}: {sid!r} is not a usable student id") from None
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ConfigError(f"{path}:{line}: {err['loc'][0]}: {err.get('input')!r} is invalid: "
+                              f"{err['msg'].removeprefix('Value error, ')}") from None
         if entry.id in entries:
             raise ConfigError(f"{path}:{line}: student {entry.id!r} is listed twice")
         entries[entry.id] = entry

@@ -31,7 +31,10 @@ def test_plain_roster_and_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="class.csv:3: student 's1' is listed twice"):
         read_csv(path=path)
     path.write_text("id,name\n../x,Evil\n")
-    with pytest.raises(ConfigError, match="not a usable student id"):
+    with pytest.raises(ConfigError, match="class.csv:2: id: '../x' is invalid: expected a student"):
+        read_csv(path=path)
+    path.write_text("id,username\ns2,--upload-pack=touch /tmp/x\n")
+    with pytest.raises(ConfigError, match="csv:2: username: '--upload-pack.* a login"):
         read_csv(path=path)
 
 
