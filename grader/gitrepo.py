@@ -62,6 +62,8 @@ def _git(*args: str, git_dir: Path | None = None, env: dict[str, str] | None = N
 def fetch(*, url: str, mirror: Path, env: dict[str, str]) -> None:
     """Bring every branch and tag of `url` into the bare `mirror` (moved tags and forced
     branches are taken as the server has them: collect compares with what it saw before)."""
+    if url.startswith("-"):
+        raise GitError(f"{url!r} is not a repository URL")  # git would read it as an option
     if not (mirror / "HEAD").is_file():
         shutil.rmtree(mirror, ignore_errors=True)
         mirror.parent.mkdir(parents=True, exist_ok=True)
