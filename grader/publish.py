@@ -152,10 +152,9 @@ def publish(*, course: Course, roster: list[RosterEntry], out: Path,
                 continue
             folder = out / a / g.student
             write_atomic(folder / "feedback.md", feedback_md(grade=g, title=assignment.title))
-            final = f"{g.final:g}/{g.max_score:g}" if g.final is not None else "not graded"
             write_atomic(folder / "feedback.html", report.feedback_html(
-                g.result, title=assignment.title, course=course.name,
-                late=f"Late policy: {g.lateness.describe()}. Final score: {final}."))
+                g.result, title=assignment.title, course=course.name, final=g.final,
+                late=f"Late policy: {g.lateness.describe()}." if g.lateness.late else ""))
         written.append(out / a / "report.html")
         write_atomic(written[-1], classreport.render(
             course=course, assignment=assignment, out=out / a, grades=gs))

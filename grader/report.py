@@ -57,9 +57,11 @@ def gradescope_json(result: Result) -> dict[str, Any]:
     }
 
 
-def feedback_html(result: Result, *, title: str, course: str, late: str = "") -> str:
+def feedback_html(result: Result, *, title: str, course: str, late: str = "",
+                  final: float | None = None) -> str:
+    """`late` and `final`: the late policy's verdict and the score after it (publish)."""
     return _ENV.get_template("feedback.html.j2").render(r=result, title=title, course=course,
-                                                         icon=_ICON, late=late)
+                                                         icon=_ICON, late=late, final=final)
 
 
 def junit_xml(result: Result) -> str:
