@@ -128,12 +128,11 @@ def scores_csv(*, roster: list[RosterEntry], grades: list[Grade]) -> str:
 
 def feedback_md(*, grade: Grade, title: str) -> str:
     assert grade.result is not None
-    lines = [report.markdown(grade.result, title=title).rstrip(), ""]
-    lines.append(f"**Late policy**: {grade.lateness.describe()}.")
-    if grade.final is not None:
-        lines.append(f"**Final score**: {grade.final:g}/{grade.max_score:g} "
-                     f"(raw {grade.result.score:g}).")
-    return "\n".join(lines) + "\n"
+    head, *table = report.markdown(grade.result, title=title).rstrip().split("\n")
+    if grade.final is not None and grade.final != grade.result.score:
+        head = (f"## {title}: {grade.final:g}/{grade.max_score:g} "
+                f"({grade.result.score:g} before the late penalty)")
+    return "\n".join([head, "", f"**Late policy**: {grade.lateness.describe()}.", *table]) + "\n"
 
 
 def publish(*, course: Course, roster: list[RosterEntry], out: Path,

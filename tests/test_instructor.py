@@ -54,7 +54,8 @@ def test_collect_grade_regrade_publish(tmp_path: Path) -> None:
     assert rows["ada"]["echo"] == "12.8"
     assert rows["frank"]["echo"] == "0"
     feedback = (out / "echo/ada/feedback.md").read_text()
-    assert "2 day(s) charged, -20%" in feedback and "raw 16" in feedback
+    assert feedback.startswith("## TCP echo server: 12.8/16 (16 before the late penalty)")
+    assert "2 day(s) charged, -20%" in feedback
     assert "Late policy" in (out / "echo/ada/feedback.html").read_text()
     scores = list(csv.DictReader(io.StringIO((out / "echo/scores.csv").read_text())))
     assert {r["username"]: r["late"] for r in scores}["ada"] == "true"
