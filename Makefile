@@ -22,11 +22,20 @@ images: setup
 	  { apt-get update -qq && apt-get install -y -qq debootstrap >/dev/null; }
 	$(BIN)/grader images
 
+# The example class's repositories are local bare git remotes (examples/remotes.py) that
+# `grader collect` fetches like GitHub's; then grade and publish, as on the night after a deadline.
+REMOTES = file://$(CURDIR)/out/remotes/{classroom}-{assignment}-{username}.git
+
 grade: images
+	@$(BIN)/python examples/remotes.py out/remotes
 	@for a in $(ASSIGNMENTS); do \
-	  $(BIN)/grader grade $$a --submissions examples/$$a --out out/$$a || exit $$?; \
+	  $(BIN)/grader collect $$a --out out/$$a --url '$(REMOTES)' && \
+	  $(BIN)/grader grade $$a --out out/$$a && \
+	  $(BIN)/grader similarity $$a --out out/$$a >/dev/null || exit $$?; \
 	done
-	@echo "reports in out/<assignment>/<student>/feedback.html, gradebooks in out/<assignment>/grades.csv"
+	@$(BIN)/grader publish --out out
+	@echo "gradebook: out/gradebook.csv; class reports: out/<assignment>/report.html;" \
+	  "feedback: out/<assignment>/<student>/feedback.html"
 
 lint: setup
 	$(BIN)/ruff check grader tests bench

@@ -92,31 +92,125 @@ def check(path: Path, assignment: str | None, backend: str, hidden: bool,
 
 @main.command()
 @click.argument("assignment")
-@click.option("--submissions", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="folder with one subfolder per student")
+@click.option("--submissions", type=click.Path(file_okay=False, path_type=Path),
+              help="folder with one subfolder per student (default: what `collect` fetched)")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="where the reports go")
 @click.option("--workers", default=2, show_default=True, help="submissions graded at once")
 @click.option("--backend", type=BACKENDS, default="auto", show_default=True)
 @click.option("--regrade", is_flag=True, help="grade again even what is already graded")
+@click.option("--only", multiple=True, help="grade (again) only this student; repeatable")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def grade(assignment: str, submissions: Path, out: Path, workers: int, backend: str,
-          regrade: bool, course: Path | None) -> None:
+def grade(assignment: str, submissions: Path | None, out: Path, workers: int, backend: str,
+          regrade: bool, only: tuple[str, ...], course: Path | None) -> None:
     """Grade a class (hidden tests included); resumable: rerun to continue."""
+    _grade(assignment=assignment, submissions=submissions, out=out, workers=workers,
+           backend=backend, regrade=regrade, only=list(only), course=course)
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("students", nargs=-1, required=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--backend", type=BACKENDS, default="auto", show_default=True)
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def regrade(assignment: str, students: tuple[str, ...], out: Path, backend: str,
+            course: Path | None) -> None:
+    """Grade these students of a collected class again."""
+    _grade(assignment=assignment, submissions=None, out=out, workers=2, backend=backend,
+           regrade=True, only=list(students), course=course)
+
+
+def _grade(*, assignment: str, submissions: Path | None, out: Path, workers: int, backend: str,
+           regrade: bool, only: list[str], course: Path | None) -> None:
     console = Console()
     with _errors(console):
         c = _course(course, Path.cwd())
         a = c.assignment(assignment)
         try:
-            results = grade_class(course=c, assignment=a, submissions=submissions, out=out,
-                                  workers=workers, backend=backend, regrade=regrade,
-                                  console=console)
+            if submissions is None:
+                from .classgrade import grade_collected
+
+                results = grade_collected(course=c, assignment=a, out=out, workers=workers,
+                                          backend=backend, only=only, regrade=regrade,
+                                          console=console)
+            else:
+                results = grade_class(course=c, assignment=a, submissions=submissions, out=out,
+                                      workers=workers, backend=backend, regrade=regrade,
+                                      console=console)
         except KeyboardInterrupt:
             sys.exit(130)
         report.print_summary(results, console, title=f"{a.title}: {len(results)} submissions")
         console.print(f"reports: {out}/<student>/feedback.html, gradebook: {out}/grades.csv")
         if any(r.needs_rerun for r in results):
             sys.exit(3)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="the assignment's folder: repos/, submissions/ and collect.json go here")
+@click.option("--url", help="repository URL template (default: grading.yml's collect.url)")
+@click.option("--student", "students", multiple=True, help="only this student id; repeatable")
+@click.option("--workers", default=4, show_default=True, help="repositories fetched at once")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def collect(assignment: str, out: Path, url: str | None, students: tuple[str, ...],
+            workers: int, course: Path | None) -> None:
+    """Fetch every student's repository and choose the commit to grade (deadline, tags)."""
+    from .collect import collect_class
+    from .github import token_from_env
+    from .roster import load_roster
+
+    console = Console()
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        a = c.assignment(assignment)
+        roster = [r for r in load_roster(course=c) if not students or r.id in students]
+        if not roster:
+            raise ConfigError("no students: add a roster to grading.yml (or pass --student)")
+        got = collect_class(course=c, assignment=a, roster=roster, out=out, url=url,
+                            token=token_from_env(), workers=workers,
+                            log=lambda line: console.print(report.printable(line),
+                                                           soft_wrap=True, markup=False))
+        ok = sum(x.status == "ok" for x in got)
+        console.print(f"collected {ok} of {len(got)} ({a.id}): {out}/collect.json")
+
+
+@main.command()
+@click.argument("assignments", nargs=-1)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="the folder with one subfolder per assignment")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def publish(assignments: tuple[str, ...], out: Path, course: Path | None) -> None:
+    """Gradebook, LMS and Classroom 50 CSVs, feedback with the late penalty, class reports."""
+    from .publish import publish as run
+    from .roster import load_roster
+
+    console = Console()
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        for path in run(course=c, roster=load_roster(course=c), out=out,
+                        assignments=list(assignments or c.assignments)):
+            console.print(f"wrote {path}", soft_wrap=True)
+
+
+@main.command()
+@click.argument("assignment")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="the assignment's folder (what `collect` fetched)")
+@click.option("--threshold", default=0.5, show_default=True,
+              help="share of a file in common from which a pair is listed")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def similarity(assignment: str, out: Path, threshold: float, course: Path | None) -> None:
+    """Code similarity across the collected class (starter excluded); never changes a grade."""
+    from .similarity import similarity_report
+
+    console = Console()
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        path = similarity_report(course=c, assignment=c.assignment(assignment), out=out,
+                                 threshold=threshold)
+        console.print(f"similarity report: {path} (run `grader publish` to link it)")
 
 
 @main.command()

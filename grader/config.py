@@ -7,6 +7,7 @@ gives one message naming the file, the key, the value and what was expected.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shlex
 from pathlib import Path
 from typing import Any, Literal
@@ -14,7 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Assignment", "ConfigError", "Course", "CourseEntry", "Limits", "load_course"]
+__all__ = ["Assignment", "CollectSettings", "ConfigError", "Course", "CourseEntry", "LatePolicy",
+           "Limits", "RosterEntry", "load_course"]
 
 
 class ConfigError(Exception):
@@ -91,9 +93,89 @@ class Assignment(_Model):
         return self.dir / self.requirements if self.requirements else None
 
 
+class LatePolicy(_Model):
+    """What a late submission costs (grader/late.py does the arithmetic)."""
+
+    grace_minutes: float = Field(0, ge=0, description="minutes after the due date that are free")
+    penalty_per_day: float = Field(
+        10, ge=0, le=100, description="percent of the max score lost per started day late")
+    cap: float = Field(100, ge=0, le=100, description="at most this percent is ever lost")
+    max_days: float = Field(
+        7, ge=0, description="later than this, the last on-time submission is graded instead")
+
+
+class CollectSettings(_Model):
+    """Where students' repositories are and how they are fetched (grader collect)."""
+
+    org: str = Field("", description="GitHub organisation that holds the students' repositories")
+    classroom: str = Field("", description="Classroom 50 short name (part of repository names)")
+    url: str = Field(
+        "https://github.com/{org}/{classroom}-{assignment}-{username}.git",
+        description="repository URL template: {org} {classroom} {assignment} {username} {id}")
+    branch: str = Field("", description="branch graded when there is no submit/* tag "
+                                        "(default: the remote's default branch)")
+    token_host: str = Field("github.com", description="the only host GH_TOKEN is ever sent to")
+    api_url: str = Field("https://api.github.com", description="GitHub REST API base URL")
+    install: str = Field("", description="the --install given to `grader export`, if any "
+                                          "(to recompute the students' workflow; default: the "
+                                          "grader wheel the export bundles)")
+    timezone: str = Field("UTC", description="time zone of due dates written without one")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        try:
+            value.format(org="o", classroom="c", assignment="a", username="u", id="i")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"unknown placeholder {exc}; use {{org}} {{classroom}} "
+                             "{assignment} {username} {id}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as UTC or Europe/Paris") from None
+        return value
+
+
+class RosterEntry(_Model):
+    id: str = Field(description="the student's id (folder names, gradebook rows)")
+    username: str = Field("", description="GitHub username (default: the id)")
+    name: str = Field("", description="display name")
+    section: str = Field("", description="section")
+    email: str = Field("", description="email address")
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not value or "/" in value or "\\" in value or value.startswith("."):
+            raise ValueError("expected a student id usable as a folder name")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        # it becomes part of a URL and a git argument: a login, nothing that reads as an option
+        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", value):
+            raise ValueError("expected a login such as ada-l (letters, digits, - _ .)")
+        return value
+
+    @property
+    def login(self) -> str:
+        return (self.username or self.id).lower()
+
+
 class CourseEntry(_Model):
     weight: float = Field(1.0, ge=0, description="weight of the assignment in the course grade")
     due: dt.datetime | None = Field(None, description="due date, ISO 8601 (2026-10-01T23:59:00)")
+    extensions: dict[str, float] = Field(
+        default_factory=dict, description="student id -> extra days for this assignment")
+    late: LatePolicy | None = Field(None, description="overrides the course's late policy")
 
 
 class Course(_Model):
@@ -106,6 +188,10 @@ class Course(_Model):
     )
     limits: Limits = Field(Limits(), description="default limits per submission")
     assignments: dict[str, CourseEntry] = Field(description="assignment id -> weight, due")
+    late: LatePolicy = Field(LatePolicy(), description="default late policy")
+    collect: CollectSettings = Field(CollectSettings(), description="where repositories are")
+    roster: list[RosterEntry] | str | None = Field(
+        None, description="the students, or a CSV file (plain or Classroom 50 roster.csv)")
 
     def assignment(self, name: str) -> Assignment:
         if name not in self.assignments:
@@ -116,6 +202,9 @@ class Course(_Model):
     def limits_for(self, assignment: Assignment) -> Limits:
         return assignment.limits or self.limits
 
+    def late_for(self, name: str) -> LatePolicy:
+        return self.assignments[name].late or self.late
+
 
 def load_course(root: Path | str = ".") -> Course:
     """Load and validate `root/grading.yml` and every assignment.yml it names."""
@@ -124,6 +213,8 @@ def load_course(root: Path | str = ".") -> Course:
     course = _validate(Course, _read_yaml(path), path, root=root)
     for name in course.assignments:
         course.assignment(name)  # validate each now: one clear error before any grading starts
+    if isinstance(course.roster, str) and not (root / course.roster).is_file():
+        raise ConfigError(f"{path}: roster: {course.roster!r} does not exist in {root}")
     return course
 
 

@@ -84,9 +84,12 @@ def gradescope_json(result: Result) -> dict[str, Any]:
     }
 
 
-def feedback_html(result: Result, *, title: str, course: str) -> str:
+def feedback_html(result: Result, *, title: str, course: str, late: str = "",
+                  final: float | None = None) -> str:
+    """`late` and `final`: the late policy's verdict and the score after it (publish)."""
     return _ENV.get_template("feedback.html.j2").render(r=result, title=title, course=course,
-                                                         icon=_ICON, log=strip_ansi(result.log))
+                                                         icon=_ICON, log=strip_ansi(result.log),
+                                                         late=late, final=final)
 
 
 def junit_xml(result: Result) -> str:

@@ -70,7 +70,8 @@ def copy_kit(*, course: Course, assignment: Assignment, dest: Path, hidden: bool
         "name": course.name,
         "base_image": course.base_image,
         "limits": course.limits.model_dump(),
-        "assignments": {assignment.id: entry.model_dump(mode="json", exclude_none=True)},
+        "assignments": {assignment.id: entry.model_dump(mode="json", exclude_none=True,
+                                                      exclude={"extensions"})},
     }, sort_keys=False))
 
 

@@ -1,0 +1,139 @@
+"""`grader collect` against real git repositories: file:// (with the server's reflog), a git
+daemon and git http-backend on loopback. No mocks of git."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from grader.collect import collect_class
+from grader.config import Course, CourseEntry, LatePolicy, RosterEntry
+
+from .gitserve import Student, git, git_daemon, http_git
+
+DUE = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.timezone.utc)
+H = dt.timedelta(hours=1)
+D = dt.timedelta(days=1)
+
+
+def _course(course: Course, **collect: str) -> Course:
+    entry = CourseEntry(due=DUE.replace(tzinfo=None), extensions={"ben": 2})
+    return course.model_copy(update={
+        "assignments": {**course.assignments, "echo": entry},
+        "late": LatePolicy(grace_minutes=0, penalty_per_day=10, cap=50, max_days=2),
+        "collect": course.collect.model_copy(update=collect)})
+
+
+def _run(course: Course, tmp: Path, url: str, names: list[str], now: dt.datetime,
+         token: str | None = None) -> dict[str, object]:
+    got = collect_class(course=course, assignment=course.assignment("echo"),
+                        roster=[RosterEntry(id=n) for n in names], out=tmp / "out", url=url,
+                        now=now, token=token, log=lambda _: None)
+    return {c.student: c for c in got}
+
+
+def test_deadline_tags_extension_from_the_servers_own_times(course: Course,
+                                                            tmp_path: Path) -> None:
+    c = _course(course)
+    ann = Student(tmp_path, "ann")
+    ann.commit("v1", when=DUE - 2 * D)
+    ann.push("main", when=DUE - 2 * D)
+    ann.tag(when=DUE - D)
+    ann.commit("v2", when=DUE + D)
+    late_tag = ann.tag(when=DUE + D)  # late, inside the 2-day window: graded, with lateness
+    ann.commit("v3", when=DUE + 3 * D)
+    ann.tag(when=DUE + 3 * D)  # after the window: ignored
+    ben = Student(tmp_path, "ben")  # a 2-day extension
+    ben.commit("b", when=DUE + D)
+    ben.tag(when=DUE + D)
+    cal = Student(tmp_path, "cal")  # never tags: the branch as it stood at the cutoff
+    on_time = cal.commit("c1", when=DUE - H)
+    cal.push("main", when=DUE - H)
+    cal.commit("c2", when=DUE + 3 * D)
+    cal.push("main", when=DUE + 3 * D)
+    dan = Student(tmp_path, "dan")  # a tag name and a commit date that lie: the push time wins
+    dan.commit("d", when=DUE - 5 * D)
+    git("tag", "submit/2026-09-01T00-00-00Z-forged", cwd=dan.work)
+    dan.push("submit/2026-09-01T00-00-00Z-forged", when=DUE + 4 * D)
+
+    got = _run(c, tmp_path, f"file://{tmp_path}/remotes/{{username}}.git",
+               ["ann", "ben", "cal", "dan"], now=DUE + 5 * D)
+    a, b, k, d = (got[n] for n in ("ann", "ben", "cal", "dan"))
+    assert (a.status, a.source, a.time_source) == ("ok", f"tag {late_tag}", "server-reflog")
+    assert a.late_seconds == D.total_seconds()
+    assert (tmp_path / "out/submissions/ann/server.py").read_text() == "v2"
+    assert b.status == "ok" and b.late_seconds == 0 and b.deadline == "2026-10-03T12:00:00Z"
+    assert (k.source, k.commit, k.late_seconds) == ("branch main", on_time, 0)
+    assert (tmp_path / "out/submissions/cal/server.py").read_text() == "c1"
+    assert d.status == "no_submission" and "cutoff" in d.reason
+    manifest = (tmp_path / "out/collect.json").read_text()
+    assert '"collected_at": "2026-10-06T12:00:00Z"' in manifest and a.commit in manifest
+
+
+def test_git_daemon_first_seen_rewrites_future_dates_missing_empty(course: Course,
+                                                                   tmp_path: Path) -> None:
+    c = _course(course)
+    eve = Student(tmp_path, "eve", reflog=False)
+    eve.commit("e1", when=DUE - 3 * H)
+    eve.push("main", when=DUE - 3 * H)
+    gus = Student(tmp_path, "gus", reflog=False)
+    old = gus.commit("g1", when=DUE - 3 * H)
+    gus.push("main", when=DUE - 3 * H)
+    fay = Student(tmp_path, "fay", reflog=False)
+    fay.commit("f", when=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+    fay.push("main", when=DUE)
+    Student(tmp_path, "ivy", reflog=False)  # accepted, never pushed
+    names = ["eve", "gus", "fay", "hal", "ivy"]
+    with git_daemon(tmp_path) as base:
+        url = base + "remotes/{username}.git"
+        first = _run(c, tmp_path, url, names, now=DUE + dt.timedelta(minutes=1))
+        # after the deadline run: eve pushes a commit that claims an earlier date; gus rewrites
+        eve.commit("e2", when=DUE - 2 * H)
+        eve.push("main", when=DUE + 2 * H)
+        git("commit", "-q", "--amend", "-m", "rewritten", cwd=gus.work, when=DUE - H)
+        gus.push("main", when=DUE + 2 * H, force=True)
+        second = _run(c, tmp_path, url, names, now=DUE + D)
+    third = _run(c, tmp_path, url, ["eve"], now=DUE + 2 * D)  # the server is gone now
+    assert third["eve"].status == "ok" and third["eve"].commit == second["eve"].commit
+    assert any("this run could not fetch" in f for f in third["eve"].flags)
+    assert first["eve"].status == "ok" and first["eve"].time_source == "first-seen"
+    e = second["eve"]
+    assert (tmp_path / "out/submissions/eve/server.py").read_text() == "e2"
+    assert e.late_seconds == 60  # first seen after the run at the deadline: late, whatever it says
+    assert not any(f.startswith("unverified time") for f in e.flags)  # the runs bound it
+    # the very first run came after the deadline: e1's lateness rests on its own date, flagged
+    assert any(f.startswith("unverified time") for f in first["eve"].flags)
+    assert first["eve"].late_seconds == 0
+    assert any(f.startswith("rewritten history: main no longer contains " + old[:7])
+               for f in second["gus"].flags)
+    assert any(f.startswith("future-dated commit") for f in first["fay"].flags)
+    assert second["hal"].status == "missing" and "hal.git" in second["hal"].reason
+    assert second["ivy"].status == "empty"
+
+
+def test_token_reaches_git_only_through_the_environment(course: Course, tmp_path: Path,
+                                                        capfd: pytest.CaptureFixture[str]) -> None:
+    token = "ghp_SENTINEL0123456789abcdefSECRET"
+    forms = [token, base64.b64encode(f"x-access-token:{token}".encode()).decode()]
+    joe = Student(tmp_path, "joe")
+    joe.commit("j", when=DUE - D)
+    joe.push("main", when=DUE - D)
+    with http_git(tmp_path, token=token) as (base, seen):
+        host = base.split("/")[2]
+        got = _run(_course(course, token_host=host), tmp_path, base + "remotes/{username}.git",
+                   ["joe", "nobody"], now=DUE, token=token)
+        assert got["joe"].status == "ok" and (tmp_path / "out/submissions/joe/server.py").exists()
+        assert any(forms[1] in h for h in seen)  # the server got it: git used it
+        # another host never gets the token (here: the same server under another name)
+        other = _run(_course(course, token_host="github.com"), tmp_path / "o",
+                     base.replace("127.0.0.1", "localhost") + "remotes/{username}.git", ["joe"],
+                     now=DUE, token=token)
+        assert other["joe"].status in ("missing", "error")
+    out, err = capfd.readouterr()
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file()
+             and any(f.encode() in p.read_bytes() for f in forms)]
+    assert leaks == []
+    assert not any(f in out + err for f in forms)

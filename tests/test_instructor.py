@@ -1,0 +1,90 @@
+"""The instructor's night through the real CLI: collect from git remotes, grade (process
+backend), regrade one student, publish; and the class report's pure parts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from grader import classreport, late
+from grader.collect import Collected
+from grader.config import Course
+from grader.publish import Grade
+from grader.results import Result, TestResult
+
+from .conftest import ROOT
+
+GRADER = [sys.executable, "-m", "grader"]
+TOKEN = "ghp_NEVERWRITTEN0123456789abcdef"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GH_TOKEN": TOKEN}
+    proc = subprocess.run([*GRADER, *args], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert TOKEN not in proc.stdout + proc.stderr
+    return proc
+
+
+def test_collect_grade_regrade_publish(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "examples/remotes.py", str(tmp_path / "remotes")], cwd=ROOT,
+                   check=True, capture_output=True)
+    out = tmp_path / "out"
+    url = f"file://{tmp_path}/remotes/{{classroom}}-{{assignment}}-{{username}}.git"
+    students = ["--student", "ada", "--student", "dave", "--student", "erin", "--student", "frank"]
+    _run("collect", "echo", "--out", str(out / "echo"), "--url", url, *students)
+    graded = _run("grade", "echo", "--out", str(out / "echo"), "--backend", "process")
+    assert "frank" in graded.stdout and "missing" in graded.stdout
+    again = _run("regrade", "echo", "ada", "--out", str(out / "echo"), "--backend", "process")
+    assert "1 submissions" in again.stdout
+    runs = [json.loads(line) for line in (out / "echo/runs.jsonl").read_text().splitlines()]
+    assert [r["student"] for r in runs].count("ada") == 2
+    published = _run("publish", "--out", str(out))
+    assert "gradebook.csv" in published.stdout and "echo/report.html" in published.stdout
+
+    book = (out / "gradebook.csv").read_text()
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(book))}
+    assert set(rows) >= {"ada", "dave", "erin", "frank"} and "echo" in rows["ada"]
+    # ada: full marks, a day and 6 hours late: 2 started days after the grace, -20%
+    assert rows["ada"]["echo"] == "12.8"
+    assert rows["frank"]["echo"] == "0"
+    feedback = (out / "echo/ada/feedback.md").read_text()
+    assert feedback.startswith("## TCP echo server: 12.8/16 (16 before the late penalty)")
+    assert "2 day(s) charged, -20%" in feedback
+    assert "Late policy" in (out / "echo/ada/feedback.html").read_text()
+    scores = list(csv.DictReader(io.StringIO((out / "echo/scores.csv").read_text())))
+    assert {r["username"]: r["late"] for r in scores}["ada"] == "true"
+    page = (out / "echo/report.html").read_text()
+    for text in ("<svg", "pass rates", "tamper: changed: .grader/assignments/echo/tests",
+                 "missing", "server-reflog", "Slowest submissions"):
+        assert text in page
+    leaks = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
+    assert leaks == []
+
+
+def test_report_marks_suspects_and_flaky_and_escapes(course: Course, tmp_path: Path) -> None:
+    def result(student: str, passed: bool, reason: str = "") -> Result:
+        return Result(student=student, assignment="echo", reason=reason, duration=1.5, tests=[
+            TestResult(name="t.py::a", title="always fails", max_score=1),
+            TestResult(name="t.py::b", title="sometimes", max_score=1,
+                       score=1.0 if passed else 0.0, status="passed" if passed else "failed")])
+
+    grades = [Grade(s, result(s, i % 2 == 0, "<script>alert(1)</script>"),
+                    Collected(student=s, commit="a" * 40, submitted_at="2026-10-01T00:00:00Z"),
+                    late.Lateness(), 1.0) for i, s in enumerate(["ann", "ben", "cat", "dan"])]
+    grades[3].result.status = "no_server"  # type: ignore[union-attr]
+    (tmp_path / "runs.jsonl").write_text(
+        json.dumps({"student": "ann", "fingerprint": "f", "tests": {"t.py::b": "passed"}}) + "\n"
+        + json.dumps({"student": "ann", "fingerprint": "f", "tests": {"t.py::b": "failed"}}) + "\n"
+        + json.dumps({"student": "ben", "fingerprint": "g", "tests": {"t.py::b": "passed"}}) + "\n")
+    page = classreport.render(course=course, assignment=course.assignment("echo"), out=tmp_path,
+                              grades=grades)
+    assert "nearly everyone fails it" in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
+    flaky = classreport._flaky(tmp_path / "runs.jsonl")
+    assert flaky == [{"student": "ann", "test": "t.py::b", "outcomes": ["failed", "passed"]}]

@@ -1,0 +1,43 @@
+"""Rosters: Classroom 50's roster.csv, a plain CSV, and the errors a bad one gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader.config import ConfigError, Course
+from grader.roster import load_roster, read_csv
+
+
+def test_classroom50_roster_skips_staff(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    path.write_text("username,first_name,last_name,email,section,github_id,role\n"
+                    "Ada-L,Ada,Lovelace,ada@x.edu,A,1,student\n"
+                    "tess,Tess,Ta,t@x.edu,,2,ta\n"
+                    "bob,,,,,0,\n")
+    ada, bob = read_csv(path=path)
+    assert (ada.id, ada.login, ada.name, ada.section, ada.email) == (
+        "Ada-L", "ada-l", "Ada Lovelace", "A", "ada@x.edu")  # repository names are lowercase
+    assert (bob.id, bob.login, bob.name) == ("bob", "bob", "")
+
+
+def test_plain_roster_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "class.csv"
+    path.write_text("\ufeffid,github,name,section\ns1,ann-gh,Ann,B\n")
+    (s1,) = read_csv(path=path)
+    assert (s1.id, s1.login, s1.name, s1.section) == ("s1", "ann-gh", "Ann", "B")
+    path.write_text("id,name\ns1,Ann\ns1,Again\n")
+    with pytest.raises(ConfigError, match="class.csv:3: student 's1' is listed twice"):
+        read_csv(path=path)
+    path.write_text("id,name\n../x,Evil\n")
+    with pytest.raises(ConfigError, match="class.csv:2: id: '../x' is invalid: expected a student"):
+        read_csv(path=path)
+    path.write_text("id,username\ns2,--upload-pack=touch /tmp/x\n")
+    with pytest.raises(ConfigError, match="csv:2: username: '--upload-pack.* a login"):
+        read_csv(path=path)
+
+
+def test_the_course_roster(course: Course) -> None:
+    ids = [r.id for r in load_roster(course=course)]
+    assert ids == ["ada", "bob", "carol", "dave", "erin", "frank"]
