@@ -44,7 +44,19 @@ def git(*args: str, cwd: Path, when: dt.datetime | None = None) -> str:
                           text=True).stdout.strip()
 
 
-def make(course, assignment, student: Path, out: Path) -> Path:
+def template(course, assignment, cache: Path) -> Path:
+    """The exported template, made once per assignment (an export builds the grader's wheel)."""
+    folder = cache / assignment.id
+    if not folder.exists():
+        tmp = cache / f".{assignment.id}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        export_assignment(course=course, assignment=assignment, out=tmp,
+                          install=course.collect.install or None)
+        tmp.rename(folder)
+    return folder
+
+
+def make(course, assignment, student: Path, out: Path, cache: Path) -> Path:
     c = course.collect
     bare = out / f"{c.classroom}-{assignment.id}-{student.name}.git"
     if bare.exists():
@@ -56,8 +68,7 @@ def make(course, assignment, student: Path, out: Path) -> Path:
     pushed = due + dt.timedelta(hours=hours)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp, "work")
-        export_assignment(course=course, assignment=assignment, out=work,
-                          install=c.install or None)
+        shutil.copytree(template(course, assignment, cache), work, symlinks=True)
         git("init", "-q", "-b", "main", cwd=work)
         git("add", "-A", cwd=work)
         git("commit", "-q", "-m", "Initial commit from the template", cwd=work, when=start)
@@ -88,12 +99,13 @@ def make(course, assignment, student: Path, out: Path) -> Path:
 def main(out: Path) -> None:
     course = load_course(ROOT)
     made = 0
-    for name in course.assignments:
-        assignment = course.assignment(name)
-        for student in sorted((ROOT / "examples" / name).iterdir()):
-            if any(not p.name.startswith(".") for p in student.iterdir()):
-                make(course, assignment, student, out)
-                made += 1
+    with tempfile.TemporaryDirectory() as cache:
+        for name in course.assignments:
+            assignment = course.assignment(name)
+            for student in sorted((ROOT / "examples" / name).iterdir()):
+                if any(not p.name.startswith(".") for p in student.iterdir()):
+                    make(course, assignment, student, out, Path(cache))
+                    made += 1
     # frank accepted chat but never pushed (an empty repository); his other repositories and
     # echo's are missing altogether
     empty = out / f"{course.collect.classroom}-chat-frank.git"
