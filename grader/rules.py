@@ -15,10 +15,32 @@ from pathlib import Path
 
 from .config import Assignment, ImportRules
 
-__all__ = ["breach", "check_imports", "imports_of"]
+__all__ = ["breach", "check_imports", "check_rules", "check_shadowing", "imports_of"]
 
 _SKIP = {".git", "__pycache__", ".venv", "venv", ".grader", "node_modules"}
 _MAX_FILE = 1_000_000  # bytes: a larger .py file is refused (no real one is that large)
+
+
+def check_rules(assignment: Assignment, submission: Path) -> str | None:
+    """The first rule the submission breaks (imports, or a grader-supplied module shadowed)."""
+    return check_shadowing(assignment, submission) or check_imports(assignment, submission)
+
+
+def check_shadowing(assignment: Assignment, submission: Path) -> str | None:
+    """A submission module named like one of the assignment's `support` modules would be
+    imported in its place (the submission's folder comes first on sys.path): refused."""
+    support = assignment.support_path
+    if support is None:
+        return None
+    reserved = {p.stem for p in support.glob("*.py")} | {
+        p.name for p in support.iterdir() if (p / "__init__.py").is_file()}
+    for path in _py_files(submission):
+        rel = path.relative_to(submission)
+        name = path.parent.name if path.name == "__init__.py" else path.stem
+        if name in reserved and rel.parts[0] in (f"{name}.py", name):
+            return (f"{rel}: the module name {name!r} is reserved for the grader's own code; "
+                    "rename your file")
+    return None
 
 
 def check_imports(assignment: Assignment, submission: Path) -> str | None:

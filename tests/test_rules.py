@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.config import Assignment, ImportRules, load_course
-from grader.rules import breach, check_imports, imports_of
+from grader.rules import breach, check_imports, check_rules, imports_of
 
 from .conftest import ROOT
 
@@ -111,3 +111,16 @@ def test_support_folder_must_exist(tmp_path: Path) -> None:
     yml.write_text(yml.read_text() + "support: nowhere\n")
     with pytest.raises(Exception, match="support: 'nowhere' does not exist"):
         load_course(tmp_path)
+
+
+def test_support_module_cannot_be_shadowed(tmp_path: Path) -> None:
+    (tmp_path / "support").mkdir()
+    (tmp_path / "support" / "grader_probes.py").write_text("")
+    a = Assignment(id="x", dir=tmp_path, title="x", support="support")
+    fake = _submission(tmp_path, {"server.py": "", "grader_probes.py": "application = None\n"})
+    assert check_rules(a, fake) == ("grader_probes.py: the module name 'grader_probes' is "
+                                    "reserved for the grader's own code; rename your file")
+    deep = tmp_path / "deep"
+    (deep / "tests").mkdir(parents=True)
+    (deep / "tests" / "grader_probes.py").write_text("")  # not importable as grader_probes
+    assert check_rules(a, deep) is None
