@@ -8,18 +8,35 @@ the submission, is importable; this folder comes first, so a grader-supplied mod
 What went wrong reaches the suite in the response itself: when the validator raises, or any
 exception escapes the application (while it is called, iterated or closed), the runner answers
 500 with an `X-WSGI-Error` header holding one line, `ExceptionType: message`, and prints the
-traceback to stderr (the server's log). Validator warnings are printed, never turned into errors.
+traceback to stderr (the server's log). A validator error the application caught itself counts
+too. Validator warnings are printed, never turned into errors.
 """
 
 import io
 import os
 import sys
+import threading
 import traceback
+import wsgiref.validate
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from wsgiref.validate import validator  # bound before the submission is imported
 
 ERROR_HEADER = "X-WSGI-Error"
+_seen = threading.local()  # the validator's first complaint in this request (thread)
+_assert = wsgiref.validate.assert_
+
+
+def _recording_assert(cond, *args):
+    """The validator's own check, remembered: an application that catches the AssertionError
+    (a framework's catch-all, around a bad wsgi.input.read()) is still reported."""
+    if not cond and getattr(_seen, "error", None) is None:
+        where = sys._getframe(1).f_code.co_qualname  # e.g. InputWrapper.read: some say nothing
+        _seen.error = "AssertionError: " + (" ".join(map(str, args)) or f"{where} check failed")
+    _assert(cond, *args)
+
+
+wsgiref.validate.assert_ = _recording_assert
 
 
 class ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -49,6 +66,7 @@ def runner(app):
             sent["status"], sent["headers"] = status, headers
             return body.append
 
+        _seen.error = None
         try:
             result = checked(environ, capture)
             try:
@@ -61,15 +79,23 @@ def runner(app):
                 raise AssertionError("the application returned without calling start_response")
         except Exception as exc:  # the validator's AssertionError, or the app's own exception
             traceback.print_exc()
-            line = f"{type(exc).__name__}: {exc}".replace("\r", " ").replace("\n", " ")[:400]
-            line = line.encode("latin-1", "replace").decode("latin-1")
-            start_response("500 Internal Server Error",
-                           [("Content-Type", "text/plain; charset=utf-8"), (ERROR_HEADER, line)])
-            return [line.encode("utf-8")]
+            return report(start_response, _seen.error or f"{type(exc).__name__}: {exc}")
+        if _seen.error:
+            print(f"wsgiref.validate: {_seen.error} (the application caught it)", file=sys.stderr)
+            return report(start_response, _seen.error)
         start_response(sent["status"], sent["headers"])
         return body
 
     return run
+
+
+def report(start_response, error):
+    """A 500 whose X-WSGI-Error header says what went wrong, in one line."""
+    line = error.replace("\r", " ").replace("\n", " ")[:400]
+    line = line.encode("latin-1", "replace").decode("latin-1")
+    start_response("500 Internal Server Error",
+                   [("Content-Type", "text/plain; charset=utf-8"), (ERROR_HEADER, line)])
+    return [line.encode("utf-8")]
 
 
 def main():
