@@ -25,14 +25,22 @@ from wsgiref.validate import validator  # bound before the submission is importe
 ERROR_HEADER = "X-WSGI-Error"
 _seen = threading.local()  # the validator's first complaint in this request (thread)
 _assert = wsgiref.validate.assert_
+_SILENT = {  # the validator's checks that come without a message
+    "InputWrapper.read": "wsgi.input.read() needs exactly one argument, the number of bytes "
+                         "to read (CONTENT_LENGTH)",
+    "InputWrapper.readline": "wsgi.input.readline() takes at most one argument",
+    "ErrorWrapper.write": "wsgi.errors.write() needs a str",
+    "WriteWrapper.__call__": "the write() callable of start_response needs bytes",
+}
 
 
 def _recording_assert(cond, *args):
     """The validator's own check, remembered: an application that catches the AssertionError
     (a framework's catch-all, around a bad wsgi.input.read()) is still reported."""
     if not cond and getattr(_seen, "error", None) is None:
-        where = sys._getframe(1).f_code.co_qualname  # e.g. InputWrapper.read: some say nothing
-        _seen.error = "AssertionError: " + (" ".join(map(str, args)) or f"{where} check failed")
+        where = sys._getframe(1).f_code.co_qualname  # some checks say nothing: name them
+        said = " ".join(map(str, args)) or _SILENT.get(where, f"{where}: a check failed")
+        _seen.error = f"AssertionError: {said}"
     _assert(cond, *args)
 
 
@@ -41,6 +49,9 @@ wsgiref.validate.assert_ = _recording_assert
 
 class ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # No SO_REUSEADDR: Linux lets two sockets that both set it bind one port while neither
+    # listens, so without it the port stays ours between bind and listen (see main).
+    allow_reuse_address = False
 
 
 class QuietHandler(WSGIRequestHandler):
