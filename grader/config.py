@@ -157,6 +157,10 @@ def _load_assignment(folder: Path) -> Assignment:
                      ("requirements", assignment.requirements_path)):
         if sub is not None and not sub.exists():
             raise ConfigError(f"{path}: {key}: {sub.name!r} does not exist in {folder}")
+    keys = (("entry", assignment.entry), *((f"env.{k}", v) for k, v in assignment.env.items()))
+    uses = [key for key, value in keys if "{support}" in value]
+    if uses and assignment.support is None:
+        raise ConfigError(f"{path}: {uses[0]}: uses {{support}}, but no `support` folder is set")
     if not assignment.suites(hidden=True):
         raise ConfigError(f"{folder}: no tests/ or hidden/ folder with the suite")
     return assignment

@@ -124,3 +124,13 @@ def test_support_module_cannot_be_shadowed(tmp_path: Path) -> None:
     (deep / "tests").mkdir(parents=True)
     (deep / "tests" / "grader_probes.py").write_text("")  # not importable as grader_probes
     assert check_rules(a, deep) is None
+
+
+def test_support_placeholder_needs_a_support_folder(tmp_path: Path) -> None:
+    (tmp_path / "assignments").mkdir()
+    shutil.copytree(ROOT / "assignments" / "echo", tmp_path / "assignments" / "echo")
+    (tmp_path / "grading.yml").write_text("name: x\nassignments:\n  echo: {}\n")
+    yml = tmp_path / "assignments" / "echo" / "assignment.yml"
+    yml.write_text(yml.read_text() + "env: {PYTHONPATH: '{support}'}\n")
+    with pytest.raises(Exception, match="assignment.yml: env.PYTHONPATH: uses {support}, but no"):
+        load_course(tmp_path)
