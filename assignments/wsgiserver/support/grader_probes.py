@@ -92,7 +92,11 @@ def application(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "13")])
         return _Closing(match.group(1))
     if match := re.fullmatch(r"/closed/(\w+)", path):
-        closed = os.path.exists(_CLOSED + match.group(1))
+        try:
+            os.remove(_CLOSED + match.group(1))  # asked once: leave nothing behind in /tmp
+            closed = True
+        except OSError:
+            closed = False
         return _reply(start_response, "200 OK", json.dumps({"closed": closed}).encode())
     if path == "/raise/before":
         raise RuntimeError("probe: raised before start_response")
