@@ -15,8 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Assignment", "CollectSettings", "ConfigError", "Course", "CourseEntry", "LatePolicy",
-           "Limits", "RosterEntry", "load_course"]
+__all__ = ["Assignment", "CollectSettings", "ConfigError", "Course", "CourseEntry", "ImportRules",
+           "LatePolicy", "Limits", "RosterEntry", "load_course"]
 
 
 class ConfigError(Exception):
@@ -46,6 +46,15 @@ class Limits(_Model):
         return int(self.memory[:-1]) * 1024 ** ("kmg".index(self.memory[-1].lower()) + 1)
 
 
+class ImportRules(_Model):
+    """What a submission's .py files may import, checked by parsing them (grader/rules.py)."""
+
+    forbidden: list[str] = Field(
+        default_factory=list, description="modules (and their submodules) no file may import")
+    stdlib_only: bool = Field(
+        False, description="only the standard library and the submission's own modules")
+
+
 class Assignment(_Model):
     """assignments/<id>/assignment.yml"""
 
@@ -60,6 +69,10 @@ class Assignment(_Model):
                           "mid-suite is restarted (each crash costs one test, not the rest)")
     limits: Limits | None = Field(None, description="overrides the course's default limits")
     docroot: str | None = Field(None, description="folder of the assignment mounted read-only")
+    support: str | None = Field(
+        None, description="folder of the assignment (grader-supplied code) mounted read-only; "
+        "its path is in SUPPORT and replaces {support} in entry and env")
+    imports: ImportRules = Field(ImportRules(), description="import rules for the submission")
     data_dir: bool = Field(False, description="give the server a writable DATA_DIR that persists")
     env: dict[str, str] = Field(default_factory=dict, description="extra environment variables")
     requirements: str | None = Field(
@@ -80,6 +93,13 @@ class Assignment(_Model):
     def argv(self) -> list[str]:
         return shlex.split(self.entry)
 
+    def command(self, *, support: str) -> tuple[list[str], dict[str, str]]:
+        """argv and extra env with {support} replaced by where the support folder is mounted."""
+        env = {k: v.replace("{support}", support) for k, v in self.env.items()}
+        if self.support:
+            env["SUPPORT"] = support
+        return [a.replace("{support}", support) for a in self.argv], env
+
     def suites(self, *, hidden: bool) -> list[Path]:
         names = ["tests", "hidden"] if hidden else ["tests"]
         return [self.dir / n for n in names if (self.dir / n).is_dir()]
@@ -87,6 +107,10 @@ class Assignment(_Model):
     @property
     def docroot_path(self) -> Path | None:
         return self.dir / self.docroot if self.docroot else None
+
+    @property
+    def support_path(self) -> Path | None:
+        return self.dir / self.support if self.support else None
 
     @property
     def requirements_path(self) -> Path | None:
@@ -221,10 +245,14 @@ def load_course(root: Path | str = ".") -> Course:
 def _load_assignment(folder: Path) -> Assignment:
     path = folder / "assignment.yml"
     assignment = _validate(Assignment, _read_yaml(path), path, id=folder.name, dir=folder)
-    for key, sub in (("docroot", assignment.docroot_path), ("requirements",
-                                                           assignment.requirements_path)):
+    for key, sub in (("docroot", assignment.docroot_path), ("support", assignment.support_path),
+                     ("requirements", assignment.requirements_path)):
         if sub is not None and not sub.exists():
             raise ConfigError(f"{path}: {key}: {sub.name!r} does not exist in {folder}")
+    keys = (("entry", assignment.entry), *((f"env.{k}", v) for k, v in assignment.env.items()))
+    uses = [key for key, value in keys if "{support}" in value]
+    if uses and assignment.support is None:
+        raise ConfigError(f"{path}: {uses[0]}: uses {{support}}, but no `support` folder is set")
     if not assignment.suites(hidden=True):
         raise ConfigError(f"{folder}: no tests/ or hidden/ folder with the suite")
     return assignment

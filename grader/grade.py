@@ -24,6 +24,7 @@ from typing import Any
 from .config import Assignment, Course
 from .requirements import check_requirements
 from .results import Result, TestResult
+from .rules import check_rules
 from .sandbox import OUT_OF_TIME
 
 __all__ = ["fingerprint", "grade_submission", "plan"]
@@ -44,7 +45,7 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
         result.status, result.reason = "missing", "nothing was submitted"
         result.tests = _not_run(plan(assignment, hidden=hidden), "not run: nothing was submitted")
         return result
-    problem = check_requirements(assignment, submission)
+    problem = check_requirements(assignment, submission) or check_rules(assignment, submission)
     if problem:
         result.status, result.reason = "invalid", problem
         result.tests = _not_run(plan(assignment, hidden=hidden), f"not run: {problem}")

@@ -33,6 +33,7 @@ __all__ = ["DockerServer", "client", "orphans", "reap"]
 STUDENT = "10001:10001"
 _DATA_CAP = 32 * 1024 * 1024  # bytes read back from DATA_DIR, at most
 _STAGE_CAP = 64 * 1024 * 1024  # a submission larger than this is refused
+_SUPPORT = "/srv/support"  # where an assignment's `support` folder is mounted
 _HOLD = """
 set -e
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -127,10 +128,14 @@ class DockerServer(Server):
 
     def _run_args(self) -> dict[str, Any]:
         lim = self.limits
-        env = {**self.assignment.env, "PORT": str(self.port), "HOST": "0.0.0.0", "HOME": "/tmp",
+        argv, extra = self.assignment.command(support=_SUPPORT)
+        env = {**extra, "PORT": str(self.port), "HOST": "0.0.0.0", "HOME": "/tmp",
                "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         assert self._stage is not None
         volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
+        support = self.assignment.support_path
+        if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
+            volumes[str(support.resolve())] = {"bind": _SUPPORT, "mode": "ro"}
         mounts = []
         if self.docroot:
             volumes[str(self.docroot.resolve())] = {"bind": "/srv/www", "mode": "ro"}
@@ -139,7 +144,7 @@ class DockerServer(Server):
             mounts.append(Mount("/data", self._volume.name, type="volume"))
             env["DATA_DIR"] = "/data"
         return dict(
-            command=["timeout", "-s", "KILL", str(int(self.time_left())), *self.assignment.argv],
+            command=["timeout", "-s", "KILL", str(int(self.time_left())), *argv],
             name=f"{self._name}-app", detach=True, user=STUDENT,
             network_mode=f"container:{self._holder.id}",
             working_dir="/app", environment=env, volumes=volumes, mounts=mounts,

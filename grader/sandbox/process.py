@@ -70,9 +70,11 @@ class ProcessServer(Server):
         if self.assignment.data_dir and self._data is None:
             self._data = Path(tempfile.mkdtemp(prefix="grader-data-"))
         self.port = _free_port()
+        support = self.assignment.support_path
+        argv, extra = self.assignment.command(support=str(support.resolve()) if support else "")
         env = {
             **os.environ,
-            **self.assignment.env,
+            **extra,
             "PORT": str(self.port),
             "HOST": self.host,
             "PYTHONUNBUFFERED": "1",
@@ -83,7 +85,6 @@ class ProcessServer(Server):
             env["DATA_DIR"] = str(self._data)
         if self.docroot:
             env["DOCROOT"] = str(self.docroot)
-        argv = self.assignment.argv
         if argv[0] in ("python", "python3"):
             argv = [sys.executable, *argv[1:]]  # the grader's interpreter has the allowed packages
         _become_subreaper()

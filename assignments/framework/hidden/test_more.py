@@ -1,0 +1,141 @@
+"""Hidden tests: decoding, exact matching, headers, Response, redirects, methods, logins."""
+
+import pytest
+from conftest import expect, text
+
+
+@pytest.mark.points(1)
+def test_parameter_utf8(fetch):
+    """Path parameters are UTF-8 decoded: /hello/%C3%A9mile is 'émile'"""
+    response = fetch("/hello/%C3%A9mile%20Zola")
+    expect(response, 200, "GET /hello/%C3%A9mile%20Zola", "text/html")
+    assert text(response) == "Hello, émile Zola!", (
+        f"GET /hello/%C3%A9mile%20Zola: expected 'Hello, émile Zola!', got "
+        f"{text(response)[:80]!r}; PATH_INFO holds the URL's bytes as latin-1")
+
+
+@pytest.mark.points(2)
+def test_whole_path_matches(fetch):
+    """Routes match the whole path: /hello/a/b, /hello, /add/1 and /xhello/a are 404"""
+    for target in ("/hello/a/b", "/hello", "/add/1", "/xhello/a", "/search/more"):
+        expect(fetch(target), 404, f"GET {target}")
+
+
+@pytest.mark.points(2)
+def test_headers(fetch):
+    """request.headers is case-insensitive and has Content-Type"""
+    response = fetch("/headers", headers={"X-Custom": "yes", "User-Agent": "probe/1.0",
+                                          "Content-Type": "text/plain"})
+    assert response.status_code != 500, (
+        "GET /headers: the view failed (500) reading request.headers['x-Custom'] for the "
+        "header X-Custom: request.headers must be case-insensitive")
+    expect(response, 200, "GET /headers", "application/json")
+    got = response.json()
+    want = {"user_agent": "probe/1.0", "content_type": "text/plain", "custom": "yes",
+            "custom_item": "yes"}
+    assert got == want, f"GET /headers with X-Custom, User-Agent and Content-Type: the view " \
+                        f"read {got!r}, expected {want!r}"
+
+
+@pytest.mark.points(2)
+def test_response_status_and_headers(fetch):
+    """Response(body, status, headers) sets its own status and headers"""
+    response = fetch("/teapot")
+    expect(response, 418, "GET /teapot", "text/plain")
+    assert response.headers.get("X-Tea") == "earl grey", (
+        f"GET /teapot: expected the header X-Tea: earl grey, got "
+        f"{response.headers.get('X-Tea')!r}")
+    assert text(response) == "I'm a teapot", f"GET /teapot: got {text(response)[:80]!r}"
+
+
+@pytest.mark.points(1)
+def test_redirect_with_status(fetch):
+    """redirect(location, status=301)"""
+    response = fetch("/old")
+    expect(response, 301, "GET /old")
+    assert response.headers.get("Location", "").endswith("/new"), (
+        f"GET /old: expected Location /new, got {response.headers.get('Location')!r}")
+
+
+@pytest.mark.points(2)
+def test_methods_across_routes(fetch):
+    """One path in two routes (GET, PUT): each method reaches its view; Allow lists both"""
+    response = fetch("/note", "PUT", json={"text": "remember the milk"})
+    expect(response, 201, "PUT /note")
+    assert response.headers.get("X-Note-Length") == "17", "PUT /note: the Response's header " \
+                                                          "X-Note-Length is missing"
+    response = fetch("/note")
+    expect(response, 200, "GET /note after PUT /note", "application/json")
+    assert response.json() == {"text": "remember the milk"}, "GET /note after PUT /note: " \
+                                                             f"got {response.json()!r}"
+    response = fetch("/note", "DELETE")
+    expect(response, 405, "DELETE /note")
+    allow = {m.strip() for m in response.headers.get("Allow", "").split(",")}
+    assert {"GET", "PUT"} <= allow, (f"DELETE /note: Allow should list GET and PUT (two "
+                                     f"routes), got {response.headers.get('Allow')!r}")
+
+
+@pytest.mark.points(1)
+def test_bad_parameter_500(fetch):
+    """A view that fails on its parameters (int('one')) is a 500, not a crash"""
+    expect(fetch("/add/one/2"), 500, "GET /add/one/2 (the view raises ValueError)")
+
+
+@pytest.mark.points(1)
+def test_json_none_without_json(fetch):
+    """request.json is None when the body is not JSON"""
+    response = fetch("/echo-json", "POST", data={"a": "1"})
+    expect(response, 200, "POST /echo-json with a form body", "application/json")
+    assert response.json()["got"] is None, (f"POST /echo-json with a form body: request.json "
+                                            f"should be None, got {response.json()['got']!r}")
+
+
+@pytest.mark.points(1)
+def test_several_cookies(browser):
+    """Each set_cookie call adds its own Set-Cookie header"""
+    client = browser()
+    client("/prefs")
+    jar = {c.name: c.value for c in client.session.cookies}
+    assert jar.get("theme") == "dark" and jar.get("lang") == "fr", (
+        f"GET /prefs sets theme=dark and lang=fr: the client's cookie jar has {jar}")
+
+
+@pytest.mark.points(3)
+def test_login_cookie(browser):
+    """A login kept in a signed cookie: HttpOnly, Path=/account, read back on the next request"""
+    client = browser()
+    response = client("/account/login", "POST", data={"user": "grace", "password": "hopper"})
+    expect(response, 303, "POST /account/login (good password)")
+    cookies = [c for c in client.session.cookies if c.name == "session"]
+    assert cookies, "POST /account/login: no 'session' cookie reached the client"
+    cookie = cookies[0]
+    assert cookie.path == "/account", f"the session cookie's Path should be /account, got " \
+                                      f"{cookie.path!r}"
+    assert cookie.has_nonstandard_attr("HttpOnly") or cookie.has_nonstandard_attr("httponly"), (
+        "the session cookie should be HttpOnly")
+    page = text(client("/account/me"))
+    assert "logged in as grace" in page, (f"GET /account/me after the login: expected 'logged "
+                                          f"in as grace', got {page[:80]!r}; request.cookies "
+                                          "must give the cookie's value exactly")
+
+
+@pytest.mark.points(1)
+def test_bad_login(browser):
+    """A wrong password is a 401 and sets no session"""
+    client = browser()
+    response = client("/account/login", "POST", data={"user": "ada", "password": "nope"})
+    expect(response, 401, "POST /account/login (wrong password)")
+    expect(client("/account/me"), 401, "GET /account/me after a failed login")
+
+
+@pytest.mark.points(1)
+def test_logout(browser):
+    """Logging out removes the cookie (max_age=0)"""
+    client = browser()
+    client("/account/login", "POST", data={"user": "ada", "password": "lovelace"})
+    assert "logged in as ada" in text(client("/account/me")), "the login did not work"
+    client("/account/logout", "POST")
+    left = [c.value for c in client.session.cookies if c.name == "session"]
+    assert not left, (f"after POST /account/logout (set_cookie with max_age=0) the client still "
+                      f"has the session cookie {left[0]!r}: Max-Age=0 removes a cookie")
+    expect(client("/account/me"), 401, "GET /account/me after logging out")

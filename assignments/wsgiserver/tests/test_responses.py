@@ -1,0 +1,73 @@
+"""Public tests: what the server sends for the application, and how it survives errors."""
+
+import socket
+import time
+
+import pytest
+from conftest import CHUNKS, build, read_response
+
+
+
+
+@pytest.mark.points(2)
+def test_status_and_headers(exchange):
+    """The status line and headers are the ones the app gave start_response"""
+    for code in (201, 404):
+        response = exchange(build("GET", f"/status/{code}"))
+        what = f"GET /status/{code} (the app says '{code} Probe Reason')"
+        assert (response.status, response.reason) == (code, "Probe Reason"), (
+            f"{what}: got the status line '{response.status} {response.reason}'")
+        for name, value in (("x-probe-one", "1"), ("x-probe-two", "two words")):
+            assert response.headers.get(name) == value, (
+                f"{what}: expected the app's header {name}: {value}, got "
+                f"{response.headers.get(name, 'none')!r}")
+        assert response.body == b"status probe", f"{what}: the body came back changed"
+
+
+@pytest.mark.points(2)
+def test_streamed_generator(exchange):
+    """A body the app yields in chunks (one empty) arrives whole"""
+    response = exchange(build("GET", "/stream/gen"))
+    assert response.status == 200, f"GET /stream/gen: expected 200, got {response.status}"
+    assert response.body == CHUNKS, (
+        f"GET /stream/gen: expected the {len(CHUNKS)} bytes the app yielded, got "
+        f"{len(response.body)}: send every chunk (and skip empty ones)")
+
+
+@pytest.mark.points(2)
+def test_exception_gives_500(exchange):
+    """An app that raises before its response gets a 500, and the server keeps serving"""
+    response = exchange(build("GET", "/raise/before"), what="GET /raise/before (the app raises)")
+    assert response.status == 500, (f"GET /raise/before: the app raised; expected status 500, "
+                                    f"got {response.status}")
+    after = exchange(build("GET", "/status/201"), what="GET /status/201 after the exception")
+    assert after.status == 201, "the server stopped serving after the application raised"
+
+
+@pytest.mark.points(1)
+def test_malformed_request_line_400(exchange):
+    """A request line without three parts gets 400 Bad Request"""
+    raw = b"GARBAGE\r\nHost: localhost\r\n\r\n"
+    response = exchange(raw, what="the request line 'GARBAGE'")
+    assert response.status == 400, (f"the request line 'GARBAGE': expected 400 Bad Request, got "
+                                    f"{response.status}")
+
+
+@pytest.mark.points(2)
+def test_idle_client_does_not_block(connect):
+    """Serves other clients while one client is connected and silent"""
+    idle = connect()
+    idle.sendall(b"GET /environ/idle HTTP/1.1\r\n")  # ... and nothing more for now
+    time.sleep(0.2)
+    started = time.monotonic()
+    other = connect(3.0)
+    other.sendall(build("GET", "/status/201"))
+    try:
+        response = read_response(other, what="GET /status/201", timeout=3.0)
+    except AssertionError:
+        raise AssertionError("a second client got no answer within 3 s while the first sat "
+                             "silent half-way through its request: serve each connection in "
+                             "its own thread") from None
+    assert response.status == 201, f"GET /status/201: expected 201, got {response.status}"
+    assert time.monotonic() - started < 3
+    idle.shutdown(socket.SHUT_WR)

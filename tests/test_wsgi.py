@@ -1,0 +1,12 @@
+"""The WSGI assignments' grader-supplied code: one runner, two copies that must not drift."""
+
+from __future__ import annotations
+
+from .conftest import ROOT
+
+
+def test_runner_copies_are_identical() -> None:
+    runners = [ROOT / "assignments" / a / "support" / "wsgi_runner.py"
+               for a in ("wsgiapp", "framework")]
+    assert runners[0].read_bytes() == runners[1].read_bytes(), (
+        "assignments/*/support/wsgi_runner.py differ: edit one, copy it to the other")
