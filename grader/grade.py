@@ -26,11 +26,11 @@ from .requirements import check_requirements
 from .results import Result, TestResult
 from .rules import check_rules
 from .sandbox import OUT_OF_TIME
+from .submission import files, is_empty
 
 __all__ = ["fingerprint", "grade_submission", "plan"]
 
 _SUITE_INI = Path(__file__).with_name("suite.ini")
-_SKIP = {".git", "__pycache__", ".venv", ".pytest_cache", ".DS_Store"}
 _VERSION = "1"  # bump when scoring changes, so a resumed batch regrades
 
 
@@ -41,7 +41,7 @@ def grade_submission(*, course: Course, assignment: Assignment, submission: Path
     stamp = fingerprint(assignment, submission, backend, limits.model_dump_json())
     result = Result(student=submission.name, assignment=assignment.id, fingerprint=stamp)
     started = time.monotonic()
-    if not submission.is_dir() or all(p.name.startswith(".") for p in _files(submission)):
+    if is_empty(submission):
         result.status, result.reason = "missing", "nothing was submitted"
         result.tests = _not_run(plan(assignment, hidden=hidden), "not run: nothing was submitted")
         return result
@@ -187,17 +187,12 @@ def _not_run(tests: list[TestResult], feedback: str) -> list[TestResult]:
             TestResult(**{**t.__dict__, "feedback": feedback, "score": 0.0}) for t in tests]
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and not _SKIP.intersection(p.relative_to(folder).parts))
-
-
 def fingerprint(assignment: Assignment, submission: Path, backend: str, limits: str) -> str:
     """A hash of everything a grade depends on: a resumed batch regrades only what changed."""
     h = hashlib.sha256(f"{_VERSION}\n{backend}\n{limits}\n".encode())
     for root in (assignment.dir, submission):
         if root.is_dir():
-            for path in _files(root):
+            for path in files(root):
                 h.update(str(path.relative_to(root)).encode() + b"\0")
                 h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:16]

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .config import Assignment, ImportRules
+from .submission import files
 
 __all__ = ["breach", "check_imports", "check_rules", "check_shadowing", "imports_of"]
 
-_SKIP = {".git", "__pycache__", ".venv", "venv", ".grader", "node_modules"}
 _MAX_FILE = 1_000_000  # bytes: a larger .py file is refused (no real one is that large)
 
 
@@ -104,6 +104,4 @@ def _is_import_call(func: ast.expr) -> bool:
 
 
 def _py_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.py")
-                  if p.is_file() and not p.is_symlink()
-                  and not _SKIP.intersection(p.relative_to(folder).parts[:-1]))
+    return [p for p in files(folder) if p.suffix == ".py" and not p.is_symlink()]

@@ -1,159 +1,50 @@
-"""Where a submission runs: a locked-down container (docker) or a local process group (process).
+"""Where a submission runs: a locked-down container (docker) or a local process (process).
 
-Both backends give the suite the same `Server`: host, port, restart(), logs(), data_files().
-Two kinds of failure, never mixed: `StartupError` is the submission's fault (it never listened),
-`InfraError` is the grader's (the engine broke) and must never become a student's zero.
+Both backends give the suite the same `Server` (sandbox/base.py): host, port, restart(), logs(),
+data_files(). `listeners.py` reads what a server listens on; `docker.py` and `process.py` are the
+backends; this module picks one.
 """
 
 from __future__ import annotations
 
-import math
-import time
-from abc import ABC, abstractmethod
 from pathlib import Path
 
 from ..config import Assignment, Limits
-from .listeners import Listener, crash_cause, judge
+from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
 
-__all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "open_server",
-           "resolve_backend"]
-
-LABEL = "course-grader"  # every container, network and volume we create carries this label
-OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
-_WRONG_GRACE = 1.0  # s a wrong listener may stay before we say so (a server may open two)
+__all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "engine_answers",
+           "open_server", "resolve_backend"]
 
 
-class StartupError(Exception):
-    """The submission did not start serving; the message is the one-line reason."""
+def engine_answers(timeout: float = 5) -> bool:
+    """Does a Docker engine answer a ping? (The one liveness check of the engine.)"""
+    try:
+        import docker
 
-    def __init__(self, reason: str, log: str = "") -> None:
-        super().__init__(reason)
-        self.reason, self.log = reason, log
-
-
-class InfraError(Exception):
-    """The grader's own machinery failed (engine down, image missing): rerun, never a zero."""
-
-
-class Server(ABC):
-    """A running submission, as the suite sees it."""
-
-    host: str
-    port: int
-    docroot: Path | None
-    reachable: frozenset[str] = frozenset()  # addresses besides wildcards the grader can reach
-
-    def __init__(self, *, assignment: Assignment, submission: Path, limits: Limits) -> None:
-        self.assignment, self.submission, self.limits = assignment, submission, limits
-        self.docroot = assignment.docroot_path
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @abstractmethod
-    def start(self) -> None:
-        """Start the server and return once it accepts connections (or raise StartupError)."""
-
-    @abstractmethod
-    def stop(self, *, keep_data: bool = False) -> None:
-        """Stop the server and remove everything it ran in; safe to call twice."""
-
-    @abstractmethod
-    def exited(self) -> str | None:
-        """None while the server runs; once it has died, how ("exited with code 1")."""
-
-    @abstractmethod
-    def logs(self) -> str:
-        """The tail of the server's stdout and stderr (untrusted, size-capped)."""
-
-    @abstractmethod
-    def data_files(self) -> dict[str, bytes]:
-        """Regular files in DATA_DIR by relative path (size-capped), for suites that inspect it."""
-
-    _first_start: float | None = None
-
-    def time_left(self) -> float:
-        """Seconds left of the wall-clock budget, which covers every restart, not each."""
-        if self._first_start is None:
-            self._first_start = time.monotonic()
-        return max(1.0, math.ceil(self.limits.wall - (time.monotonic() - self._first_start)))
-
-    def restart(self) -> None:
-        """Stop and start again with the same DATA_DIR (host or port may change)."""
-        self.stop(keep_data=True)
-        self.start()
-
-    def __enter__(self) -> Server:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @abstractmethod
-    def listeners(self) -> list[Listener]:
-        """The TCP sockets the submission listens on (read from socket tables, never probed)."""
-
-    def current_logs(self) -> str:
-        """The output of the current run only (since the last start)."""
-        return self.logs()
-
-    def wait_listening(self) -> None:
-        """Wait until the submission listens on its port: no fixed sleeps, no probe connection.
-
-        A listener in the wrong place (another port, loopback only) fails after a short grace,
-        with every problem named; an early exit quotes the server's last line of output.
-        """
-        start = time.monotonic()
-        wrong_since: float | None = None
-        while True:
-            ready, problem = judge(self.listeners(), port=self.port, reachable=set(self.reachable))
-            if ready:
-                return
-            how = self.exited()
-            if how:
-                cause = crash_cause(self.current_logs())
-                raise StartupError(f"the server {how} before listening on port {self.port}"
-                                   + (f": {cause}" if cause else ""), self.logs())
-            now = time.monotonic()
-            if problem:
-                wrong_since = wrong_since or now
-                if now - wrong_since > _WRONG_GRACE:
-                    raise StartupError(problem, self.logs())
-            if now - start > self.assignment.startup_timeout:
-                cause = crash_cause(self.current_logs())
-                raise StartupError(
-                    f"the server did not listen on port {self.port} within "
-                    f"{self.assignment.startup_timeout:g} s"
-                    + (f" (its last output: {cause})" if cause else ""), self.logs())
-            time.sleep(0.05)
+        return bool(docker.from_env(timeout=timeout).ping())
+    except Exception:
+        return False
 
 
 def resolve_backend(backend: str) -> str:
     """`auto` means docker where an engine answers, else the local process backend."""
     if backend != "auto":
         return backend
-    try:
-        import docker
-
-        docker.from_env(timeout=5).ping()
-        return "docker"
-    except Exception:
-        return "process"
+    return "docker" if engine_answers() else "process"
 
 
-def open_server(backend: str, **kwargs: object) -> Server:
+def open_server(backend: str, *, assignment: Assignment, submission: Path, limits: Limits,
+                image: str | None = None, owner: str = "") -> Server:
+    """A server for one submission, not started yet (start() or `with`)."""
     if backend == "docker":
         from .docker import DockerServer
 
-        return DockerServer(**kwargs)  # type: ignore[arg-type]
+        if not image:
+            raise ValueError("the docker backend needs the runtime image")
+        return DockerServer(assignment=assignment, submission=submission, limits=limits,
+                            image=image, owner=owner)
     if backend == "process":
         from .process import ProcessServer
 
-        return ProcessServer(**kwargs)  # type: ignore[arg-type]
+        return ProcessServer(assignment=assignment, submission=submission, limits=limits)
     raise ValueError(f"unknown backend {backend!r}: expected auto, docker or process")

@@ -25,14 +25,14 @@ import docker
 from docker.errors import DockerException, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
-from . import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
+from ..submission import TooLarge, stage_copy
+from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
 from .listeners import Listener, parse_proc_tcp
 
 __all__ = ["DockerServer", "client", "orphans", "reap"]
 
 STUDENT = "10001:10001"
 _DATA_CAP = 32 * 1024 * 1024  # bytes read back from DATA_DIR, at most
-_STAGE_CAP = 64 * 1024 * 1024  # a submission larger than this is refused
 _SUPPORT = "/srv/support"  # where an assignment's `support` folder is mounted
 _HOLD = """
 set -e
@@ -96,7 +96,10 @@ class DockerServer(Server):
             # A private copy with readable permissions: the student's folder may be 0700, may
             # change while we grade, and must never be writable from inside.
             self._stage = Path(tempfile.mkdtemp(prefix="grader-stage-"))
-            _stage_copy(self.submission, self._stage / "app")
+            try:
+                stage_copy(self.submission, self._stage / "app")
+            except TooLarge as exc:
+                raise StartupError(str(exc)) from None
         if self.assignment.data_dir and self._volume is None:
             size = self.limits.tmpfs
             self._volume = self._client.volumes.create(
@@ -260,29 +263,6 @@ def _remove(obj: Any) -> None:
             if attempt == 4:
                 raise InfraError(f"docker could not remove {obj.name}: {exc}") from None
             time.sleep(0.2 * (attempt + 1))
-
-
-def _stage_copy(src: Path, dest: Path) -> None:
-    total = 0
-
-    def ignore(folder: str, names: list[str]) -> set[str]:
-        nonlocal total
-        skipped = {".git", "__pycache__", ".venv"}
-        for n in names:
-            p = Path(folder, n)
-            if p.is_file() and not p.is_symlink():
-                total += p.stat().st_size
-        if total > _STAGE_CAP:
-            raise StartupError(f"the submission is larger than {_STAGE_CAP >> 20} MiB")
-        return skipped & set(names)
-
-    shutil.copytree(src, dest, symlinks=True, ignore=ignore)
-    for root, _dirs, files in os.walk(dest):
-        os.chmod(root, 0o755)
-        for f in files:
-            p = Path(root, f)
-            if not p.is_symlink():
-                os.chmod(p, 0o644)
 
 
 def orphans(*, everything: bool = False) -> list[Any]:

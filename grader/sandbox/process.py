@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from . import OUT_OF_TIME, Server, StartupError
+from .base import OUT_OF_TIME, Server, StartupError
 from .listeners import Listener, normalise
 
 __all__ = ["ProcessServer"]

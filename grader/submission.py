@@ -1,0 +1,58 @@
+"""What counts as a student's submission: one definition for the fingerprint, the "nothing was
+submitted" check, the import rules and the copy the container sees."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+__all__ = ["SKIP", "STAGE_CAP", "TooLarge", "files", "is_empty", "stage_copy"]
+
+# Tooling and caches, never the student's code. `.grader/` is the exported kit: the grader runs
+# the course's own suite, never the copy in a student's repository.
+SKIP = frozenset({".git", "__pycache__", ".venv", "venv", ".pytest_cache", ".DS_Store", ".grader",
+                  "node_modules"})
+STAGE_CAP = 64 * 1024 * 1024  # a submission larger than this is refused
+
+
+class TooLarge(Exception):
+    """The submission is larger than STAGE_CAP."""
+
+
+def files(folder: Path) -> list[Path]:
+    """The submission's regular files, sorted, without SKIP folders (symlinks not followed)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP)
+        found += [Path(root, n) for n in names if n not in SKIP and Path(root, n).is_file()]
+    return sorted(found)
+
+
+def is_empty(folder: Path) -> bool:
+    """Nothing submitted: no folder, or only hidden files (a .gitkeep, say)."""
+    return not folder.is_dir() or all(p.name.startswith(".") for p in files(folder))
+
+
+def stage_copy(src: Path, dest: Path) -> None:
+    """A private, world-readable copy (the student's folder may be 0700, may change while we
+    grade, and must never be writable from inside a container)."""
+    total = 0
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        nonlocal total
+        for n in names:
+            p = Path(folder, n)
+            if p.is_file() and not p.is_symlink():
+                total += p.stat().st_size
+        if total > STAGE_CAP:
+            raise TooLarge(f"the submission is larger than {STAGE_CAP >> 20} MiB")
+        return set(SKIP & set(names))
+
+    shutil.copytree(src, dest, symlinks=True, ignore=ignore)
+    for root, _dirs, names in os.walk(dest):
+        os.chmod(root, 0o755)
+        for n in names:
+            p = Path(root, n)
+            if not p.is_symlink():
+                os.chmod(p, 0o644)
