@@ -11,15 +11,15 @@ import json
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 
-from . import report
+from . import lint, report
 from .config import Assignment, Course
-from .grade import fingerprint, grade_submission
-from .results import Result, dumps, write_atomic
+from .grade import run_job
+from .job import Job
+from .results import Result, TestResult, dumps, write_atomic
 from .sandbox import resolve_backend
 
 __all__ = ["collect", "grade_class", "load_result", "prepare", "write_reports"]
@@ -50,31 +50,31 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
                 console: Console | None = None) -> list[Result]:
     console = console or Console(stderr=True)
     students = collect(submissions)
+    planned = lint.collect(assignment)  # a broken suite stops here, before anyone is graded
     backend, image = prepare(course, assignment, backend, log=console.print)
-    limits = course.limits_for(assignment).model_dump_json()
     done: dict[str, Result] = {}
     todo = []
     for folder in students:
+        job = Job.make(course=course, assignment=assignment, submission=folder,
+                       backend=backend, image=image)
         old = load_result(out / folder.name)
-        if (not regrade and old and not old.needs_rerun
-                and old.fingerprint == fingerprint(assignment, folder, backend, limits)):
+        if not regrade and old and not old.needs_rerun and old.fingerprint == job.fingerprint:
             done[folder.name] = old
         else:
-            todo.append(folder)
+            todo.append(job)
     if done:
         console.print(f"resuming: {len(done)} already graded, {len(todo)} to grade",
                       soft_wrap=True)
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    running: dict[Future[Result], Path] = {}
+    running: dict[Future[Result], Job] = {}
     try:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"grading {assignment.id}", total=len(todo))
             pending = list(todo)
             while pending or running:
                 while pending and len(running) < max(1, workers):
-                    folder = pending.pop(0)
-                    running[pool.submit(_grade, course=course, assignment=assignment,
-                                        submission=folder, backend=backend, image=image)] = folder
+                    job = pending.pop(0)
+                    running[pool.submit(_grade, job, planned)] = job
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     running.pop(future)
@@ -93,7 +93,7 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
         if backend == "docker":
             from .sandbox.docker import reap
 
-            reap()  # a grader killed before this run may have still been tearing down at its start
+            reap(mine=True)  # ours, left by a killed child; others' of a grader killed earlier
     results = [done[s.name] for s in students if s.name in done]
     rerun = [r.student for r in results if r.needs_rerun]
     if rerun:
@@ -102,10 +102,10 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
     return results
 
 
-def _grade(**kwargs: Any) -> Result:
+def _grade(job: Job, planned: list[TestResult]) -> Result:
     """A grader error (engine hiccup, pytest crash) gets one more try before it is reported."""
-    result = grade_submission(**kwargs)
-    return grade_submission(**kwargs) if result.needs_rerun else result
+    result = run_job(job, planned=planned)
+    return run_job(job, planned=planned) if result.needs_rerun else result
 
 
 def write_reports(result: Result, folder: Path, *, assignment: Assignment,

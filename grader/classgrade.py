@@ -19,7 +19,8 @@ from . import report
 from .batch import grade_class, load_result, prepare
 from .collect import load_manifest
 from .config import Assignment, Course
-from .grade import fingerprint, grade_submission
+from .grade import run_job
+from .job import Job
 from .results import Result, dumps, write_atomic
 
 __all__ = ["STARTER", "grade_collected"]
@@ -83,10 +84,10 @@ def _grade_starter(*, course: Course, assignment: Assignment, out: Path, backend
     if not starter.is_dir():
         return
     backend, image = prepare(course, assignment, backend, log=console.print)
-    limits = course.limits_for(assignment).model_dump_json()
+    job = Job.make(course=course, assignment=assignment, submission=starter, backend=backend,
+                   image=image)
     old = load_result(folder)
-    if old and old.fingerprint == fingerprint(assignment, starter, backend, limits):
+    if old and old.fingerprint == job.fingerprint:
         return
-    result = grade_submission(course=course, assignment=assignment, submission=starter,
-                              backend=backend, image=image)
+    result = run_job(job)
     write_atomic(folder / "results.json", dumps(report.gradescope_json(result)))

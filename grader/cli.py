@@ -213,6 +213,39 @@ def similarity(assignment: str, out: Path, threshold: float, course: Path | None
         console.print(f"similarity report: {path} (run `grader publish` to link it)")
 
 
+@main.command("lint")
+@click.argument("assignments", nargs=-1)
+@click.option("--full", is_flag=True, help="also grade the reference (full marks expected) and "
+                                            "the starter (less than full marks expected)")
+@click.option("--backend", type=BACKENDS, default="process", show_default=True,
+              help="for --full")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def lint_command(assignments: tuple[str, ...], full: bool, backend: str,
+                 course: Path | None) -> None:
+    """Check that suites can grade anyone (for course authors; every batch runs it first)."""
+    from .batch import prepare
+    from .lint import SuiteError, lint
+
+    console = Console()
+    failed = False
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        for name in assignments or tuple(c.assignments):
+            a = c.assignment(name)
+            try:
+                used, _ = prepare(c, a, backend) if full else (backend, None)
+                tests = lint(course=c, assignment=a, full=full, backend=used)
+            except SuiteError as exc:
+                failed = True
+                console.print(f"[bold red]{name}: broken[/]")
+                console.print(report.printable(str(exc)), soft_wrap=True, markup=False)
+                continue
+            points = sum(t.max_score for t in tests)
+            console.print(f"{name}: ok, {len(tests)} tests, {points:g} points"
+                          + (" (reference full marks, starter not)" if full else ""))
+    sys.exit(1 if failed else 0)
+
+
 @main.command()
 @click.argument("assignments", nargs=-1)
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))

@@ -46,6 +46,7 @@ class CrashWatch:
     server: Server | None = None
     crashes: list[Crash] = field(default_factory=list)
     down: str = ""  # set once the server cannot be brought back: every later test says why
+    out_of_time: bool = False  # the server used up the wall-clock budget
     _tracebacks: int = 0  # tracebacks in the current run's output at the last look
 
     def before_test(self, *, previous: dict[str, Any] | None, never_crashed: bool) -> None:
@@ -63,6 +64,8 @@ class CrashWatch:
     def after_session(self, *, previous: dict[str, Any] | None) -> None:
         if self.server is not None and not self.down:
             self._check(previous, this_test_pays=False, restart=False)
+        if self.server is not None and self.server.exited() == OUT_OF_TIME:
+            self.out_of_time = True
 
     def _exited(self, *, failed: bool) -> str | None:
         """After a failed test, give a dying server a moment to be seen dead, so the crash is
@@ -97,7 +100,7 @@ class CrashWatch:
             self.crashes.append(Crash(how, cause, previous["title"] if previous else "the start",
                                       when="after"))
         if how == OUT_OF_TIME:  # the budget is for the whole submission: no second one
-            self.down = f"the server {how}"
+            self.down, self.out_of_time = f"the server {how}", True
         elif restart and len(self.crashes) > self.max_restarts:
             self.down = (f"the server stopped {len(self.crashes)} times; the grader does not "
                          f"restart it again ({self.crashes[-1].line()})")

@@ -7,9 +7,12 @@ rewritten after each test so a run killed half-way still leaves what it finished
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import signal
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +20,10 @@ from typing import Any
 import pytest
 import requests
 
-from .config import Limits, load_course
 from .crashes import CrashWatch, ServerDown
-from .results import dumps, write_atomic
+from .job import Job, Record
+from .lint import suite_problems
+from .results import TestResult, write_atomic
 from .sandbox import InfraError, Server, StartupError, open_server
 from .sandbox.listeners import Listener
 from .testing import ServerSession
@@ -31,12 +35,9 @@ _FEEDBACK_CAP = 500
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("grader", "course-grader")
     g.addoption("--server", metavar="HOST:PORT", help="test a server that is already running")
-    g.addoption("--grader-submission", metavar="DIR", help="start this submission and test it")
-    g.addoption("--grader-assignment", metavar="DIR", help="the assignment folder")
-    g.addoption("--grader-backend", default="process", choices=["docker", "process"])
-    g.addoption("--grader-image", metavar="TAG", help="runtime image (docker backend)")
+    g.addoption("--grader-job", metavar="FILE", help="grade the submission this job describes")
+    g.addoption("--grader-assignment", metavar="DIR", help="the assignment folder (without a job)")
     g.addoption("--grader-results", metavar="FILE", help="write the results here as JSON")
-    g.addoption("--grader-limits", metavar="JSON", help="limits (default: the course's)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,6 +51,21 @@ def pytest_configure(config: pytest.Config) -> None:
         # The grader stops us with SIGTERM: turn it into Ctrl-C so fixtures tear down (and the
         # container goes) instead of the process vanishing.
         signal.signal(signal.SIGTERM, _interrupt)
+        _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """If the grader is SIGKILLed, we get SIGTERM and tear down (Linux; set here, in the child
+    itself, rather than with preexec_fn in the grader's threads)."""
+    if sys.platform != "linux":
+        return
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the grader died before we asked
+        raise KeyboardInterrupt
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -62,15 +78,15 @@ class Collector:
         opt = config.getoption
         path = opt("--grader-results")
         self.results_path = Path(path) if path else None
+        job = opt("--grader-job")
+        self.job = Job.model_validate_json(Path(job).read_text()) if job else None
         adir = opt("--grader-assignment")
-        self.assignment_dir = Path(adir).resolve() if adir else Path(config.rootpath)
+        self.assignment_dir = (self.job.assignment.dir if self.job else
+                               Path(adir).resolve() if adir else Path(config.rootpath))
         self.tests: dict[str, dict[str, Any]] = {}
-        self.collect_errors: list[str] = []
-        self.startup_error: str | None = None
-        self.infra_error: str | None = None
-        self.exited: str | None = None
+        self.record = Record()
         self.log = ""
-        self.watch = CrashWatch(max_restarts=0)
+        self.watch = CrashWatch(max_restarts=self.job.assignment.restarts if self.job else 0)
         self.previous: dict[str, Any] | None = None  # the last test that used the server
 
     # -- the server --------------------------------------------------------------------------
@@ -80,27 +96,28 @@ class Collector:
         if opt("--server"):
             host, _, port = opt("--server").rpartition(":")
             return _Running(host or "127.0.0.1", int(port))
-        if not opt("--grader-submission") or not opt("--grader-assignment"):
-            raise pytest.UsageError("pass --server HOST:PORT, or --grader-submission DIR with "
-                                    "--grader-assignment DIR")
-        course = load_course(self.assignment_dir.parent.parent)
-        assignment = course.assignment(self.assignment_dir.name)
-        limits = course.limits_for(assignment)
-        self.watch.max_restarts = assignment.restarts
-        if opt("--grader-limits"):
-            limits = Limits.model_validate_json(opt("--grader-limits"))
-        return open_server(
-            opt("--grader-backend"), assignment=assignment, limits=limits,
-            submission=Path(opt("--grader-submission")).resolve(),
-            **({"image": opt("--grader-image")} if opt("--grader-backend") == "docker" else {}))
+        job = self.job
+        if job is None:
+            raise pytest.UsageError("pass --server HOST:PORT (a server you started), or "
+                                    "--grader-job FILE (the grader does)")
+        return open_server(job.backend, assignment=job.assignment, submission=job.submission,
+                           limits=job.limits, image=job.image, owner=job.owner)
 
     # -- collecting results ------------------------------------------------------------------
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            self.collect_errors.append(f"{report.nodeid}: {_first_line(str(report.longrepr))}")
+        if report.failed:  # the whole message: the course's author must see what broke
+            self.broken(f"{report.nodeid or 'collecting'}: {report.longrepr}")
+
+    def broken(self, why: str) -> None:
+        """The suite itself is wrong: the course's error, never charged to a student."""
+        if self.record.outcome != "suite_broken":
+            self.record.outcome, self.record.reason = "suite_broken", ""
+        self.record.reason = f"{self.record.reason}\n{why.strip()}".strip()
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for problem in suite_problems(session, self.assignment_dir):
+            self.broken(problem)
         for item in session.items:
             self.tests[item.nodeid] = {
                 "name": item.nodeid, "title": _title(item), "max_score": _points(item),
@@ -144,9 +161,13 @@ class Collector:
             if isinstance(exc, ServerDown):
                 status = "failed"
             elif isinstance(exc, StartupError):
-                status, self.startup_error, self.log = "failed", exc.reason, exc.log
+                status, self.log = "failed", exc.log
+                if self.record.outcome == "graded":
+                    self.record.outcome, self.record.reason = "no_server", exc.reason
             elif isinstance(exc, InfraError):
-                self.infra_error = str(exc)
+                self.record.outcome, self.record.reason = "grader_error", str(exc)
+            elif isinstance(exc, pytest.FixtureLookupError):
+                self.broken(f"{item.nodeid}: {exc.formatrepr()}")
             entry.update(status=status, feedback=self.feedback(call, item))
         entry["score"] = entry["max_score"] if entry["status"] == "passed" else 0.0
         if report.when == "teardown":
@@ -161,17 +182,23 @@ class Collector:
             line = f"after the test: {line}"
         return line[:_FEEDBACK_CAP]
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """A broken suite grades nobody: not one test runs against a student's server."""
+        return True if self.record.outcome == "suite_broken" else None
+
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.watch.out_of_time and self.record.outcome == "graded":
+            self.record.outcome = "out_of_time"
         self.write()
 
     def write(self) -> None:
         if not self.results_path:
             return
-        data = {"tests": list(self.tests.values()), "collect_errors": self.collect_errors,
-                "startup_error": self.startup_error, "infra_error": self.infra_error,
-                "exited": self.exited, "log": self.log,
-                "crashes": [c.line() for c in self.watch.crashes]}
-        write_atomic(self.results_path, dumps(data))
+        self.record.tests = [TestResult(**t) for t in self.tests.values()]
+        self.record.log = self.log
+        self.record.crashes = [c.line() for c in self.watch.crashes]
+        write_atomic(self.results_path, self.record.model_dump_json(indent=1))
 
 
 def _describe(exc: BaseException, *, timeout: float) -> str:
@@ -275,8 +302,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
         yield srv
         collector.watch.after_session(previous=collector.previous)
         collector.log = srv.logs()
-        how = srv.exited()
-        collector.exited = f"the server {how} during the tests" if how else None
     finally:
         collector.watch.server = None
         srv.stop()

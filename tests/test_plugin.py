@@ -61,7 +61,9 @@ def test_points_titles_feedback_and_visibility(pytester: pytest.Pytester) -> Non
 def test_collection_errors_are_reported_not_scored(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_broken="import nonexistent_module\n")
     data = _run(pytester)
-    assert data["tests"] == [] and "test_broken.py" in data["collect_errors"][0]
+    assert data["tests"] == [] and data["outcome"] == "suite_broken"
+    assert "test_broken.py" in data["reason"]  # pytest's whole message, not its first line
+    assert "ModuleNotFoundError: No module named 'nonexistent_module'" in data["reason"]
 
 
 def test_bad_points_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:

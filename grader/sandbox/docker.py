@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import socket
 import tarfile
 import tempfile
 import time
@@ -25,6 +26,7 @@ import docker
 from docker.errors import DockerException, NotFound
 from docker.types import LogConfig, Mount, Ulimit
 
+from ..job import owner_id
 from ..submission import TooLarge, stage_copy
 from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
 from .listeners import Listener, parse_proc_tcp
@@ -66,7 +68,7 @@ class DockerServer(Server):
         self.host = ""
         self._client = client()
         self._name = f"grader-{uuid.uuid4().hex[:10]}"
-        self._labels = {LABEL: "1", f"{LABEL}.owner": owner or str(os.getpid()),
+        self._labels = {LABEL: "1", f"{LABEL}.owner": owner or owner_id(),
                         f"{LABEL}.student": self.submission.name}
         self._stage: Path | None = None
         self._volume: Any = None
@@ -265,9 +267,12 @@ def _remove(obj: Any) -> None:
             time.sleep(0.2 * (attempt + 1))
 
 
-def orphans(*, everything: bool = False) -> list[Any]:
-    """Containers, networks and volumes with our label whose owner process is gone (or all)."""
+def orphans(*, everything: bool = False, mine: bool = False) -> list[Any]:
+    """Containers, networks and volumes with our label whose owner process is gone (on this
+    host), or this process's own (`mine`: after a batch, nothing of ours should remain), or
+    all (`everything`)."""
     c = client()
+    me = owner_id()
     found = []
     # ignore_removed: another grader may remove a container between listing and inspecting it
     for kind in (c.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True),
@@ -276,24 +281,31 @@ def orphans(*, everything: bool = False) -> list[Any]:
         for obj in kind:
             labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
             owner = labels.get(f"{LABEL}.owner", "")
-            if everything or not (owner.isdigit() and _alive(int(owner))):
+            if everything or (mine and owner == me) or _dead(owner):
                 found.append(obj)
     return found
 
 
-def reap(*, everything: bool = False) -> int:
+def reap(*, everything: bool = False, mine: bool = False) -> int:
     """Remove what a killed grader left behind: objects whose owner process is gone."""
-    found = orphans(everything=everything)
+    found = orphans(everything=everything, mine=mine)
     for obj in found:
         _remove(obj)
     return len(found)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+def _dead(owner: str) -> bool:
+    """Is the owner ("host:pid") a process of this host that is gone? Another host's objects
+    are that host's to reap."""
+    host, _, pid = owner.rpartition(":")
+    if host and host != socket.gethostname():
         return False
-    except PermissionError:
+    if not pid.isdigit():
         return True
+    try:
+        os.kill(int(pid), 0)
+        return False
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False

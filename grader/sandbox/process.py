@@ -8,9 +8,8 @@ file size and core dumps, and a bounded tail of the output.
 from __future__ import annotations
 
 import collections
-import ctypes
+import json
 import os
-import resource
 import shutil
 import signal
 import socket
@@ -18,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 
 import psutil
@@ -28,6 +28,8 @@ from .listeners import Listener, normalise
 __all__ = ["ProcessServer"]
 
 _FILE_CAP = 64 * 1024 * 1024  # RLIMIT_FSIZE: one file may not grow past this
+_LAUNCH = Path(__file__).with_name("launch.py")
+_MARK = "GRADER_RUN"
 
 
 class ProcessServer(Server):
@@ -42,6 +44,7 @@ class ProcessServer(Server):
         self._data: Path | None = None
         self._timer: threading.Timer | None = None
         self._out_of_time = False
+        self._mark = uuid.uuid4().hex
         self._seen = 0  # bytes of output so far, all runs
         self._run_mark = 0  # where the current run's output starts
         self.port = 0
@@ -87,17 +90,16 @@ class ProcessServer(Server):
             env["DOCROOT"] = str(self.docroot)
         if argv[0] in ("python", "python3"):
             argv = [sys.executable, *argv[1:]]  # the grader's interpreter has the allowed packages
-        _become_subreaper()
+        env[_MARK] = self._mark  # how its descendants are found, even those that left the session
         try:
             self._proc = subprocess.Popen(
-                argv,
+                [sys.executable, str(_LAUNCH), json.dumps(self._limits()), "--", *argv],
                 cwd=self.submission,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: killed as a whole at the end
-                preexec_fn=self._limit,
             )
         except OSError as exc:
             raise StartupError(f"could not run {self.assignment.entry!r}: {exc.strerror}") from None
@@ -113,14 +115,12 @@ class ProcessServer(Server):
         self._out_of_time = True
         _kill_group(proc)
 
-    def _limit(self) -> None:
+    def _limits(self) -> dict[str, int]:
         # RLIMIT_DATA (heap and private writable mappings), not RLIMIT_AS: thread stacks and
         # arena reservations would make the address-space limit fail threaded servers.
-        mem = self.limits.memory_bytes() + 256 * 1024 * 1024
-        wall = int(self.limits.wall) + 1
-        for what, value in ((resource.RLIMIT_DATA, mem), (resource.RLIMIT_CPU, wall),
-                            (resource.RLIMIT_FSIZE, _FILE_CAP), (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(what, (value, value))
+        return {"RLIMIT_DATA": self.limits.memory_bytes() + 256 * 1024 * 1024,
+                "RLIMIT_CPU": int(self.limits.wall) + 1, "RLIMIT_FSIZE": _FILE_CAP,
+                "RLIMIT_CORE": 0}
 
     def _drain(self, pipe: object) -> None:
         # Reading everything keeps a flooding server from blocking; only the tail is kept.
@@ -141,6 +141,26 @@ class ProcessServer(Server):
         if self._out_of_time:
             return OUT_OF_TIME
         return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+
+    def _family(self) -> list[psutil.Process]:
+        """The submission's own processes: its tree, and any process carrying its mark (a
+        daemonised grandchild that left the session and lost its parent). Nothing else: the
+        calling process and its other children are never touched."""
+        found: dict[int, psutil.Process] = {}
+        if self._proc is not None:
+            try:
+                root = psutil.Process(self._proc.pid)
+                found.update((p.pid, p) for p in [root, *root.children(recursive=True)])
+            except psutil.Error:
+                pass
+        for proc in psutil.process_iter():
+            try:
+                if proc.pid not in found and proc.environ().get(_MARK) == self._mark:
+                    found[proc.pid] = proc
+            except psutil.Error:
+                continue  # gone, or not ours to read
+        found.pop(os.getpid(), None)
+        return list(found.values())
 
     def listeners(self) -> list[Listener]:
         """What the submission's own processes listen on (psutil: Linux, macOS, BSD); a
@@ -185,8 +205,9 @@ class ProcessServer(Server):
         if self._timer is not None:
             self._timer.cancel()
         if self._proc is not None:
+            family = self._family()
             _kill_group(self._proc)
-            _kill_orphans()
+            _kill(family + self._family())  # whatever left the group, or was born meanwhile
             self._proc = None
         if self._data is not None and not keep_data:
             shutil.rmtree(self._data, ignore_errors=True)
@@ -208,42 +229,13 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=10)
 
 
-def _become_subreaper() -> None:
-    """Orphans of the submission (a daemonised child that left the process group) are
-    re-parented to us instead of init, so `_kill_orphans` can still find and kill them."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1)  # PR_SET_CHILD_SUBREAPER
-    except (OSError, AttributeError):
-        pass
-
-
-def _procs() -> list[tuple[int, list[str]]]:
-    """(pid, the fields of /proc/PID/stat after the command name) of every process."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def _kill(procs: list[psutil.Process]) -> None:
+    for proc in procs:
         try:
-            found.append((int(stat.parent.name), stat.read_text().rpartition(")")[2].split()))
-        except OSError:
-            continue
-    return found
-
-
-def _group(pgid: int) -> list[int]:
-    return [pid for pid, fields in _procs() if int(fields[2]) == pgid]
-
-
-def _kill_orphans() -> None:
-    """Kill every remaining child of this process (the suite's own process has no others)."""
-    for _ in range(10):
-        children = [pid for pid, fields in _procs() if int(fields[1]) == os.getpid()]
-        if not children:
-            return
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-            except (ProcessLookupError, ChildProcessError):
-                pass
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=5)
 
 
 def _free_port() -> int:

@@ -1,0 +1,97 @@
+"""The contract between the batch and the pytest child that grades one submission.
+
+The batch computes every fact once, per submission, into a frozen `Job` (assignment, limits,
+backend, image, fingerprint); the child reads it from one JSON file and never re-reads the course.
+The child writes back a typed `Record` (rewritten after each test, so a killed run still leaves
+what it finished) whose `outcome` says how the run ended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .config import Assignment, Course, Limits
+from .results import TestResult
+from .submission import files
+
+__all__ = ["Job", "Outcome", "Record", "fingerprint", "owner_id", "pytest_command"]
+
+SUITE_INI = Path(__file__).with_name("suite.ini")
+_VERSION = "2"  # bump when scoring changes, so a resumed batch regrades
+
+# graded: the suite ran; no_server: it never listened; out_of_time: the wall-clock budget ran out;
+# grader_error: the grader's machinery broke (rerun); suite_broken: the course's suite is wrong.
+Outcome = Literal["graded", "no_server", "out_of_time", "grader_error", "suite_broken"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Job(_Frozen):
+    """Everything one grading needs, decided by the batch."""
+
+    assignment: Assignment
+    submission: Path
+    backend: Literal["docker", "process"]
+    image: str | None = None
+    limits: Limits
+    hidden: bool = True
+    owner: str = ""  # the label on every container, network and volume (host and process)
+    fingerprint: str
+
+    @classmethod
+    def make(cls, *, course: Course, assignment: Assignment, submission: Path, backend: str,
+             image: str | None = None, hidden: bool = True) -> Job:
+        limits = course.limits_for(assignment)
+        submission = submission.absolute()
+        return cls(assignment=assignment, submission=submission, backend=backend,  # type: ignore[arg-type]
+                   image=image, limits=limits, hidden=hidden, owner=owner_id(),
+                   fingerprint=fingerprint(assignment, submission, backend, limits, hidden))
+
+    @property
+    def student(self) -> str:
+        return self.submission.name
+
+
+class Record(BaseModel):
+    """What the child reports: one entry per test, and how the run ended."""
+
+    outcome: Outcome = "graded"
+    reason: str = ""  # why, when the outcome is not "graded"
+    tests: list[TestResult] = []
+    log: str = ""  # tail of the server's output (untrusted text)
+    crashes: list[str] = []  # each time the server died mid-suite
+
+
+def pytest_command(assignment: Assignment, *, hidden: bool, args: list[str]) -> list[str]:
+    """The one pytest command line that runs a suite (grading, planning, linting, benches)."""
+    return [sys.executable, "-m", "pytest", *map(str, assignment.suites(hidden=hidden)),
+            "-c", str(SUITE_INI), "--rootdir", str(assignment.dir),
+            "--confcutdir", str(assignment.dir), "-q", "--no-header", "-p", "no:randomly",
+            "-o", f"timeout={assignment.test_timeout:g}", *args]
+
+
+def owner_id() -> str:
+    """Which grader process owns the objects it creates: the host and the pid (a reaper on the
+    same host can then tell a live owner from a dead one)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def fingerprint(assignment: Assignment, submission: Path, backend: str, limits: Limits,
+                hidden: bool = True) -> str:
+    """A hash of everything a grade depends on: a resumed batch regrades only what changed."""
+    h = hashlib.sha256(f"{_VERSION}\n{backend}\n{limits.model_dump_json()}\n{hidden}\n".encode())
+    for root in (assignment.dir, submission):
+        if root.is_dir():
+            for path in files(root):
+                h.update(str(path.relative_to(root)).encode() + b"\0")
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:16]

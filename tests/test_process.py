@@ -1,0 +1,57 @@
+"""The process backend is a library: it starts, watches and kills only the submission's own
+processes, and changes nothing about the process that calls it. Real processes."""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import sys
+import threading
+
+import psutil
+
+from grader.config import Course
+from grader.sandbox import open_server
+
+from .conftest import ROOT
+
+
+def _subreaper() -> int:
+    flag = ctypes.c_int(0)
+    ctypes.CDLL(None, use_errno=True).prctl(37, ctypes.byref(flag))  # PR_GET_CHILD_SUBREAPER
+    return flag.value
+
+
+def test_only_the_submissions_processes_are_touched(course: Course) -> None:
+    mine = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        echo = course.assignment("echo")
+        with open_server("process", assignment=echo, limits=course.limits,
+                         submission=ROOT / "tests/hostile/orphan_child") as server:
+            family = [p for p in psutil.process_iter(["cmdline"])
+                      if "hostile-orphan-marker" in " ".join(p.info["cmdline"] or [])]
+            assert family, "the hostile entry's grandchild should be running"
+            assert server.listeners()
+        assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family)
+        assert mine.poll() is None, "a child of the caller was killed"
+        assert _subreaper() == 0, "the caller was made a subreaper"
+    finally:
+        mine.kill()
+        mine.wait()
+
+
+def test_started_from_a_worker_thread(course: Course) -> None:
+    """No preexec_fn: starting from a thread pool is safe (limits are set by the launcher)."""
+    out: list[object] = []
+
+    def run() -> None:
+        with open_server("process", assignment=course.assignment("echo"), limits=course.limits,
+                         submission=ROOT / "reference/echo") as server:
+            out.append(server.listeners())
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(out) == 3 and all(out)
