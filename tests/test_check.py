@@ -30,6 +30,7 @@ def _course_with_base(tmp: Path, base_image: str) -> Path:
     data = yaml.safe_load((ROOT / "grading.yml").read_text())
     (tmp / "grading.yml").write_text(yaml.safe_dump({**data, "base_image": base_image}))
     (tmp / "assignments").symlink_to(ROOT / "assignments")
+    (tmp / "roster.csv").symlink_to(ROOT / "roster.csv")
     return tmp
 
 
