@@ -1,19 +1,24 @@
-"""What the harness costs: time per submission through each backend (start to teardown, suite
-included) against the suite alone run against an already-running server. Medians of several runs,
-all measured in this one run. Usage: python bench/overhead.py [RUNS] [ASSIGNMENT...]"""
+"""What the harness costs: time per submission through each backend, in a batch as `grader grade`
+runs it (one worker, so submissions do not overlap: start, suite, teardown, reports), against
+the suite alone run against an already-running server. All measured in this one run.
+
+Usage: python bench/overhead.py [RUNS] [ASSIGNMENT...]   (RUNS copies of the reference each)
+"""
 
 from __future__ import annotations
 
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
-from grader.batch import prepare
+from rich.console import Console
+
+from grader.batch import grade_class, prepare
 from grader.config import load_course
-from grader.grade import grade_submission
+from grader.job import pytest_command
 from grader.sandbox import open_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,33 +34,40 @@ def suite_alone(assignment, limits) -> float:
     """pytest against a reference server that is already listening (not counted)."""
     with open_server("process", assignment=assignment, limits=limits,
                      submission=ROOT / "reference" / assignment.id) as server:
-        cmd = [sys.executable, "-m", "pytest", *map(str, assignment.suites(hidden=True)),
-               "-c", str(ROOT / "grader" / "suite.ini"), "--rootdir", str(assignment.dir),
-               "-q", "--no-header", "--server", f"{server.host}:{server.port}",
-               "-o", f"timeout={assignment.test_timeout:g}"]
+        cmd = pytest_command(assignment, hidden=True,
+                             args=["--server", f"{server.host}:{server.port}"])
         return timed(lambda: subprocess.run(cmd, cwd=assignment.dir, capture_output=True))
+
+
+def per_submission(course, assignment, backend: str, runs: int) -> float:
+    """Seconds per submission for a class of `runs` copies of the reference, one worker."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = Path(tmp, "subs")
+        subs.mkdir()
+        for i in range(runs):
+            (subs / f"s{i}").symlink_to(ROOT / "reference" / assignment.id)
+        quiet = Console(file=open("/dev/null", "w"))  # noqa: SIM115
+        seconds = timed(lambda: grade_class(course=course, assignment=assignment,
+                                            submissions=subs, out=Path(tmp, "out"),
+                                            backend=backend, workers=1, console=quiet))
+        return seconds / runs
 
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 5
     course = load_course(ROOT)
     names = sys.argv[2:] or list(course.assignments)
-    print(f"median of {runs} runs, seconds per submission (reference solution, hidden tests)")
+    print(f"seconds per submission (reference solution, hidden tests); suite alone: median of "
+          f"{runs}; backends: a batch of {runs}, one worker")
     print(f"{'assignment':<12}{'suite alone':>12}{'process':>10}{'docker':>10}"
-          f"{'docker/suite':>14}{'process/suite':>15}")
+          f"{'docker-suite':>14}{'docker/suite':>14}")
     for name in names:
         a = course.assignment(name)
-        limits = course.limits_for(a)
-        _, image = prepare(course, a, "docker", log=lambda _: None)
-        alone = [suite_alone(a, limits) for _ in range(runs)]
-        by_backend = {}
-        for backend, img in (("process", None), ("docker", image)):
-            run = partial(grade_submission, course=course, assignment=a, backend=backend,
-                          submission=ROOT / "reference" / name, image=img)
-            by_backend[backend] = [timed(run) for _ in range(runs)]
-        s, p, d = (statistics.median(x) for x in (alone, by_backend["process"],
-                                                   by_backend["docker"]))
-        print(f"{name:<12}{s:>12.2f}{p:>10.2f}{d:>10.2f}{d / s:>14.2f}{p / s:>15.2f}")
+        prepare(course, a, "docker", log=lambda _: None)  # images built outside the timing
+        alone = statistics.median(suite_alone(a, course.limits_for(a)) for _ in range(runs))
+        p = per_submission(course, a, "process", runs)
+        d = per_submission(course, a, "docker", runs)
+        print(f"{name:<12}{alone:>12.2f}{p:>10.2f}{d:>10.2f}{d - alone:>14.2f}{d / alone:>14.2f}")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ from rich.progress import Progress
 from . import lint, report
 from .config import Assignment, Course
 from .grade import run_job
-from .job import Job
+from .job import Job, owner_id
 from .results import Result, TestResult, dumps, write_atomic
-from .sandbox import resolve_backend
+from .sandbox import LABEL, resolve_backend
+from .sandbox.netns import SandboxPool
 
 __all__ = ["collect", "grade_class", "load_result", "prepare", "write_reports"]
 
@@ -66,7 +67,8 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
         console.print(f"resuming: {len(done)} already graded, {len(todo)} to grade",
                       soft_wrap=True)
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    running: dict[Future[Result], Job] = {}
+    sandboxes = _sandbox_pool(course, assignment, backend, image, workers)
+    running: dict[Future[tuple[Result, str | None]], Job] = {}
     try:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"grading {assignment.id}", total=len(todo))
@@ -74,13 +76,15 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
             while pending or running:
                 while pending and len(running) < max(1, workers):
                     job = pending.pop(0)
-                    running[pool.submit(_grade, job, planned)] = job
+                    running[pool.submit(_grade, job, planned, sandboxes)] = job
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     running.pop(future)
-                    result = future.result()
+                    result, sandbox = future.result()
                     write_reports(result, out / result.student, assignment=assignment,
                                   course=course)
+                    if sandboxes:
+                        sandboxes.release(sandbox)  # removed in the background, after the write
                     done[result.student] = result
                     progress.advance(task)
     except KeyboardInterrupt:
@@ -89,6 +93,8 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if sandboxes:
+            sandboxes.close()
         write_atomic(out / "grades.csv", report.class_csv(_all_results(out, students)))
         if backend == "docker":
             from .sandbox.docker import reap
@@ -102,10 +108,31 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
     return results
 
 
-def _grade(job: Job, planned: list[TestResult]) -> Result:
-    """A grader error (engine hiccup, pytest crash) gets one more try before it is reported."""
-    result = run_job(job, planned=planned)
-    return run_job(job, planned=planned) if result.needs_rerun else result
+def _grade(job: Job, planned: list[TestResult],
+           sandboxes: SandboxPool | None) -> tuple[Result, str | None]:
+    """A grader error (engine hiccup, pytest crash) gets one more try, in a fresh sandbox,
+    before it is reported. Returns the result and the sandbox to remove."""
+    sandbox = sandboxes.take() if sandboxes else None
+    result = run_job(job.model_copy(update={"sandbox": sandbox}), planned=planned)
+    if result.needs_rerun:
+        if sandboxes:
+            sandboxes.release(sandbox)
+            sandbox = sandboxes.take()
+        result = run_job(job.model_copy(update={"sandbox": sandbox}), planned=planned)
+    return result, sandbox
+
+
+def _sandbox_pool(course: Course, assignment: Assignment, backend: str, image: str | None,
+                  workers: int) -> SandboxPool | None:
+    """Docker: the next submissions' network sandboxes, made while the current suites run."""
+    if backend != "docker" or not image:
+        return None
+    from .sandbox.docker import client
+
+    limits = course.limits_for(assignment)
+    return SandboxPool(client(), spares=workers, image=image, wall=limits.wall,
+                       tmpfs=limits.tmpfs, data_dir=assignment.data_dir,
+                       labels={LABEL: "1", f"{LABEL}.owner": owner_id()})
 
 
 def write_reports(result: Result, folder: Path, *, assignment: Assignment,

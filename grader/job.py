@@ -45,6 +45,7 @@ class Job(_Frozen):
     limits: Limits
     hidden: bool = True
     owner: str = ""  # the label on every container, network and volume (host and process)
+    sandbox: str | None = None  # docker: a network sandbox the batch made ahead (and removes)
     fingerprint: str
 
     @classmethod

@@ -101,7 +101,8 @@ class Collector:
             raise pytest.UsageError("pass --server HOST:PORT (a server you started), or "
                                     "--grader-job FILE (the grader does)")
         return open_server(job.backend, assignment=job.assignment, submission=job.submission,
-                           limits=job.limits, image=job.image, owner=job.owner)
+                           limits=job.limits, image=job.image, owner=job.owner,
+                           sandbox=job.sandbox)
 
     # -- collecting results ------------------------------------------------------------------
 

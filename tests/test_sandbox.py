@@ -3,7 +3,6 @@ listeners this test opens itself, and nothing addressed outside this machine."""
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -14,6 +13,7 @@ import pytest
 
 from grader.config import Course
 from grader.images import runtime_image
+from grader.job import owner_id
 from grader.sandbox import LABEL, open_server
 
 from .conftest import ROOT
@@ -118,6 +118,6 @@ def test_container_limits_are_on_by_default(course: Course, docker_ready: str) -
 def _left(student: str) -> list[object]:
     """What this process's sandboxes for `student` left behind."""
     client = docker.from_env()
-    mine = {"label": [f"{LABEL}.student={student}", f"{LABEL}.owner={os.getpid()}"]}
+    mine = {"label": [f"{LABEL}.student={student}", f"{LABEL}.owner={owner_id()}"]}
     return [*client.containers.list(all=True, filters=mine), *client.networks.list(filters=mine),
             *client.volumes.list(filters=mine)]

@@ -34,7 +34,7 @@ def resolve_backend(backend: str) -> str:
 
 
 def open_server(backend: str, *, assignment: Assignment, submission: Path, limits: Limits,
-                image: str | None = None, owner: str = "") -> Server:
+                image: str | None = None, owner: str = "", sandbox: str | None = None) -> Server:
     """A server for one submission, not started yet (start() or `with`)."""
     if backend == "docker":
         from .docker import DockerServer
@@ -42,7 +42,7 @@ def open_server(backend: str, *, assignment: Assignment, submission: Path, limit
         if not image:
             raise ValueError("the docker backend needs the runtime image")
         return DockerServer(assignment=assignment, submission=submission, limits=limits,
-                            image=image, owner=owner)
+                            image=image, owner=owner, sandbox=sandbox)
     if backend == "process":
         from .process import ProcessServer
 

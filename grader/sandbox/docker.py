@@ -6,7 +6,8 @@ default route and drops every new outbound connection, so the namespace can answ
 but never initiate: no route out, not even to the host's bridge address. The student's container
 joins that namespace with every capability dropped, as a non-root user, read-only code, a tmpfs
 /tmp, memory/CPU/pids limits and a kill timer. Everything carries the LABEL and is removed in
-`stop()`; `reap()` removes what a killed grader left behind.
+`stop()` (or by the batch's sandbox pool, off the critical path: netns.py); `reap()` removes
+what a killed grader left behind.
 """
 
 from __future__ import annotations
@@ -17,40 +18,24 @@ import shutil
 import socket
 import tarfile
 import tempfile
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import docker
-from docker.errors import DockerException, NotFound
+from docker.errors import DockerException
 from docker.types import LogConfig, Mount, Ulimit
 
 from ..job import owner_id
 from ..submission import TooLarge, stage_copy
 from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
 from .listeners import Listener, parse_proc_tcp
+from .netns import Sandbox, remove
 
 __all__ = ["DockerServer", "client", "orphans", "reap"]
 
 STUDENT = "10001:10001"
 _DATA_CAP = 32 * 1024 * 1024  # bytes read back from DATA_DIR, at most
 _SUPPORT = "/srv/support"  # where an assignment's `support` folder is mounted
-_HOLD = """
-set -e
-export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-ip route del default 2>/dev/null || true
-for t in iptables ip6tables; do
-  $t -w -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
-  $t -w -A OUTPUT -d {dns} -j DROP 2>/dev/null || true
-  $t -w -A OUTPUT -o lo -j ACCEPT
-  $t -w -A OUTPUT -j DROP
-done
-echo ready
-exec timeout -s KILL {wall} sleep infinity
-"""
-
-
 def client() -> docker.DockerClient:
     try:
         c = docker.from_env(timeout=60)
@@ -61,21 +46,19 @@ def client() -> docker.DockerClient:
 
 
 class DockerServer(Server):
-    def __init__(self, *, image: str, owner: str = "", **kwargs: Any) -> None:
+    def __init__(self, *, image: str, owner: str = "", sandbox: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.image = image
         self.port = self.assignment.port
         self.host = ""
         self._client = client()
-        self._name = f"grader-{uuid.uuid4().hex[:10]}"
         self._labels = {LABEL: "1", f"{LABEL}.owner": owner or owner_id(),
                         f"{LABEL}.student": self.submission.name}
+        self._given = sandbox  # made by the batch's pool, which also removes it
+        self._box: Sandbox | None = None
         self._stage: Path | None = None
-        self._volume: Any = None
-        self._network: Any = None
-        self._holder: Any = None
         self._container: Any = None
-        self._holder_pid = 0
         self._old_logs = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -83,17 +66,19 @@ class DockerServer(Server):
     def start(self) -> None:
         self.time_left()  # the wall-clock budget starts with the first start
         try:
-            if self._holder is None:  # first start; a restart keeps network, holder and data
-                self._prepare()
-                self._network = self._client.networks.create(
-                    self._name, driver="bridge", internal=True, labels=self._labels)
-                self._start_holder()
+            if self._box is None:  # first start; a restart keeps network, holder and data
+                self._stage_submission()
+                self._box = Sandbox.attach(self._client, self._given) if self._given else \
+                    Sandbox.create(self._client, image=self.image, labels=self._labels,
+                                   wall=self.limits.wall, tmpfs=self.limits.tmpfs,
+                                   data_dir=self.assignment.data_dir)
+                self.host, self.reachable = self._box.host, frozenset({self._box.host})
             self._container = self._client.containers.run(self.image, **self._run_args())
         except DockerException as exc:
             raise InfraError(f"docker could not start the submission: {exc}") from None
         self.wait_listening()
 
-    def _prepare(self) -> None:
+    def _stage_submission(self) -> None:
         if self._stage is None:
             # A private copy with readable permissions: the student's folder may be 0700, may
             # change while we grade, and must never be writable from inside.
@@ -102,41 +87,14 @@ class DockerServer(Server):
                 stage_copy(self.submission, self._stage / "app")
             except TooLarge as exc:
                 raise StartupError(str(exc)) from None
-        if self.assignment.data_dir and self._volume is None:
-            size = self.limits.tmpfs
-            self._volume = self._client.volumes.create(
-                self._name, driver="local", labels=self._labels,
-                driver_opts={"type": "tmpfs", "device": "tmpfs",
-                             "o": f"size={size},uid=10001,gid=10001,mode=0700"})
-
-    def _start_holder(self) -> None:
-        # The holder also keeps the data volume mounted: a tmpfs volume lives only while some
-        # container has it mounted, and DATA_DIR must survive a restart of the server.
-        wall = int(self.limits.wall) + 60
-        self._holder = holder = self._client.containers.run(
-            self.image, ["sh", "-c", _HOLD.format(wall=wall, dns="127.0.0.11")],
-            name=f"{self._name}-net", detach=True, network=self._network.name, user="0",
-            cap_drop=["ALL"], cap_add=["NET_ADMIN"], read_only=True,
-            tmpfs={"/run": "size=1m"}, mem_limit="64m", pids_limit=16, labels=self._labels,
-            mounts=[Mount("/data", self._volume.name, type="volume")] if self._volume else [])
-        deadline = time.monotonic() + 30
-        while b"ready" not in holder.logs():
-            holder.reload()
-            if holder.status == "exited" or time.monotonic() > deadline:
-                out = holder.logs()[-500:].decode(errors="replace")
-                raise InfraError(f"the network sandbox did not come up: {out.strip()}")
-            time.sleep(0.05)
-        holder.reload()
-        self.host = holder.attrs["NetworkSettings"]["Networks"][self._name]["IPAddress"]
-        self.reachable = frozenset({self.host})
-        self._holder_pid = int(holder.attrs["State"].get("Pid") or 0)
 
     def _run_args(self) -> dict[str, Any]:
         lim = self.limits
         argv, extra = self.assignment.command(support=_SUPPORT)
         env = {**extra, "PORT": str(self.port), "HOST": "0.0.0.0", "HOME": "/tmp",
                "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-        assert self._stage is not None
+        assert self._stage is not None and self._box is not None
+        box = self._box
         volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
         support = self.assignment.support_path
         if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
@@ -145,18 +103,18 @@ class DockerServer(Server):
         if self.docroot:
             volumes[str(self.docroot.resolve())] = {"bind": "/srv/www", "mode": "ro"}
             env["DOCROOT"] = "/srv/www"
-        if self._volume is not None:
-            mounts.append(Mount("/data", self._volume.name, type="volume"))
+        if box.volume is not None:
+            mounts.append(Mount("/data", box.volume.name, type="volume"))
             env["DATA_DIR"] = "/data"
         return dict(
             command=["timeout", "-s", "KILL", str(int(self.time_left())), *argv],
-            name=f"{self._name}-app", detach=True, user=STUDENT,
-            network_mode=f"container:{self._holder.id}",
+            name=f"{box.name}-app", detach=True, user=STUDENT,
+            network_mode=f"container:{box.holder.id}",
             working_dir="/app", environment=env, volumes=volumes, mounts=mounts,
             read_only=True, tmpfs={"/tmp": f"size={lim.tmpfs},mode=1777"},
             cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
             mem_limit=lim.memory, memswap_limit=lim.memory, nano_cpus=int(lim.cpus * 1e9),
-            pids_limit=lim.pids, labels=self._labels,
+            pids_limit=lim.pids, labels={**self._labels, f"{LABEL}.sandbox": box.name},
             ulimits=[Ulimit(name="nofile", soft=1024, hard=1024),
                      Ulimit(name="fsize", soft=_DATA_CAP * 2, hard=_DATA_CAP * 2),
                      Ulimit(name="core", soft=0, hard=0)],
@@ -164,22 +122,24 @@ class DockerServer(Server):
         )
 
     def stop(self, *, keep_data: bool = False) -> None:
-        if self._container is not None:
+        container, box = self._container, self._box
+        if container is not None:
             self._old_logs = self.logs()
-        errors = []
-        for attr in ("_container",) + (() if keep_data else ("_holder", "_network", "_volume")):
-            obj = getattr(self, attr)
-            setattr(self, attr, None)
-            if obj is not None:
-                try:
-                    _remove(obj)
-                except InfraError as exc:  # remove the rest anyway; report the first
-                    errors.append(exc)
-        if not keep_data and self._stage is not None:
-            shutil.rmtree(self._stage, ignore_errors=True)
-            self._stage = None
-        if errors:
-            raise errors[0]
+        self._container = None
+        if not keep_data:
+            self._box = None
+        try:
+            if keep_data:  # a restart: a new container in the same sandbox
+                if container is not None:
+                    remove(container)
+            elif box is not None and not self._given:
+                box.remove()  # our own sandbox: everything in it goes now
+            # else: the batch's pool removes the sandbox, and this container with it, after
+            # the result is written (off the critical path)
+        finally:
+            if not keep_data and self._stage is not None:
+                shutil.rmtree(self._stage, ignore_errors=True)
+                self._stage = None
 
     # -- what the suite and the feedback read ----------------------------------------------
 
@@ -204,13 +164,16 @@ class DockerServer(Server):
         """The namespace's listening sockets, read from the host side through the holder's
         /proc (no process in the container, nothing sent to the server); where the engine runs
         elsewhere (a VM), read by the holder itself."""
+        if self._box is None:
+            return []
         try:
             return parse_proc_tcp("".join(
-                Path(f"/proc/{self._holder_pid}/net/{t}").read_text() for t in ("tcp", "tcp6")))
+                Path(f"/proc/{self._box.holder_pid}/net/{t}").read_text()
+                for t in ("tcp", "tcp6")))
         except (OSError, ValueError):
             pass
         try:
-            res = self._holder.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+            res = self._box.holder.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
             return parse_proc_tcp(res.output.decode(errors="replace")[:1_000_000])
         except (DockerException, AttributeError):
             return []
@@ -228,7 +191,7 @@ class DockerServer(Server):
         return (self._old_logs + self.current_logs())[-self.limits.output :]
 
     def data_files(self) -> dict[str, bytes]:
-        if self._container is None or self._volume is None:
+        if self._container is None or self._box is None or self._box.volume is None:
             return {}
         try:
             stream, _ = self._container.get_archive("/data")
@@ -250,21 +213,6 @@ class DockerServer(Server):
         except tarfile.TarError:
             pass  # truncated at the cap: keep what was read
         return files
-
-
-def _remove(obj: Any) -> None:
-    """Remove a container (forcibly), network or volume; gone already is fine. A network or
-    volume may still be in use for a moment by a container that is going away: retry."""
-    for attempt in range(5):
-        try:
-            obj.remove(force=True) if hasattr(obj, "kill") else obj.remove()
-            return
-        except NotFound:
-            return
-        except DockerException as exc:
-            if attempt == 4:
-                raise InfraError(f"docker could not remove {obj.name}: {exc}") from None
-            time.sleep(0.2 * (attempt + 1))
 
 
 def orphans(*, everything: bool = False, mine: bool = False) -> list[Any]:
@@ -290,7 +238,7 @@ def reap(*, everything: bool = False, mine: bool = False) -> int:
     """Remove what a killed grader left behind: objects whose owner process is gone."""
     found = orphans(everything=everything, mine=mine)
     for obj in found:
-        _remove(obj)
+        remove(obj)
     return len(found)
 
 

@@ -1,0 +1,200 @@
+"""A submission's network sandbox: an internal network, a "holder" container that owns the network
+namespace (and keeps DATA_DIR's tmpfs volume mounted), and that volume.
+
+The holder (the only one with NET_ADMIN, running only our script) deletes the default route and
+drops every new outbound connection, so the namespace can answer the grader but never initiate.
+Making and removing one takes most of a container's fixed cost, so a batch keeps a `SandboxPool`:
+the next submissions' sandboxes are made while the current suites run, and used ones are removed
+in the background after their result is written (anything left is reaped by label).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from docker.errors import DockerException, NotFound
+from docker.types import Mount
+
+from .base import LABEL, InfraError
+
+__all__ = ["Sandbox", "SandboxPool", "remove"]
+
+_HOLD = """
+set -e
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+ip route del default 2>/dev/null || true
+for t in iptables ip6tables; do
+  $t -w -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
+  $t -w -A OUTPUT -d {dns} -j DROP 2>/dev/null || true
+  $t -w -A OUTPUT -o lo -j ACCEPT
+  $t -w -A OUTPUT -j DROP
+done
+echo ready
+exec timeout -s KILL {wall} sleep infinity
+"""
+
+
+class Sandbox:
+    """The network, holder and volume of one submission, by name (they outlive a process)."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client, self.name = client, name
+        self.network: Any = None
+        self.holder: Any = None
+        self.volume: Any = None
+        self.host = ""  # the namespace's address on the internal network
+        self.holder_pid = 0  # its /proc/PID/net shows the namespace's sockets
+
+    @classmethod
+    def create(cls, client: Any, *, image: str, labels: dict[str, str], wall: float,
+               tmpfs: str, data_dir: bool) -> Sandbox:
+        box = cls(client, f"grader-{uuid.uuid4().hex[:10]}")
+        labels = {**labels, f"{LABEL}.sandbox": box.name}
+        try:
+            if data_dir:
+                box.volume = client.volumes.create(
+                    box.name, driver="local", labels=labels,
+                    driver_opts={"type": "tmpfs", "device": "tmpfs",
+                                 "o": f"size={tmpfs},uid=10001,gid=10001,mode=0700"})
+            box.network = client.networks.create(box.name, driver="bridge", internal=True,
+                                                 labels=labels)
+            # Its kill timer covers a wait in the pool as well as the submission's budget.
+            box.holder = client.containers.run(
+                image, ["sh", "-c", _HOLD.format(wall=int(2 * wall) + 120, dns="127.0.0.11")],
+                name=f"{box.name}-net", detach=True, network=box.name, user="0",
+                cap_drop=["ALL"], cap_add=["NET_ADMIN"], read_only=True,
+                tmpfs={"/run": "size=1m"}, mem_limit="64m", pids_limit=16, labels=labels,
+                mounts=[Mount("/data", box.name, type="volume")] if data_dir else [])
+            box._wait_ready()
+        except DockerException as exc:
+            box.remove()
+            raise InfraError(f"docker could not make the network sandbox: {exc}") from None
+        except BaseException:
+            box.remove()
+            raise
+        return box
+
+    @classmethod
+    def attach(cls, client: Any, name: str) -> Sandbox:
+        """A sandbox the batch made for us."""
+        box = cls(client, name)
+        try:
+            box.network = client.networks.get(name)
+            box.holder = client.containers.get(f"{name}-net")
+            box.volume = next(iter(client.volumes.list(filters={"name": name})), None)
+        except DockerException as exc:
+            raise InfraError(f"the prepared sandbox {name} is gone: {exc}") from None
+        box._read_address()
+        return box
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while b"ready" not in self.holder.logs():
+            self.holder.reload()
+            if self.holder.status == "exited" or time.monotonic() > deadline:
+                out = self.holder.logs()[-500:].decode(errors="replace")
+                raise InfraError(f"the network sandbox did not come up: {out.strip()}")
+            time.sleep(0.05)
+        self._read_address()
+
+    def _read_address(self) -> None:
+        self.holder.reload()
+        self.host = self.holder.attrs["NetworkSettings"]["Networks"][self.name]["IPAddress"]
+        self.holder_pid = int(self.holder.attrs["State"].get("Pid") or 0)
+
+    def remove(self) -> None:
+        """Remove every container in the sandbox, then holder, network and volume; report the
+        first failure after trying them all."""
+        errors = []
+        try:
+            inside = self.client.containers.list(
+                all=True, filters={"label": f"{LABEL}.sandbox={self.name}"}, ignore_removed=True)
+        except DockerException:
+            inside = []
+        for obj in [*[c for c in inside if c.name != f"{self.name}-net"], self.holder,
+                    self.network, self.volume]:
+            if obj is not None:
+                try:
+                    remove(obj)
+                except InfraError as exc:
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+def remove(obj: Any) -> None:
+    """Remove a container (forcibly), network or volume; gone already is fine. A network or
+    volume may still be in use for a moment by a container that is going away: retry."""
+    for attempt in range(5):
+        try:
+            obj.remove(force=True) if hasattr(obj, "kill") else obj.remove()
+            return
+        except NotFound:
+            return
+        except DockerException as exc:
+            if attempt == 4:
+                raise InfraError(f"docker could not remove {obj.name}: {exc}") from None
+            time.sleep(0.2 * (attempt + 1))
+
+
+class SandboxPool:
+    """Sandboxes made ahead (one spare per worker) and removed behind, off the critical path."""
+
+    def __init__(self, client: Any, *, spares: int, **make: Any) -> None:
+        self._client, self._make, self._spares = client, make, max(1, spares)
+        self._work = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox")
+        self._ready: deque[Future[Sandbox]] = deque()
+        self._taken: dict[str, Sandbox] = {}
+        self._removals: list[Future[None]] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> str | None:
+        """The name of a ready sandbox (None if the engine could not make one: the grading
+        then makes its own and reports what fails)."""
+        with self._lock:
+            if not self._ready:
+                self._ready.append(self._work.submit(Sandbox.create, self._client, **self._make))
+            future = self._ready.popleft()
+            while len(self._ready) < self._spares:
+                self._ready.append(self._work.submit(Sandbox.create, self._client, **self._make))
+        try:
+            box = future.result()
+        except InfraError:
+            return None
+        self._taken[box.name] = box
+        return box.name
+
+    def release(self, name: str | None) -> None:
+        """Remove a used sandbox in the background (its result is already written)."""
+        box = self._taken.pop(name, None) if name else None
+        if box is not None:
+            self._removals.append(self._work.submit(_quietly, box))
+
+    def close(self) -> None:
+        """Remove the spares and wait for every removal."""
+        with self._lock:
+            ready, self._ready = list(self._ready), deque()
+        for future in ready:
+            future.cancel()
+        for future in ready:
+            if not future.cancelled():
+                try:
+                    self._removals.append(self._work.submit(_quietly, future.result()))
+                except (InfraError, RuntimeError):
+                    pass
+        for box in list(self._taken.values()):
+            self._removals.append(self._work.submit(_quietly, box))
+        self._taken.clear()
+        self._work.shutdown(wait=True)
+
+
+def _quietly(box: Sandbox) -> None:
+    try:
+        box.remove()
+    except InfraError:
+        pass  # the batch's final reap removes what is left, by label
