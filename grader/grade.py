@@ -27,6 +27,7 @@ from .submission import is_empty
 
 __all__ = ["grade_submission", "plan", "run_job", "run_suite"]
 
+_BUSY = 0.15  # share of a core used with no client connected that a blocking server never uses
 _STATUS: dict[str, Status] = {"graded": "ok", "no_server": "no_server", "out_of_time": "timeout",
                               "grader_error": "error", "suite_broken": "error"}
 
@@ -55,11 +56,12 @@ def run_job(job: Job, *, planned: list[TestResult] | None = None) -> Result:
         return result
     record = _run_child(job)
     result.tests = _visible(record.tests, job.assignment)
-    result.log, result.crashes = record.log, record.crashes
+    result.log, result.crashes, result.cpu_seconds = record.log, record.crashes, record.cpu_seconds
     result.duration = round(time.monotonic() - started, 2)
     result.status = _STATUS[record.outcome]
     if record.outcome == "graded":
-        result.reason = _first_failure(result.tests, _crash_summary(record.crashes))
+        result.reason = "; ".join(filter(None, [
+            _first_failure(result.tests, _crash_summary(record.crashes)), _busy(record)]))
     elif record.outcome == "out_of_time":
         result.reason = f"the submission used up its wall-clock budget of {job.limits.wall:g} s"
         result.tests = _not_run(result.tests, "not run: the time budget ran out")
@@ -130,6 +132,14 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
+
+
+def _busy(record: Record) -> str:
+    """A note (no points) for a server that keeps a core busy while nobody is connected."""
+    if record.idle_cpu is None or record.idle_cpu < _BUSY:
+        return ""
+    return (f"note: with no client connected the server kept {record.idle_cpu:.0%} of a core "
+            f"busy (a loop that polls without blocking, e.g. select() with timeout 0?)")
 
 
 def _crash_summary(crashes: list[str]) -> str:

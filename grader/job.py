@@ -70,6 +70,8 @@ class Record(BaseModel):
     tests: list[TestResult] = []
     log: str = ""  # tail of the server's output (untrusted text)
     crashes: list[str] = []  # each time the server died mid-suite
+    cpu_seconds: float | None = None  # CPU time the server used, all runs
+    idle_cpu: float | None = None  # share of a core it used with no client connected
 
 
 def pytest_command(assignment: Assignment, *, hidden: bool, args: list[str]) -> list[str]:

@@ -161,7 +161,13 @@ class Collector:
             exc = call.excinfo.value if call.excinfo else None
             if isinstance(exc, ServerDown):
                 status = "failed"
-            elif isinstance(exc, StartupError):
+            elif isinstance(exc, StartupError) and self.watch.server is not None:
+                # it listened before, then did not start again (a restart test): graded, with
+                # the tests it passed; the later ones say why they did not run
+                self.watch.down = f"the server did not start again after a restart: {exc.reason}"
+                entry.update(status="failed", feedback=self.watch.down[:_FEEDBACK_CAP])
+                status = ""
+            elif isinstance(exc, StartupError):  # it never listened: no_server
                 status, self.log = "failed", exc.log
                 if self.record.outcome == "graded":
                     self.record.outcome, self.record.reason = "no_server", exc.reason
@@ -169,7 +175,8 @@ class Collector:
                 self.record.outcome, self.record.reason = "grader_error", str(exc)
             elif isinstance(exc, pytest.FixtureLookupError):
                 self.broken(f"{item.nodeid}: {exc.formatrepr()}")
-            entry.update(status=status, feedback=self.feedback(call, item))
+            if status:
+                entry.update(status=status, feedback=self.feedback(call, item))
         entry["score"] = entry["max_score"] if entry["status"] == "passed" else 0.0
         if report.when == "teardown":
             self.write()
@@ -296,13 +303,19 @@ class _Running(Server):
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """The running submission: host, port, url, restart(), logs(), data_files()."""
     collector: Collector = request.config.stash[_KEY]
-    srv = collector.open()
+    try:
+        srv = collector.open()
+    except (ValueError, OSError) as exc:  # the grader's setup, never the student's fault
+        raise InfraError(f"the grader could not set up the submission: {exc}") from None
     try:
         srv.start()
         collector.watch.server = srv
         yield srv
         collector.watch.after_session(previous=collector.previous)
         collector.log = srv.logs()
+        if srv.exited() is None:
+            collector.record.idle_cpu = srv.idle_cpu()  # the tests are over: nobody connected
+        collector.record.cpu_seconds = srv.cpu_seconds()
     finally:
         collector.watch.server = None
         srv.stop()

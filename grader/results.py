@@ -45,6 +45,7 @@ class Result:
     tests: list[TestResult] = field(default_factory=list)
     log: str = ""  # tail of the server's output (untrusted text)
     crashes: list[str] = field(default_factory=list)  # each time the server died mid-suite
+    cpu_seconds: float | None = None  # CPU time the server used (None: not measured)
     duration: float = 0.0
     fingerprint: str = ""  # submission + suite hash: a rerun skips unchanged work
 

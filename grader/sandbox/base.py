@@ -14,7 +14,7 @@ from pathlib import Path
 from ..config import Assignment, Limits
 from .listeners import Listener, crash_cause, judge
 
-__all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError"]
+__all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "tree_cpu"]
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
 OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
@@ -70,6 +70,28 @@ class Server(ABC):
         """Regular files in DATA_DIR by relative path (size-capped), for suites that inspect it."""
 
     _first_start: float | None = None
+    _cpu_done = 0.0  # CPU seconds of the runs before a restart
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the submission used so far, all runs (None where it cannot be read)."""
+        now = self._cpu_now()
+        return None if now is None else round(self._cpu_done + now, 2)
+
+    def idle_cpu(self, window: float = 0.2) -> float | None:
+        """The share of a core the server uses while no client is connected (0 for a server
+        that blocks; close to 1 for one that polls in a loop), measured over `window` s."""
+        before = self._cpu_now()
+        time.sleep(window)
+        after = self._cpu_now()
+        return None if before is None or after is None else round((after - before) / window, 2)
+
+    def _cpu_now(self) -> float | None:
+        """CPU seconds of the current run (read before it is stopped)."""
+        return None
+
+    def _bank_cpu(self) -> None:
+        """Keep the current run's CPU time before a stop."""
+        self._cpu_done += self._cpu_now() or 0.0
 
     def time_left(self) -> float:
         """Seconds left of the wall-clock budget, which covers every restart, not each."""
@@ -132,3 +154,22 @@ class Server(ABC):
             time.sleep(0.05)
 
 
+
+
+def tree_cpu(pid: int) -> float | None:
+    """CPU seconds of a process and its descendants (the waited-for ones included)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    total = 0.0
+    for proc in procs:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            continue
+    return total

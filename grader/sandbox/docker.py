@@ -27,7 +27,7 @@ from docker.types import LogConfig, Mount, Ulimit
 
 from ..job import owner_id
 from ..submission import TooLarge, stage_copy
-from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
+from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError, tree_cpu
 from .listeners import Listener, parse_proc_tcp
 from .netns import Sandbox, remove
 
@@ -60,6 +60,7 @@ class DockerServer(Server):
         self._stage: Path | None = None
         self._container: Any = None
         self._old_logs = ""
+        self._app_pid = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -74,6 +75,8 @@ class DockerServer(Server):
                                    data_dir=self.assignment.data_dir)
                 self.host, self.reachable = self._box.host, frozenset({self._box.host})
             self._container = self._client.containers.run(self.image, **self._run_args())
+            self._container.reload()
+            self._app_pid = int(self._container.attrs["State"].get("Pid") or 0)
         except DockerException as exc:
             raise InfraError(f"docker could not start the submission: {exc}") from None
         self.wait_listening()
@@ -125,6 +128,7 @@ class DockerServer(Server):
         container, box = self._container, self._box
         if container is not None:
             self._old_logs = self.logs()
+            self._bank_cpu()
         self._container = None
         if not keep_data:
             self._box = None
@@ -159,6 +163,10 @@ class DockerServer(Server):
         if code == 137:  # `timeout -s KILL` in the container: the kill timer
             return OUT_OF_TIME
         return f"exited with code {code}"
+
+    def _cpu_now(self) -> float | None:
+        # From the host's /proc (where the engine runs here); None where it runs in a VM.
+        return tree_cpu(self._app_pid) if self._container is not None and self._app_pid else None
 
     def listeners(self) -> list[Listener]:
         """The namespace's listening sockets, read from the host side through the holder's

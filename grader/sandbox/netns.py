@@ -22,7 +22,12 @@ from docker.types import Mount
 
 from .base import LABEL, InfraError
 
-__all__ = ["Sandbox", "SandboxPool", "remove"]
+__all__ = ["NETWORK", "Sandbox", "SandboxPool", "remove"]
+
+# Real network conditions: the namespace's TCP buffers are small, as across a real network, so
+# a send() without a loop (or a partial write dropped) shows as it would there; on loopback with
+# the default 4 MiB buffers a 64 KiB send never comes back short.
+NETWORK = {"net.ipv4.tcp_wmem": "4096 16384 65536", "net.ipv4.tcp_rmem": "4096 65536 65536"}
 
 _HOLD = """
 set -e
@@ -69,6 +74,7 @@ class Sandbox:
                 name=f"{box.name}-net", detach=True, network=box.name, user="0",
                 cap_drop=["ALL"], cap_add=["NET_ADMIN"], read_only=True,
                 tmpfs={"/run": "size=1m"}, mem_limit="64m", pids_limit=16, labels=labels,
+                sysctls=NETWORK,
                 mounts=[Mount("/data", box.name, type="volume")] if data_dir else [])
             box._wait_ready()
         except DockerException as exc:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from .base import OUT_OF_TIME, Server, StartupError
+from .base import OUT_OF_TIME, Server, StartupError, tree_cpu
 from .listeners import Listener, normalise
 
 __all__ = ["ProcessServer"]
@@ -162,6 +162,9 @@ class ProcessServer(Server):
         found.pop(os.getpid(), None)
         return list(found.values())
 
+    def _cpu_now(self) -> float | None:
+        return tree_cpu(self._proc.pid) if self._proc is not None else None
+
     def listeners(self) -> list[Listener]:
         """What the submission's own processes listen on (psutil: Linux, macOS, BSD); a
         neighbour holding the same port does not count."""
@@ -205,6 +208,7 @@ class ProcessServer(Server):
         if self._timer is not None:
             self._timer.cancel()
         if self._proc is not None:
+            self._bank_cpu()
             family = self._family()
             _kill_group(self._proc)
             _kill(family + self._family())  # whatever left the group, or was born meanwhile
