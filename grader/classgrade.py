@@ -28,7 +28,8 @@ __all__ = ["STARTER", "grade_collected"]
 STARTER = ".starter"
 
 
-def grade_collected(*, course: Course, assignment: Assignment, out: Path, workers: int = 2,
+def grade_collected(*, course: Course, assignment: Assignment, out: Path,
+                    workers: int | None = None,
                     backend: str = "auto", only: list[str] | None = None, regrade: bool = False,
                     console: Console | None = None) -> list[Result]:
     console = console or Console(stderr=True)

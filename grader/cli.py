@@ -96,12 +96,14 @@ def check(path: Path, assignment: str | None, backend: str, hidden: bool,
               help="folder with one subfolder per student (default: what `collect` fetched)")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="where the reports go")
-@click.option("--workers", default=2, show_default=True, help="submissions graded at once")
+@click.option("--workers", type=int, default=None,
+              help="submissions graded at once (default: from the cores and memory of the "
+                   "engine, see README: suites mostly wait, so more than the cores)")
 @click.option("--backend", type=BACKENDS, default="auto", show_default=True)
 @click.option("--regrade", is_flag=True, help="grade again even what is already graded")
 @click.option("--only", multiple=True, help="grade (again) only this student; repeatable")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def grade(assignment: str, submissions: Path | None, out: Path, workers: int, backend: str,
+def grade(assignment: str, submissions: Path | None, out: Path, workers: int | None, backend: str,
           regrade: bool, only: tuple[str, ...], course: Path | None) -> None:
     """Grade a class (hidden tests included); resumable: rerun to continue."""
     _grade(assignment=assignment, submissions=submissions, out=out, workers=workers,
@@ -117,11 +119,12 @@ def grade(assignment: str, submissions: Path | None, out: Path, workers: int, ba
 def regrade(assignment: str, students: tuple[str, ...], out: Path, backend: str,
             course: Path | None) -> None:
     """Grade these students of a collected class again."""
-    _grade(assignment=assignment, submissions=None, out=out, workers=2, backend=backend,
+    _grade(assignment=assignment, submissions=None, out=out, workers=None, backend=backend,
            regrade=True, only=list(students), course=course)
 
 
-def _grade(*, assignment: str, submissions: Path | None, out: Path, workers: int, backend: str,
+def _grade(*, assignment: str, submissions: Path | None, out: Path, workers: int | None,
+           backend: str,
            regrade: bool, only: list[str], course: Path | None) -> None:
     console = Console()
     with _errors(console):
