@@ -87,3 +87,47 @@ def test_a_crash_costs_one_test(tmp_path: Path, restarts: int) -> None:
     assert result.reason.startswith("the server exited with code 1 during 'test 2 crash': "
                                     "RuntimeError: asked to crash (and 1 more time)")
     assert result.crashes and len(result.crashes) == 2
+
+
+ONCE = """\
+import os, socket, sys
+mark = os.path.join(os.environ["DATA_DIR"], "started")
+if os.path.exists(mark):
+    sys.exit("refusing to start twice")
+open(mark, "w").close()
+server = socket.create_server(("0.0.0.0", int(os.environ["PORT"])))
+while True:
+    conn, _ = server.accept()
+    with conn:
+        conn.sendall(conn.recv(100))
+"""
+
+RESTART_SUITE = """\
+def test_1_before(connect):
+    sock = connect()
+    sock.sendall(b"hi")
+    assert sock.recv(10) == b"hi"
+
+def test_2_restart(server, connect):
+    server.restart()
+
+def test_3_after(connect):
+    connect()
+"""
+
+
+def test_a_server_that_does_not_start_again_is_graded_not_no_server(tmp_path: Path) -> None:
+    root = _course(tmp_path, 10)
+    (root / "assignments/crashy/assignment.yml").write_text("title: Crashy\ndata_dir: true\n")
+    (root / "assignments/crashy/tests/test_crashy.py").write_text(RESTART_SUITE)
+    (root / "sub/server.py").write_text(ONCE)
+    course = load_course(root)
+    result = grade_submission(course=course, assignment=course.assignment("crashy"),
+                              submission=tmp_path / "sub", backend="process")
+    got = {t.name.rpartition("::")[2]: (t.status, t.feedback) for t in result.tests}
+    assert result.status == "ok" and result.score == 1, result.reason
+    why = ("the server did not start again after a restart: the server exited with code 1 "
+           "before listening on port")
+    assert got["test_2_restart"][0] == "failed" and got["test_2_restart"][1].startswith(why)
+    assert got["test_2_restart"][1].endswith("refusing to start twice")
+    assert got["test_3_after"][1].startswith(f"not run: {why}")
