@@ -22,7 +22,7 @@ from .config import Assignment, Course, Limits
 from .grade import run_job
 from .job import Job, owner_id
 from .results import Result, TestResult, dumps, write_atomic
-from .sandbox import LABEL, resolve_backend
+from .sandbox import resolve_backend
 from .sandbox.netns import SandboxPool
 
 _PER_CORE = 4  # workers per core (see default_workers)
@@ -150,12 +150,12 @@ def _sandbox_pool(course: Course, assignment: Assignment, backend: str, image: s
     """Docker: the next submissions' network sandboxes, made while the current suites run."""
     if backend != "docker" or not image:
         return None
-    from .sandbox.docker import client
+    from .sandbox.docker import client, owner_labels
 
     limits = course.limits_for(assignment)
     return SandboxPool(client(), spares=workers, image=image, wall=limits.wall,
                        tmpfs=limits.tmpfs, data_dir=assignment.data_dir,
-                       labels={LABEL: "1", f"{LABEL}.owner": owner_id()})
+                       labels=owner_labels(owner_id()))
 
 
 def write_reports(result: Result, folder: Path, *, assignment: Assignment,

@@ -116,7 +116,7 @@ def test_grader_failure_is_not_a_zero(course: Course, docker_ready: str) -> None
                               submission=ROOT / "reference/echo", backend="docker",
                               image="grader-echo:does-not-exist")
     assert result.status == "error" and result.needs_rerun
-    assert "docker could not start the submission" in result.reason
+    assert "the runtime image grader-echo:does-not-exist is missing" in result.reason
     assert not leftovers()
 
 

@@ -118,6 +118,7 @@ def test_container_limits_are_on_by_default(course: Course, docker_ready: str) -
 def _left(student: str) -> list[object]:
     """What this process's sandboxes for `student` left behind."""
     client = docker.from_env()
-    mine = {"label": [f"{LABEL}.student={student}", f"{LABEL}.owner={owner_id()}"]}
+    host, _, pid = owner_id().rpartition(":")
+    mine = {"label": [f"{LABEL}.student={student}", f"{LABEL}.owner={pid}", f"{LABEL}.host={host}"]}
     return [*client.containers.list(all=True, filters=mine), *client.networks.list(filters=mine),
             *client.volumes.list(filters=mine)]

@@ -31,7 +31,7 @@ from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError, tree_cpu
 from .listeners import Listener, parse_proc_tcp
 from .netns import Sandbox, remove
 
-__all__ = ["DockerServer", "client", "orphans", "reap"]
+__all__ = ["DockerServer", "client", "orphans", "owner_labels", "reap"]
 
 STUDENT = "10001:10001"
 _DATA_CAP = 32 * 1024 * 1024  # bytes read back from DATA_DIR, at most
@@ -53,7 +53,7 @@ class DockerServer(Server):
         self.port = self.assignment.port
         self.host = ""
         self._client = client()
-        self._labels = {LABEL: "1", f"{LABEL}.owner": owner or owner_id(),
+        self._labels = {**owner_labels(owner or owner_id()),
                         f"{LABEL}.student": self.submission.name}
         self._given = sandbox  # made by the batch's pool, which also removes it
         self._box: Sandbox | None = None
@@ -236,7 +236,7 @@ def orphans(*, everything: bool = False, mine: bool = False) -> list[Any]:
                  c.volumes.list(filters={"label": LABEL})):
         for obj in kind:
             labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
-            owner = labels.get(f"{LABEL}.owner", "")
+            owner = f"{labels.get(f'{LABEL}.host', '')}:{labels.get(f'{LABEL}.owner', '')}"
             if everything or (mine and owner == me) or _dead(owner):
                 found.append(obj)
     return found
@@ -248,6 +248,13 @@ def reap(*, everything: bool = False, mine: bool = False) -> int:
     for obj in found:
         remove(obj)
     return len(found)
+
+
+def owner_labels(owner: str) -> dict[str, str]:
+    """The labels of what `owner` ("host:pid") makes: the pid stays a label of its own, so a
+    grader of an earlier version on the same host still reads it as a pid."""
+    host, _, pid = owner.rpartition(":")
+    return {LABEL: "1", f"{LABEL}.owner": pid, f"{LABEL}.host": host}
 
 
 def _dead(owner: str) -> bool:

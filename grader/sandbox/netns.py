@@ -61,6 +61,11 @@ class Sandbox:
         box = cls(client, f"grader-{uuid.uuid4().hex[:10]}")
         labels = {**labels, f"{LABEL}.sandbox": box.name}
         try:
+            client.images.get(image)  # never let the engine try to pull a missing image
+        except DockerException:
+            raise InfraError(f"the runtime image {image} is missing: run `grader images`") \
+                from None
+        try:
             if data_dir:
                 box.volume = client.volumes.create(
                     box.name, driver="local", labels=labels,
