@@ -50,13 +50,14 @@ class ChatClient:
         self.sock.sendall(data)
 
     def register(self, what: str = "") -> None:
+        silent = ""
         if not what:
             what = "after 'NICK <name>' the server answers '* welcome <name>'"
-            if len(self.room.clients) > 1:
-                what += ", even while other clients are connected and quiet"
+            if len(self.room.clients) > 1:  # said only when nothing came: that is the evidence
+                silent = ", even while other clients are connected and quiet"
         self.order = self.room.ordered(self)
         self.send_line(f"NICK {self.nick}")
-        self.expect_line(f"* welcome {self.nick}", what)
+        self.expect_line(f"* welcome {self.nick}", what, silent=silent)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -92,12 +93,14 @@ class ChatClient:
         return f"nothing arrived within {timeout:g} s{partial}"
 
     def expect_line(self, expected: str, what: str, timeout: float = READ_TIMEOUT,
-                    wrong: dict[str, str] | None = None) -> None:
-        """The next line must be `expected`; `what` names the behaviour for the feedback, and
-        `wrong` maps a known wrong line to the feedback that names its mistake."""
+                    wrong: dict[str, str] | None = None, silent: str = "") -> None:
+        """The next line must be `expected`; `what` names the behaviour for the feedback,
+        `wrong` maps a known wrong line to the feedback that names its mistake, and `silent`
+        is added to `what` when nothing arrived while the connection stayed open."""
         got = self.next_line(timeout)
         if got is None:
-            raise AssertionError(f"{what}: {self.nick} expected {_short(expected)}, but "
+            quiet = silent if not self.eof and not self._buf else ""
+            raise AssertionError(f"{what}{quiet}: {self.nick} expected {_short(expected)}, but "
                                  f"{self._nothing(timeout)}")
         if wrong and got in wrong:
             raise AssertionError(f"{wrong[got]}: {self.nick} got {_short(got)}")
