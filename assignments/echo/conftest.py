@@ -16,7 +16,7 @@ def hint(sent: bytes, got: bytes, ended: str) -> str:
     if got and rest and sent.startswith(got) and got.endswith(b"\n") and b"\n" not in rest:
         return (f"the echo stopped after a newline ({len(got)} bytes) and the rest never came: "
                 "send back what each recv returns at once, never wait for a line end")
-    if ended in ("closed", "reset") and sent.startswith(got) and _utf8(got) and not _utf8(sent):
+    if ended in ("closed", "reset") and sent.startswith(got) and utf8(got) and not utf8(sent):
         return ("the connection ended on bytes that are not valid UTF-8: echo the bytes, "
                     "never decode them")
     if ended == "quiet" and not got:
@@ -25,7 +25,7 @@ def hint(sent: bytes, got: bytes, ended: str) -> str:
     return ""
 
 
-def _utf8(data: bytes) -> bool:
+def utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
