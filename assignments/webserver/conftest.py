@@ -114,11 +114,15 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
         if chunk is None:
             if bodiless:
                 break
-            said = f" of the {length} its Content-Length announced" if length is not None else ""
             quiet = min(idle or timeout, timeout)
-            raise ShortRead(f"{what}: got {len(body)} bytes of body{said}, then the server went "
-                            f"quiet for {quiet:g} s; close the connection after the response",
-                            got=body, ended="quiet")
+            if length is None:  # the body ends at the close, which never came
+                raise ShortRead(f"{what}: got {len(body)} bytes of body and no Content-Length, "
+                                f"then the server went quiet for {quiet:g} s without closing; "
+                                "close the connection after the response", got=body,
+                                ended="quiet")
+            raise ShortRead(f"{what}: got {len(body)} bytes of body of the {length} its "
+                            f"Content-Length announced, then the server went quiet for "
+                            f"{quiet:g} s", got=body, ended="quiet")
         if not chunk:
             break
         body += chunk
@@ -150,7 +154,7 @@ class Raw:
 
     data: bytes
     status: int | None
-    ended: str  # "closed", "reset" or "quiet"
+    ended: str  # "closed" (or reset) or "quiet"
 
 
 def read_raw(sock: socket.socket, *, timeout: float = 5.0, idle: float = 1.0) -> Raw:
