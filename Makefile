@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 BASE   := grader-base:bookworm
 ASSIGNMENTS = $(shell $(BIN)/python -c 'import yaml; print(*yaml.safe_load(open("grading.yml"))["assignments"])')
 
-.PHONY: setup images grade test lint bench clean
+.PHONY: setup images grade test lint bench clean determinism
 
 setup: $(BIN)/grader
 
@@ -43,6 +43,10 @@ lint: setup
 
 test: images lint
 	$(BIN)/pytest
+
+# Every buggy variant graded twice, once under CPU load: no per-test outcome may differ.
+determinism: images
+	GRADER_DETERMINISM=all $(BIN)/pytest tests/test_determinism.py
 
 bench: images
 	$(BIN)/python bench/overhead.py

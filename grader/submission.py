@@ -3,11 +3,12 @@ submitted" check, the import rules and the copy the container sees."""
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 from pathlib import Path
 
-__all__ = ["SKIP", "STAGE_CAP", "TooLarge", "files", "is_empty", "stage_copy"]
+__all__ = ["SKIP", "STAGE_CAP", "TooLarge", "files", "generated", "is_empty", "stage_copy"]
 
 # Tooling and caches, never the student's code. `.grader/` is the exported kit: the grader runs
 # the course's own suite, never the copy in a student's repository.
@@ -21,12 +22,25 @@ class TooLarge(Exception):
 
 
 def files(folder: Path) -> list[Path]:
-    """The submission's regular files, sorted, without SKIP folders (symlinks not followed)."""
+    """A folder's regular files, sorted, without SKIP folders (symlinks not followed) and
+    without what its own .gitignore names (generated files, e.g. a large test fixture)."""
     found = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in SKIP)
         found += [Path(root, n) for n in names if n not in SKIP and Path(root, n).is_file()]
-    return sorted(found)
+    return sorted(p for p in found if not generated(folder, p))
+
+
+def generated(folder: Path, path: Path) -> bool:
+    """Does `folder/.gitignore` name `path` (simple patterns: `www/huge.txt`, `*.log`)?"""
+    try:
+        patterns = (folder / ".gitignore").read_text().splitlines()
+    except OSError:
+        return False
+    rel = path.relative_to(folder).as_posix()
+    return any(fnmatch.fnmatch(rel, pat.strip().lstrip("/")) or
+               fnmatch.fnmatch(path.name, pat.strip())
+               for pat in patterns if pat.strip() and not pat.startswith("#"))
 
 
 def is_empty(folder: Path) -> bool:
@@ -47,7 +61,7 @@ def stage_copy(src: Path, dest: Path) -> None:
                 total += p.stat().st_size
         if total > STAGE_CAP:
             raise TooLarge(f"the submission is larger than {STAGE_CAP >> 20} MiB")
-        return set(SKIP & set(names))
+        return set(SKIP & set(names)) | {n for n in names if generated(src, Path(folder, n))}
 
     shutil.copytree(src, dest, symlinks=True, ignore=ignore)
     for root, _dirs, names in os.walk(dest):

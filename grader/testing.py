@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import Any, Protocol
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal, Protocol
 
 import requests
 
-__all__ = ["ServerSession", "recv_all", "recv_exactly", "recv_lines", "recv_until", "show"]
+__all__ = ["ServerSession", "ShortRead", "recv_all", "recv_exactly", "recv_lines", "recv_until",
+           "show", "socket_error", "step"]
 
 
 class _HasUrl(Protocol):
@@ -22,22 +25,69 @@ def show(data: bytes, limit: int = 60) -> str:
     return text + (f"... ({len(data)} bytes)" if len(data) > limit else "")
 
 
+class ShortRead(AssertionError):
+    """Fewer bytes than expected arrived: the message, plus the evidence a test can use to name
+    the cause (what did arrive, and whether the server went quiet, closed or reset)."""
+
+    def __init__(self, message: str, *, got: bytes,
+                 ended: Literal["quiet", "closed", "reset"]) -> None:
+        super().__init__(message)
+        self.got, self.ended = got, ended
+
+
+_ENDED = {"quiet": "went quiet", "closed": "closed the connection",
+          "reset": "reset the connection"}
+
+
 def recv_exactly(sock: socket.socket, n: int, *, timeout: float = 5.0) -> bytes:
-    """Read exactly n bytes; fail saying how many arrived before the server went quiet."""
+    """Read exactly n bytes; fail (ShortRead) saying how many arrived and how the read ended."""
     got = bytearray()
     deadline = time.monotonic() + timeout
     while len(got) < n:
         sock.settimeout(max(0.01, deadline - time.monotonic()))
+        ended: Literal["quiet", "closed", "reset"] | None = None
         try:
             chunk = sock.recv(min(65536, n - len(got)))
+            ended = None if chunk else "closed"
         except TimeoutError:
-            raise AssertionError(f"expected {n} bytes, got {len(got)} before the server went "
-                                 f"quiet for {timeout:g} s") from None
-        if not chunk:
-            raise AssertionError(f"expected {n} bytes, got {len(got)} before the server closed "
-                                 "the connection")
+            ended = "quiet"
+        except ConnectionResetError:
+            ended = "reset"
+        if ended:
+            quiet = f" for {timeout:g} s" if ended == "quiet" else ""
+            raise ShortRead(f"expected {n} bytes, got {len(got)} before the server "
+                            f"{_ENDED[ended]}{quiet}", got=bytes(got), ended=ended)
         got += chunk
     return bytes(got)
+
+
+def socket_error(exc: OSError) -> str:
+    """A student's line for an error from a socket call."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: the server is no longer listening"
+    if isinstance(exc, ConnectionResetError):
+        return "the server reset the connection"
+    if isinstance(exc, BrokenPipeError):
+        return "the server closed the connection while the test was sending"
+    if isinstance(exc, TimeoutError):
+        return "the server did not answer in time"
+    return f"{type(exc).__name__}: {exc}"
+
+
+@contextmanager
+def step(what: str) -> Iterator[None]:
+    """Name the step of a multi-step test in its failure ("client 1's second message: ...").
+
+    A ShortRead keeps its evidence (got, ended) under the new message.
+    """
+    try:
+        yield
+    except ShortRead as exc:
+        raise ShortRead(f"{what}: {exc}", got=exc.got, ended=exc.ended) from None
+    except AssertionError as exc:
+        raise AssertionError(f"{what}: {exc}") from None
+    except OSError as exc:
+        raise AssertionError(f"{what}: {socket_error(exc)}") from None
 
 
 def recv_until(sock: socket.socket, marker: bytes, *, timeout: float = 5.0,

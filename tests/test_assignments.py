@@ -9,6 +9,8 @@ expect.yml of a variant:
     bug: what the variant gets wrong (for the reader)
     fails: [test_function_name, ...]  # exactly these tests fail; all others pass
     feedback: text                    # optional: a failing test's feedback contains it
+    feedback_never: text              # optional: no failing test's feedback contains it (a
+                                      # hint the evidence does not support, e.g. "decode")
     status: no_server                 # optional: the result's status (default ok)
     reason: text                      # optional: the result's reason contains it
     backends: [docker]                # optional: default both (a correct variant: fails: [])
@@ -109,6 +111,9 @@ def test_buggy_variant_loses_what_it_deserves(graded, backend: str, variant: Pat
     assert bool(result.reason) == bool(failing), result.reason  # the gradebook's one line
     if "feedback" in expect:
         assert any(expect["feedback"] in t.feedback for t in failing), [
+            t.feedback for t in failing]
+    if "feedback_never" in expect:
+        assert not [t.feedback for t in failing if expect["feedback_never"] in t.feedback], [
             t.feedback for t in failing]
     if "reason" in expect:
         assert expect["reason"] in result.reason, result.reason

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.testing import show
+from grader.testing import ShortRead, show
 
 HEAD_END = re.compile(rb"\r?\n\r?\n")
 STATUS_LINE = re.compile(rb"HTTP/(\d\.\d)[ \t]+(\d{3})(?:[ \t]+(.*))?")
@@ -30,6 +30,7 @@ class Response:
     headers: dict[str, str]  # names in lower case
     body: bytes
     head: bytes = field(repr=False)
+    problems: list[str] = field(default_factory=list)  # format faults, for the format test
 
     @property
     def content_type(self) -> str:
@@ -46,9 +47,11 @@ def request_bytes(target: str, method: str = "GET", host: str = "localhost") -> 
             "Accept: */*\r\nConnection: close\r\n\r\n").encode("latin-1")
 
 
-def _recv(sock: socket.socket, deadline: float) -> bytes | None:
-    """One recv before the deadline: the bytes, b"" when closed, None on a timeout."""
-    sock.settimeout(max(0.01, deadline - time.monotonic()))
+def _recv(sock: socket.socket, deadline: float, idle: float | None = None) -> bytes | None:
+    """One recv before the deadline (and within `idle` s): the bytes, b"" when closed, None on
+    a timeout."""
+    left = max(0.01, deadline - time.monotonic())
+    sock.settimeout(min(left, idle) if idle else left)
     try:
         return sock.recv(65536)
     except TimeoutError:
@@ -58,11 +61,14 @@ def _recv(sock: socket.socket, deadline: float) -> bytes | None:
 
 
 def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
-                  timeout: float = 5.0) -> Response:
+                  timeout: float = 5.0, idle: float | None = None) -> Response:
     """Read one response: the head, then Content-Length bytes of body or up to the close.
 
     `head_only` (HEAD): read to the close but accept silence after the head, so a server that
     keeps the connection open costs a short wait, not a failure; the caller checks the body.
+    `idle`: give up on the body after that many seconds without a byte (default: `timeout`).
+    A header line that is not 'Name: value' is skipped and noted in `problems`: the format
+    test charges it, once.
     """
     deadline = time.monotonic() + timeout
     buf = b""
@@ -78,7 +84,8 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
                 raise AssertionError(f"{what}: the server closed the connection without "
                                      "sending a response")
             raise AssertionError(f"{what}: the connection closed before the blank line that "
-                                 f"ends the headers; got {show(buf)}")
+                                 f"ends the headers (a head ends with '\\r\\n\\r\\n'); got "
+                                 f"{show(buf)}")
         buf += chunk
         if len(buf) > 1 << 20:
             raise AssertionError(f"{what}: more than 1 MiB without the blank line that ends "
@@ -91,23 +98,31 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
                              f"'HTTP/1.1 200 OK', got {show(lines[0])}")
     status = int(match.group(2))
     headers: dict[str, str] = {}
+    problems = []
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if not sep or not name.strip():
-            raise AssertionError(f"{what}: a header line must be 'Name: value', got {show(line)}")
+            problems.append(f"{what}: a header line must be 'Name: value', got {show(line)}")
+            continue
         headers[name.strip().decode("latin-1").lower()] = value.strip().decode("latin-1")
-    response = Response(status, (match.group(3) or b"").decode("latin-1"), headers, b"", head)
+    response = Response(status, (match.group(3) or b"").decode("latin-1"), headers, b"", head,
+                        problems)
     length = response.content_length()
     bodiless = head_only or status in (204, 304) or 100 <= status < 200
     while bodiless or length is None or len(body) < length:
-        chunk = _recv(sock, deadline)
+        chunk = _recv(sock, deadline, idle)
         if chunk is None:
             if bodiless:
                 break
-            said = f" of the {length} its Content-Length announced" if length is not None else ""
-            raise AssertionError(f"{what}: got {len(body)} bytes of body{said}, then the server "
-                                 f"went quiet for {timeout:g} s; close the connection after "
-                                 "the response")
+            quiet = min(idle or timeout, timeout)
+            if length is None:  # the body ends at the close, which never came
+                raise ShortRead(f"{what}: got {len(body)} bytes of body and no Content-Length, "
+                                f"then the server went quiet for {quiet:g} s without closing; "
+                                "close the connection after the response", got=body,
+                                ended="quiet")
+            raise ShortRead(f"{what}: got {len(body)} bytes of body of the {length} its "
+                            f"Content-Length announced, then the server went quiet for "
+                            f"{quiet:g} s", got=body, ended="quiet")
         if not chunk:
             break
         body += chunk
@@ -133,6 +148,49 @@ def fetch(server, connect) -> Callable[..., Response]:
     return _fetch
 
 
+@dataclass
+class Raw:
+    """Every byte that arrived for one request, and the status line's code if there is one."""
+
+    data: bytes
+    status: int | None
+    ended: str  # "closed" (or reset) or "quiet"
+
+
+def read_raw(sock: socket.socket, *, timeout: float = 5.0, idle: float = 1.0) -> Raw:
+    """Read until the server closes, or goes quiet for `idle` s after its first byte, or
+    `timeout` passes: the security tests judge what arrived, whatever its format."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    ended = "quiet"
+    while time.monotonic() < deadline and len(data) < 1 << 22:
+        try:
+            chunk = _recv(sock, deadline, idle if data else None)
+        except OSError:
+            chunk = b""
+        if chunk is None:
+            break
+        if not chunk:
+            ended = "closed"
+            break
+        data += chunk
+    first = re.split(rb"\r?\n", data, maxsplit=1)[0].strip()
+    match = STATUS_LINE.fullmatch(first)
+    return Raw(data, int(match.group(2)) if match else None, ended)
+
+
+@pytest.fixture
+def fetch_raw(server, connect) -> Callable[..., Raw]:
+    """fetch_raw(target) -> Raw: what arrived for `GET target`, read leniently."""
+
+    def _fetch_raw(target: str, timeout: float = 5.0) -> Raw:
+        sock = connect(timeout)
+        sock.sendall(request_bytes(target, "GET", f"{server.host}:{server.port}"))
+        return read_raw(sock, timeout=timeout)
+
+    return _fetch_raw
+
+
 @pytest.fixture
 def read_response() -> Callable[..., Response]:
     """read_response(sock, what=..., head_only=False, timeout=5): one response from a socket
@@ -144,6 +202,14 @@ def read_response() -> Callable[..., Response]:
 def www(assignment_dir: Path) -> Path:
     """The document root's fixture files, as the grader's side sees them."""
     return assignment_dir / "www"
+
+
+@pytest.fixture(scope="session")
+def huge(www: Path) -> bytes:
+    """The 16 MiB www/huge.txt (generated, not kept in git: see make_www.py)."""
+    from make_www import ensure_huge  # beside this file
+
+    return ensure_huge(www).read_bytes()
 
 
 @pytest.fixture(scope="session")
@@ -173,6 +239,12 @@ def _check_file(response: Response, expected: bytes, *, what: str,
         raise AssertionError(
             f"{what}: Content-Length says {length} but the file has {len(expected)} bytes, so "
             "the body is cut short: Content-Length must count bytes, not characters")
+    body = response.body
+    if length == len(expected) and len(body) < length and expected.startswith(body):
+        raise AssertionError(
+            f"{what}: the connection closed after {len(body)} of the {length} bytes its "
+            "Content-Length announced: send all of the file (sendall, not send; with "
+            "non-blocking sockets keep the unsent rest for when select says it is writable)")
     said = f", Content-Length said {length}" if length not in (None, len(expected)) else ""
     raise AssertionError(
         f"{what}: the body is not the file's bytes (expected {len(expected)} bytes, got "

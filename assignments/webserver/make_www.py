@@ -4,13 +4,20 @@ The text fixtures are written by hand; this makes the ones that are easier as co
 JPEG and GIF, a binary file with every byte value (and CR/LF pairs a text-mode read would
 mangle), and a 5.5 MiB text file whose lines carry a counter (so a dropped or repeated chunk shows)
 and which compresses to almost nothing in git. The output is deterministic.
+
+One more is not kept in git: the 16 MiB `huge.txt` of the slow-reader test (large enough to
+overflow the kernel's socket buffers), made the same way by `ensure_huge`, which the suite calls
+before the test (and which writes it only when it is missing).
 """
 
+import os
 import struct
 import zlib
 from pathlib import Path
 
 WWW = Path(__file__).resolve().parent / "www"
+HUGE = "huge.txt"  # listed in .gitignore
+HUGE_SIZE = 16 << 20
 
 
 def png(width: int = 4, height: int = 4) -> bytes:
@@ -68,6 +75,17 @@ def big(size: int = 5_500_000) -> bytes:
     return bytes(out)
 
 
+def ensure_huge(www: Path = WWW) -> Path:
+    """www/huge.txt, written when missing (atomically: several graders may run at once)."""
+    path = www / HUGE
+    if path.is_file() and path.stat().st_size == HUGE_SIZE:
+        return path
+    tmp = www / f".{HUGE}.{os.getpid()}.tmp"
+    tmp.write_bytes(big(HUGE_SIZE)[:HUGE_SIZE])
+    os.replace(tmp, path)
+    return path
+
+
 def main() -> None:
     files = {"images/logo.png": png(), "images/photo.jpg": jpeg(), "images/dot.gif": gif(),
              "data/blob.dat": blob(), "big.txt": big()}
@@ -76,6 +94,7 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         print(f"{name}: {len(data)} bytes")
+    print(f"{HUGE}: {ensure_huge().stat().st_size} bytes (not kept in git)")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import yaml
 from packaging.requirements import Requirement
 
 from ..config import Assignment, Course
+from ..submission import generated
 
 __all__ = ["KIT", "build_wheel", "constraints", "copy_kit", "kit_files", "render", "tree",
            "write_manifest"]
@@ -55,7 +56,8 @@ def kit_files(assignment: Assignment, *, hidden: bool) -> list[Path]:
             continue
         paths = [entry] if entry.is_file() else sorted(p for p in entry.rglob("*") if p.is_file())
         files += [p.relative_to(root) for p in paths
-                  if "__pycache__" not in p.parts and not p.name.endswith(".pyc")]
+                  if "__pycache__" not in p.parts and not p.name.endswith(".pyc")
+                  and not generated(root, p)]
     return [f for f in files if f.parts[0] != "hidden" or hidden]
 
 

@@ -20,8 +20,13 @@ def test_data_survives_restart(server, http, tag):
     kept = json_of(r, "POST /api/books")["id"]
     doomed = json_of(http.post("/api/books", json={**made, "title": f"Drop {tag}",
                                                    "isbn": new_isbn()}), "POST /api/books")["id"]
-    http.patch(f"/api/books/{kept}", json={"publisher": "Patched Press"})
-    http.delete(f"/api/books/{doomed}")
+    # Checked before the restart, so a failing PATCH or DELETE is not blamed on the restart.
+    r = http.patch(f"/api/books/{kept}", json={"publisher": "Patched Press"})
+    assert 200 <= r.status_code < 300, (
+        f"before the restart, PATCH /api/books/<id> gave status {r.status_code}")
+    r = http.delete(f"/api/books/{doomed}")
+    assert 200 <= r.status_code < 300, (
+        f"before the restart, DELETE /api/books/<id> gave status {r.status_code}")
 
     files = server.data_files()
     databases = [name for name, data in files.items() if data.startswith(SQLITE_MAGIC)]
@@ -36,10 +41,13 @@ def test_data_survives_restart(server, http, tag):
     server.restart()
 
     r = http.get(f"/api/books/{kept}")
+    assert r.status_code != 404, (
+        f"after a restart, GET /api/books/{kept} gave status 404: the book added before the "
+        "restart is gone (keep the data in the database in DATA_DIR, and do not recreate or "
+        "empty it at start-up)")
     assert r.status_code == 200, (
-        f"after a restart, GET /api/books/{kept} gave status {r.status_code}: the book added "
-        "before the restart is gone (keep the data in the database in DATA_DIR, and do not "
-        "recreate or empty it at start-up)")
+        f"after a restart, GET /api/books/{kept} (a book added before it) gave status "
+        f"{r.status_code}, expected 200")
     assert json_of(r, "GET /api/books/<id>").get("publisher") == "Patched Press", (
         "after a restart, a change made before it (PATCH of the publisher) is lost")
     assert http.get(f"/api/books/{doomed}").status_code == 404, (

@@ -1,9 +1,12 @@
-"""Hidden tests: a large file, requests that arrive in pieces, several clients at once."""
+"""Hidden tests: large files, a slow reader, requests in pieces, several clients at once."""
 
 import socket
 import time
 
 import pytest
+from conftest import request_bytes
+
+from grader.testing import ShortRead
 
 # Plain ASCII files with LF line endings: this test is about concurrency, not bytes or types.
 FILES = ["/files/alpha.txt", "/files/beta.html", "/files/notes/todo.txt", "/docs/guide.txt",
@@ -16,6 +19,31 @@ def test_large_file(fetch, www, check_file):
     expected = (www / "big.txt").read_bytes()
     check_file(fetch("/big.txt", timeout=15), expected,
                what=f"GET /big.txt ({len(expected)} bytes; sendall, not send)")
+
+
+# Loopback socket buffers absorb several MiB (measured: nothing lost up to 4 MiB in flight, half
+# lost at 8 MiB), so the file must be well beyond them for a server that drops data to show.
+PAUSE = 1.5
+
+
+@pytest.mark.points(3)
+def test_large_file_slow_reader(connect, server, read_response, huge, check_file):
+    """Serves a 16 MiB file whole to a client that pauses reading for 1.5 s"""
+    what = f"GET /huge.txt ({len(huge)} bytes) by a client that did not read for {PAUSE:g} s"
+    sock = connect(5)
+    sock.sendall(request_bytes("/huge.txt", "GET", f"{server.host}:{server.port}"))
+    time.sleep(PAUSE)  # not reading: the server's sends must wait, not fail or drop
+    try:
+        response = read_response(sock, what=what, timeout=15, idle=3)
+    except ShortRead as exc:
+        if exc.got and not huge.startswith(exc.got):
+            raise AssertionError(
+                f"{what}: got {len(exc.got)} bytes of body with pieces missing, then nothing "
+                "for 3 s: when the client reads slowly, send() takes only part of the data (or "
+                "none), so use sendall, or keep the unsent rest and send it when select says "
+                "the socket is writable") from None
+        raise
+    check_file(response, huge, what=f"{what} (sendall, not send)")
 
 
 @pytest.mark.points(2)
