@@ -29,7 +29,8 @@ from .sandbox import OUT_OF_TIME
 __all__ = ["fingerprint", "grade_submission", "plan"]
 
 _SUITE_INI = Path(__file__).with_name("suite.ini")
-_SKIP = {".git", "__pycache__", ".venv", ".pytest_cache", ".DS_Store"}
+# equivalent_mutants.yml is for `grader mutants` only: marking a mutant regrades nobody.
+_SKIP = {".git", "__pycache__", ".venv", ".pytest_cache", ".DS_Store", "equivalent_mutants.yml"}
 _VERSION = "1"  # bump when scoring changes, so a resumed batch regrades
 
 
