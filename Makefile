@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 BASE   := grader-base:bookworm
 ASSIGNMENTS = $(shell $(BIN)/python -c 'import yaml; print(*yaml.safe_load(open("grading.yml"))["assignments"])')
 
-.PHONY: setup images grade test lint bench clean determinism
+.PHONY: setup images grade test lint bench mutants clean determinism
 
 setup: $(BIN)/grader
 
@@ -47,6 +47,14 @@ test: images lint
 # Every buggy variant graded twice, once under CPU load: no per-test outcome may differ.
 determinism: images
 	GRADER_DETERMINISM=all $(BIN)/pytest tests/test_determinism.py
+
+# How much each suite catches: mutants of every reference, graded in containers (resumable;
+# MAX mutants per assignment). Reports in out/mutants/<assignment>/mutants.html.
+MAX ?= 40
+mutants: images
+	@for a in $(ASSIGNMENTS); do \
+	  $(BIN)/grader mutants $$a --backend docker --max $(MAX) --out out/mutants/$$a || exit $$?; \
+	done
 
 bench: images
 	$(BIN)/python bench/overhead.py

@@ -296,6 +296,42 @@ _NEXT = {
 
 
 @main.command()
+@click.argument("assignment")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="where mutants, grades and mutants.html go (default: out/mutants/ASSIGNMENT)")
+@click.option("--max", "limit", default=40, show_default=True,
+              help="grade at most this many mutants, a deterministic sample (0: all)")
+@click.option("--workers", default=2, show_default=True, help="mutants graded at once")
+@click.option("--backend", type=BACKENDS, default="auto", show_default=True)
+@click.option("--wall", default=60.0, show_default=True,
+              help="seconds one mutant may take (one that hangs is stopped there)")
+@click.option("--fail-under", default=0.0, show_default=True,
+              help="exit 1 when the score (in %) is below this")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def mutants(assignment: str, out: Path | None, limit: int, workers: int, backend: str,
+            wall: float, fail_under: float, course: Path | None) -> None:
+    """Grade mutants of the reference: the suite's mutation score and every survivor's diff."""
+    from .mutants import print_run, run_mutants
+
+    console = Console()
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        a = c.assignment(assignment)
+        out = out or Path("out") / "mutants" / a.id
+        try:
+            run = run_mutants(course=c, assignment=a, out=out, limit=limit or None,
+                              workers=workers, backend=backend, wall=wall, console=console)
+        except KeyboardInterrupt:
+            sys.exit(130)
+        print_run(run, console)
+        console.print(f"report: {out}/mutants.html")
+        if run.count("error"):
+            sys.exit(3)
+        if run.score is not None and run.score * 100 < fail_under:
+            sys.exit(1)
+
+
+@main.command()
 def clean() -> None:
     """Remove every container, network and volume the grader made (all runs)."""
     from .sandbox.docker import reap

@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = ["Assignment", "CollectSettings", "ConfigError", "Course", "CourseEntry", "ImportRules",
-           "LatePolicy", "Limits", "RosterEntry", "load_course"]
+           "LatePolicy", "Limits", "RosterEntry", "load_course", "load_equivalents"]
 
 
 class ConfigError(Exception):
@@ -286,3 +286,25 @@ def _validate(model: type[Any], data: dict[str, Any], path: Path, **fixed: Any) 
             raise ConfigError(f"{path}: {key}: required key is missing") from None
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{path}: {key}: {err.get('input')!r} is invalid: {msg}") from None
+
+
+EQUIVALENTS = "equivalent_mutants.yml"
+
+
+def load_equivalents(assignment: Assignment) -> dict[str, str]:
+    """assignments/<id>/equivalent_mutants.yml: mutant id -> why it behaves the same on the wire
+    (`grader mutants` leaves these out of the score). Missing file: none."""
+    path = assignment.dir / EQUIVALENTS
+    if not path.is_file():
+        return {}
+    try:
+        if yaml.safe_load(path.read_text()) is None:
+            return {}  # only comments
+    except yaml.YAMLError:
+        pass  # _read_yaml says what is wrong
+    data = _read_yaml(path)
+    for key, reason in data.items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f"{path}: {key}: {reason!r} is invalid: expected the reason the "
+                              "mutant is equivalent (a non-empty string)")
+    return {str(k): v for k, v in data.items()}

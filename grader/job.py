@@ -24,6 +24,7 @@ from .submission import files
 __all__ = ["Job", "Outcome", "Record", "fingerprint", "owner_id", "pytest_command"]
 
 SUITE_INI = Path(__file__).with_name("suite.ini")
+_NOT_GRADED = {"equivalent_mutants.yml"}  # for `grader mutants` only: marking regrades nobody
 _VERSION = "2"  # bump when scoring changes, so a resumed batch regrades
 
 # graded: the suite ran; no_server: it never listened; out_of_time: the wall-clock budget ran out;
@@ -95,6 +96,8 @@ def fingerprint(assignment: Assignment, submission: Path, backend: str, limits: 
     for root in (assignment.dir, submission):
         if root.is_dir():
             for path in files(root):
+                if path.name in _NOT_GRADED:
+                    continue
                 h.update(str(path.relative_to(root)).encode() + b"\0")
                 h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:16]

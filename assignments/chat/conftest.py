@@ -140,27 +140,37 @@ class ChatClient:
     def close(self) -> None:
         self.sock.close()
 
-    def finish(self, deadline: float) -> None:
-        """Read whatever is left until the server closes (after our shutdown), then close.
+    def finish(self, deadline: float) -> bool:
+        """Read whatever is left until the server closes (after our shutdown), then close;
+        False if the server had not closed by the deadline.
 
         Closing a socket with unread data sends a reset, not a clean close: draining first
         keeps a server from seeing an "abrupt disconnect" the test never meant to make.
         """
+        closed = True
         try:
             while not self.eof and self.sock.fileno() != -1:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    closed = False
                     break
                 self.sock.settimeout(left)
                 if not self.sock.recv(65536):
                     break
+        except TimeoutError:
+            closed = False
         except OSError:
             pass
         self.sock.close()
+        return closed
 
 
 class Room:
     """The clients of one test, with names unique to it."""
+
+    server_lingers = False  # set once the server kept a half-closed connection open (one
+    # suite run grades one server): test_half_closed_client_is_closed fails for it, and
+    # the other tests stop waiting for closes that do not come
 
     def __init__(self, connect: Callable[..., socket.socket], tag: int) -> None:
         self._connect, self.tag = connect, tag
@@ -221,9 +231,11 @@ class Room:
                 client.sock.shutdown(socket.SHUT_WR)
             except OSError:
                 pass
+        if Room.server_lingers:  # known not to close: do not make every test wait for it
+            timeout = 0.0
         deadline = time.monotonic() + timeout
-        for client in self.clients:
-            client.finish(deadline)
+        if not all([client.finish(deadline) for client in self.clients]):
+            Room.server_lingers = True
 
     def who(self, asker: ChatClient, expected: list[str], what: str) -> None:
         """Ask /who and compare, skipping join/leave notices; ask again for up to 2 s while the

@@ -1,8 +1,10 @@
 """Hidden test: many clients at once."""
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 from conftest import json_of, new_isbn
 
 from grader.testing import ServerSession
@@ -41,3 +43,18 @@ def test_concurrent_creates_all_land(server, http, tag):
     assert titles == want, (
         f"after {CLIENTS} concurrent creates, ?q= finds {len(titles)} of them "
         f"({len(set(titles))} different): every create must be stored exactly once")
+
+
+@pytest.mark.points(1)
+def test_a_slow_client_does_not_block_others(server, http):
+    """A client that sends half a request does not hold up everyone else"""
+    with socket.create_connection((server.host, server.port), timeout=5) as slow:
+        slow.sendall(b"GET /api/books HTTP/1.1\r\nHost: books\r\n")  # no blank line yet
+        try:
+            r = http.get("/api/books/id1", timeout=3)
+        except requests.Timeout:
+            raise AssertionError(
+                "while one client had sent only half a request, GET /api/books/id1 got no "
+                "answer in 3 s: serve requests concurrently (app.run(..., threaded=True))"
+            ) from None
+        assert r.status_code == 200, f"GET /api/books/id1 gave status {r.status_code}"

@@ -29,7 +29,7 @@ def test_isbn_rules(http, tag):
 
 @pytest.mark.points(1)
 def test_non_json_body_is_400(http, tag):
-    """POST /api/books with a body that is not a JSON object answers 400 with {"error": ...}"""
+    """POST, PUT and PATCH with a body that is not a JSON object answer 400 with {"error": ...}"""
     json_error(http.post("/api/books", data="title=x&author=y",
                          headers={"Content-Type": "application/x-www-form-urlencoded"}),
                "POST /api/books with a form body instead of JSON", 400)
@@ -40,13 +40,27 @@ def test_non_json_body_is_400(http, tag):
                "POST /api/books with a JSON list instead of an object", 400)
     json_error(http.post("/api/books", json={"title": 42, "author": "A", "isbn": "0306406152"}),
                "POST /api/books with a number as the title", 400)
+    json_error(http.put("/api/books/id1", json=["a", "list"]),
+               "PUT /api/books/id1 with a JSON list instead of an object", 400)
+    json_error(http.patch("/api/books/id1", data="{not json",
+                          headers={"Content-Type": "application/json"}),
+               "PATCH /api/books/id1 with malformed JSON", 400)
 
 
 @pytest.mark.points(1)
 def test_wrong_method_is_json_405(http):
-    """Wrong methods on /api/books and /api/books/<id> answer 405 with {"error": ...}"""
-    json_error(http.delete("/api/books"), "DELETE /api/books", 405)
-    json_error(http.post("/api/books/id1", json=SEED["id1"]), "POST /api/books/id1", 405)
+    """Wrong methods on /api/books and /api/books/<id> answer 405 with {"error": ...} and an
+    Allow header"""
+    for method, url, allowed in (("DELETE", "/api/books", {"GET", "POST"}),
+                                 ("POST", "/api/books/id1", {"GET", "PUT", "PATCH", "DELETE"})):
+        r = http.request(method, url, json=SEED["id1"])
+        json_error(r, f"{method} {url}", 405)
+        got = {m.strip().upper() for m in r.headers.get("Allow", "").split(",") if m.strip()}
+        assert allowed <= got, (
+            f"{method} {url}: a 405 must say which methods the URL supports in an Allow header "
+            f"(at least {', '.join(sorted(allowed))}), got "
+            f"{r.headers.get('Allow', 'no Allow header')!r}: keep Flask's header in your JSON "
+            "error handler")
 
 
 @pytest.mark.points(1)

@@ -53,12 +53,17 @@ def test_create_book(http, isbn, tag):
 
 @pytest.mark.points(1)
 def test_create_rejects_invalid(http, isbn, tag):
-    """POST /api/books answers 400 with {"error": ...} for a missing title or a bad ISBN"""
+    """POST /api/books answers 400 with {"error": ...} for a missing or blank title or author,
+    or a bad ISBN"""
     good = {"title": f"Invalid {tag}", "isbn": isbn(), "author": "Someone", "publisher": ""}
     json_error(http.post("/api/books", json={**good, "title": ""}),
                "POST /api/books without a title", 400)
     json_error(http.post("/api/books", json={**good, "author": ""}),
                "POST /api/books without an author", 400)
+    json_error(http.post("/api/books", json={**good, "title": "   "}),
+               "POST /api/books with a title of only spaces", 400)
+    json_error(http.post("/api/books", json={**good, "author": " \t "}),
+               "POST /api/books with an author of only spaces", 400)
     json_error(http.post("/api/books", json={**good, "isbn": "12345"}),
                "POST /api/books with the ISBN '12345' (5 digits)", 400)
 
