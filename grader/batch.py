@@ -8,8 +8,10 @@ whose fingerprint still matches and grades the rest.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -22,7 +24,8 @@ from .job import Job
 from .results import Result, TestResult, dumps, write_atomic
 from .sandbox import resolve_backend
 
-__all__ = ["collect", "grade_class", "load_result", "prepare", "write_reports"]
+__all__ = ["Executor", "ExecutorFactory", "collect", "grade_class", "load_result", "local_pool",
+           "prepare", "write_reports"]
 
 
 def collect(submissions: Path) -> list[Path]:
@@ -45,13 +48,55 @@ def prepare(course: Course, assignment: Assignment, backend: str,
     return backend, runtime_image(course, assignment, log=log)
 
 
+@dataclass(frozen=True)
+class Executor:
+    """Where jobs are graded: the backend and image the batch's jobs name, how many jobs may
+    run at once, and how one is handed over (a future of its result)."""
+
+    backend: str
+    image: str | None
+    slots: Callable[[], int]
+    submit: Callable[[Job, list[TestResult]], Future[Result]]
+
+
+# (course, assignment, backend, workers, log) -> a context that prepares, runs and cleans up
+ExecutorFactory = Callable[[Course, Assignment, str, int, Callable[[str], None]],
+                           AbstractContextManager[Executor]]
+
+
+@contextmanager
+def local_pool(course: Course, assignment: Assignment, backend: str, workers: int,
+               log: Callable[[str], None]) -> Iterator[Executor]:
+    """This machine: a thread per slot, each running one pytest child at a time."""
+    backend, image = prepare(course, assignment, backend, log=log)
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        yield Executor(backend, image, lambda: max(1, workers),
+                       lambda job, planned: pool.submit(_grade, job, planned))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if backend == "docker":
+            from .sandbox.docker import reap
+
+            reap(mine=True)  # ours, left by a killed child; others' of a grader killed earlier
+
+
 def grade_class(*, course: Course, assignment: Assignment, submissions: Path, out: Path,
                 workers: int = 2, backend: str = "auto", regrade: bool = False,
-                console: Console | None = None) -> list[Result]:
+                console: Console | None = None,
+                executor: ExecutorFactory = local_pool) -> list[Result]:
     console = console or Console(stderr=True)
     students = collect(submissions)
     planned = lint.collect(assignment)  # a broken suite stops here, before anyone is graded
-    backend, image = prepare(course, assignment, backend, log=console.print)
+    with executor(course, assignment, backend, workers, console.print) as pool:
+        return _grade_all(course=course, assignment=assignment, students=students, out=out,
+                          regrade=regrade, console=console, planned=planned, pool=pool)
+
+
+def _grade_all(*, course: Course, assignment: Assignment, students: list[Path], out: Path,
+               regrade: bool, console: Console, planned: list[TestResult],
+               pool: Executor) -> list[Result]:
+    backend, image = pool.backend, pool.image
     done: dict[str, Result] = {}
     todo = []
     for folder in students:
@@ -65,16 +110,15 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
     if done:
         console.print(f"resuming: {len(done)} already graded, {len(todo)} to grade",
                       soft_wrap=True)
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
     running: dict[Future[Result], Job] = {}
     try:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"grading {assignment.id}", total=len(todo))
             pending = list(todo)
             while pending or running:
-                while pending and len(running) < max(1, workers):
+                while pending and len(running) < max(1, pool.slots()):
                     job = pending.pop(0)
-                    running[pool.submit(_grade, job, planned)] = job
+                    running[pool.submit(job, planned)] = job
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     running.pop(future)
@@ -88,12 +132,7 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
                       f"{out}; run the same command to resume", soft_wrap=True)
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         write_atomic(out / "grades.csv", report.class_csv(_all_results(out, students)))
-        if backend == "docker":
-            from .sandbox.docker import reap
-
-            reap(mine=True)  # ours, left by a killed child; others' of a grader killed earlier
     results = [done[s.name] for s in students if s.name in done]
     rerun = [r.student for r in results if r.needs_rerun]
     if rerun:
