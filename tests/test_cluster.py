@@ -24,6 +24,7 @@ from grader.remote import pack, unpack
 from grader.submission import STAGE_CAP
 
 from .conftest import ROOT, leftovers
+from .engineproxy import EngineProxy
 
 GRADER = [sys.executable, "-m", "grader"]
 
@@ -160,6 +161,33 @@ def test_a_host_whose_engine_does_not_answer_is_retired(cluster: Loopback,
     grades = _grades(tmp_path / "out")
     assert grades["ada"][:2] == ("ok", "16") and grades["frank"][0] == "missing"
     cluster.procs.pop("dead-engine").wait(timeout=60)  # retired: Dask closed it
+
+
+def test_an_engine_that_stops_mid_batch_retires_its_host(cluster: Loopback,
+                                                          tmp_path: Path) -> None:
+    """w3's engine answers through a relay the test cuts once w3 is grading: w3 is retired and
+    what it had is graded elsewhere, once."""
+    subs, out, scratch = _class(tmp_path / "subs", 6), tmp_path / "out", tmp_path / "w3-tmp"
+    scratch.mkdir()
+    proxy = EngineProxy(tmp_path / "engine.sock")
+    cluster.add_worker("w3", env={"DOCKER_HOST": proxy.url, "TMPDIR": str(scratch)})
+    proc = subprocess.Popen([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",
+                             str(out), "--cluster", cluster.address], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 300
+    while not list(scratch.glob("grader-worker-*/grader-sub-*/s*")):
+        assert proc.poll() is None and time.monotonic() < deadline, "w3 never graded"
+        time.sleep(0.05)
+    proxy.cut()
+    output, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, output
+    assert "retiring grading host" in output and "engine does not answer" in output, output
+    grades = _grades(out)
+    assert sorted(grades) == [f"s{i:02d}" for i in range(6)]
+    for student, (status, score, _) in grades.items():
+        assert status == "ok" and (score == "16") == (int(student[1:]) % 3 != 0), student
+    cluster.procs.pop("w3").wait(timeout=60)  # retired: Dask closed it
+    assert not leftovers(), "the retired host's containers were not reaped"
 
 
 def test_no_host_able_to_grade_is_a_grader_error(tmp_path: Path, docker_ready: str) -> None:
