@@ -46,6 +46,7 @@ test: images lint
 
 bench: images
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/cluster.py
 
 clean:
 	-$(BIN)/grader clean
