@@ -15,6 +15,7 @@ here, resolved once, so a rerun task can never write a student's reports twice.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
@@ -68,7 +69,7 @@ def _path(root: Path, name: str | None) -> str | None:
     return str(root / name) if name else None
 
 
-def cluster_pool(settings: ClusterSettings, *, wait_for: float = 30) -> ExecutorFactory:
+def cluster_pool(settings: ClusterSettings) -> ExecutorFactory:
     """The batch's executor factory for a cluster (`batch.grade_class(executor=...)`)."""
 
     @contextmanager
@@ -80,7 +81,8 @@ def cluster_pool(settings: ClusterSettings, *, wait_for: float = 30) -> Executor
         graders = None
         try:
             graders = _Graders(client, course=course, assignment=assignment, log=log)
-            graders.prepare(wait_for=wait_for)
+            graders.prepare(wait_for=settings.wait)
+            graders.watch(grace=settings.wait)
             yield Executor("docker", None, graders.slots, graders.submit)
         finally:
             try:
@@ -103,6 +105,8 @@ class _Graders:
         self.retired: set[str] = set()
         self.inflight: dict[str, tuple[Job, Any, Future[Result]]] = {}  # dask key -> job
         self.lock = threading.Lock()
+        self.lost = ""  # why no host is left: every job from then on is a grader error
+        self.stop = threading.Event()
 
     def hosts(self) -> dict[str, int]:
         """Live workers offering the grader resource (not retired): address -> slots."""
@@ -140,10 +144,30 @@ class _Graders:
         if not self.hosts():
             raise InfraError(f"no grading host could be prepared: {'; '.join(failed)}")
 
+    def watch(self, *, grace: float) -> None:
+        """Dask waits forever for a worker; a batch whose hosts are all gone must not."""
+
+        def run() -> None:
+            empty_since = time.monotonic()
+            while not self.stop.wait(1):
+                try:
+                    alive = bool(self.hosts())
+                except Exception:  # the scheduler itself is gone
+                    alive = False
+                if alive or not self.inflight:
+                    empty_since = time.monotonic()
+                elif time.monotonic() - empty_since > grace:
+                    self._fail_all(f"no grading host is left (none for {grace:g} s)")
+
+        threading.Thread(target=run, name="grader-cluster-watch", daemon=True).start()
+
     def submit(self, job: Job, planned: list[TestResult]) -> Future[Result]:
         outer: Future[Result] = Future()
         outer.set_running_or_notify_cancel()
-        self._send(job, planned, outer)
+        if self.lost:
+            outer.set_result(_error(job, self.lost))
+        else:
+            self._send(job, planned, outer)
         return outer
 
     def _send(self, job: Job, planned: list[TestResult], outer: Future[Result]) -> None:
@@ -163,8 +187,10 @@ class _Graders:
             return
         try:
             graded: Graded = task.result()
-        except CancelledError:
-            return  # the batch is over (interrupted)
+        except CancelledError as exc:  # by us at the end of the batch, else by the cluster
+            if not self.stop.is_set():
+                outer.set_result(_error(job, f"the cluster cancelled the task: {exc}"))
+            return
         except Exception as exc:  # KilledWorker: the task's hosts kept dying
             outer.set_result(_error(job, f"the grading hosts failed: {type(exc).__name__}: "
                                          f"{exc}"))
@@ -195,6 +221,7 @@ class _Graders:
     def _fail_all(self, why: str) -> None:
         """No host can take the jobs still queued: grader errors (rerun), not grades."""
         with self.lock:
+            self.lost = why
             waiting, self.inflight = list(self.inflight.values()), {}
         for job, task, outer in waiting:
             task.cancel()
@@ -202,6 +229,7 @@ class _Graders:
                 outer.set_result(_error(job, why))
 
     def close(self) -> None:
+        self.stop.set()
         with self.lock:
             left = [task for _, task, _ in self.inflight.values()]
         if left:

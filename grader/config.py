@@ -174,6 +174,8 @@ class ClusterSettings(_Model):
     tls_ca: str | None = Field(None, description="CA certificate (PEM) for tls://, course-relative")
     tls_cert: str | None = Field(None, description="this client's certificate (PEM) for tls://")
     tls_key: str | None = Field(None, description="this client's private key (PEM) for tls://")
+    wait: float = Field(30, gt=0, description="seconds to wait for a grading host, at the start "
+                        "and when every host is lost mid-batch (then: grader errors, rerun)")
 
     @field_validator("scheduler")
     @classmethod

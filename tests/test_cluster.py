@@ -200,6 +200,42 @@ def test_no_host_able_to_grade_is_a_grader_error(tmp_path: Path, docker_ready: s
     assert not (tmp_path / "out/ada/results.json").exists()  # no grade, not a zero
 
 
+def test_every_host_lost_is_a_grader_error_then_a_rerun_grades(tmp_path: Path,
+                                                                docker_ready: str) -> None:
+    """Dask would wait for a worker forever: after `wait` seconds the rest are grader errors
+    (not grades); a rerun with a host back grades exactly those."""
+    subs, out, scratch = _class(tmp_path / "subs", 4), tmp_path / "out", tmp_path / "w-tmp"
+    scratch.mkdir()
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "assignments/echo", course / "assignments/echo")
+    with Loopback(tmp_path / "dask") as lb:
+        (course / "grading.yml").write_text(yaml.safe_dump(
+            {"name": "lost", "assignments": {"echo": {}},
+             "cluster": {"scheduler": lb.address, "wait": 5}}))
+        lb.add_worker("only", env={"TMPDIR": str(scratch)})
+        proc = subprocess.Popen([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",
+                                 str(out), "--course", str(course)], cwd=ROOT, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        while not (list(out.glob("*/results.json"))
+                   and list(scratch.glob("grader-worker-*/grader-sub-*/s*"))):
+            assert proc.poll() is None and time.monotonic() < deadline, "never graded"
+            time.sleep(0.05)
+        lb.kill("only")  # one graded, one in the middle, the rest queued
+        output, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 3, output
+        errors = {s for s, (status, _, _) in _grades(out).items() if status == "error"}
+        assert errors, output
+        assert all("no grading host is left" in load_result(out / s).reason  # type: ignore
+                   for s in errors)
+        lb.add_worker("back")
+        rerun = _grade("echo", subs, out, course=course)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+        assert f"resuming: {4 - len(errors)} already graded, {len(errors)} to grade" \
+            in rerun.stdout
+        assert all(status == "ok" for status, _, _ in _grades(out).values())
+
+
 def test_coordinator_killed_then_rerun_resumes(cluster: Loopback, tmp_path: Path) -> None:
     subs, out = _class(tmp_path / "subs", 6), tmp_path / "out"
     proc = subprocess.Popen([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",
