@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import ipaddress
+import pickle
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,8 @@ import yaml
 
 from grader.batch import load_result
 from grader.loopback import Loopback, Tls
-from grader.remote import pack, unpack
+from grader.remote import Graded, pack, unpack
+from grader.results import Result, TestResult
 from grader.submission import STAGE_CAP
 
 from .conftest import ROOT, leftovers
@@ -337,3 +339,12 @@ def test_a_submission_travels_as_capped_bytes(tmp_path: Path) -> None:
     kept = sum(p.stat().st_size for p in small.rglob("*") if p.is_file() and not p.is_symlink())
     assert kept == 1001  # one byte over the cap: refused by stage_copy like the original
     assert STAGE_CAP > 1000
+
+
+def test_what_comes_back_pickles() -> None:
+    """Dask pickles the worker's answer: the Result (a dataclass) must survive it whole."""
+    result = Result(student="ann", assignment="echo", status="ok", reason="", fingerprint="f",
+                    tests=[TestResult(name="t::a", title="A", max_score=2, score=2,
+                                      status="passed")], crashes=["died"], log="x")
+    back = pickle.loads(pickle.dumps(Graded(result, "tcp://127.0.0.1:1", engine_ok=False)))
+    assert back.result == result and back.result.score == 2 and not back.engine_ok
