@@ -15,6 +15,7 @@ import shutil
 import tarfile
 import tempfile
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +83,8 @@ _lock = threading.Lock()
 _home: Path | None = None
 _folders: dict[str, Path] = {}  # assignment hash -> unpacked folder
 _images: dict[tuple[str, str], str] = {}  # (base image, assignment hash) -> runtime image tag
+_busy: Counter[str] = Counter()  # student -> jobs running here
+_sweeping = threading.Lock()
 
 
 def _workdir() -> Path:
@@ -150,9 +153,36 @@ def grade_here(job: Job, submission: bytes, course: Course, key: str, assignment
             return Graded(failed, where, engine_answers(timeout=10))
         local = job.model_copy(update={"assignment": here, "submission": folder, "image": image,
                                        "owner": owner_id()})
-        result = run_job(local, planned=planned)
-        if result.needs_rerun:
-            if not engine_answers(timeout=10):
-                return Graded(result, where, engine_ok=False)
+        with _sweeping:
+            _busy[job.student] += 1
+        try:
             result = run_job(local, planned=planned)
-        return Graded(result, where, engine_ok=not result.needs_rerun or engine_answers(10))
+            if result.needs_rerun:
+                if not engine_answers(timeout=10):
+                    return Graded(result, where, engine_ok=False)
+                result = run_job(local, planned=planned)
+            return Graded(result, where, engine_ok=not result.needs_rerun or engine_answers(10))
+        finally:
+            _sweep(job.student)
+
+
+def _sweep(student: str) -> None:
+    """What this worker made for `student` and did not remove (a container created but never
+    started, say): the local pool reaps such objects after its batch (`reap(mine=True)`), but a
+    worker outlives batches and grades for several, so it sweeps per student, once none of that
+    student's jobs runs here."""
+    from .sandbox.base import LABEL
+    from .sandbox.docker import _remove, orphans
+
+    with _sweeping:  # a new job for the student waits: its fresh objects are not swept
+        _busy[student] -= 1
+        if _busy[student] > 0:
+            return
+        del _busy[student]
+        try:
+            for obj in orphans(mine=True):
+                labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
+                if labels.get(f"{LABEL}.student") == student:
+                    _remove(obj)
+        except Exception:  # never turn a grade into a crash: the host's next reap gets them
+            pass

@@ -23,6 +23,8 @@ from grader.batch import load_result
 from grader.loopback import Loopback, Tls
 from grader.remote import Graded, pack, unpack
 from grader.results import Result, TestResult
+from grader.sandbox.base import LABEL
+from grader.sandbox.docker import orphans
 from grader.submission import STAGE_CAP
 
 from .conftest import ROOT, leftovers
@@ -59,6 +61,18 @@ def _grades(out: Path) -> dict[str, tuple[str, str, list[tuple[str, str, float]]
         found[r.student] = (r.status, row["score"],
                             [(t.name, t.status, t.score) for t in r.tests])
     return found
+
+
+def _held(lb: Loopback) -> list[str]:
+    """Objects still owned by the cluster's live workers once a batch is over: none may be."""
+    procs = [psutil.Process(p.pid) for p in lb.procs.values()]
+    pids = {str(p.pid) for p in procs + [c for p in procs for c in p.children(recursive=True)]}
+    held = []
+    for obj in orphans(everything=True):
+        labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
+        if labels.get(f"{LABEL}.owner", "").rpartition(":")[2] in pids:
+            held.append(obj.name)
+    return held
 
 
 def _class(folder: Path, n: int) -> Path:
@@ -98,7 +112,7 @@ def test_same_grades_as_the_local_pool(cluster: Loopback, tmp_path: Path) -> Non
         assert len(expected) == len(list(subs.iterdir()))
         assert _grades(remote) == expected
         assert {s for s, (status, _, _) in expected.items() if status == "ok"}  # not vacuous
-    assert not leftovers()
+    assert not leftovers() and not _held(cluster)
 
 
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
@@ -125,6 +139,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
         assert status == "ok" and (score == "16") == (int(student[1:]) % 3 != 0), student
     assert not list(out.rglob("*.tmp")), "half-written files"
     assert not leftovers(), "the killed worker's containers were not reaped"
+    assert not _held(cluster), "the workers left containers behind"
 
 
 def test_a_host_without_the_image_builds_it(cluster: Loopback, tmp_path: Path) -> None:
