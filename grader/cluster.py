@@ -29,6 +29,7 @@ from .job import Job
 from .remote import Graded, grade_here, pack, prepare_here, reap_here, tree_hash
 from .results import Result, TestResult
 from .sandbox import InfraError
+from .submission import STAGE_CAP
 
 __all__ = ["cluster_pool", "connect", "settings_for"]
 
@@ -48,8 +49,12 @@ def settings_for(course: Course, address: str | None) -> ClusterSettings | None:
 
 def connect(settings: ClusterSettings, *, root: Path, timeout: float = 30) -> Any:
     """A Dask client of the scheduler; TLS files from grading.yml, else Dask's own config."""
+    import dask
     from distributed import Client
     from distributed.security import Security
+
+    # a submission is shipped inside its task (up to the 64 MiB cap), on purpose: no warning
+    dask.config.set({"distributed.admin.large-graph-warning-threshold": f"{STAGE_CAP * 2}B"})
 
     security: Any = None
     if settings.tls_ca or settings.tls_cert:
