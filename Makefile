@@ -59,6 +59,7 @@ mutants: images
 bench: images
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/class.py
+	$(BIN)/python bench/cluster.py
 
 clean:
 	-$(BIN)/grader clean

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -25,9 +28,10 @@ from .results import Result, TestResult, dumps, write_atomic
 from .sandbox import resolve_backend
 from .sandbox.netns import SandboxPool
 
-_PER_CORE = 4  # workers per core (see default_workers)
+__all__ = ["Executor", "ExecutorFactory", "collect", "default_workers", "grade_class",
+           "load_result", "local_pool", "prepare", "write_reports"]
 
-__all__ = ["collect", "default_workers", "grade_class", "load_result", "prepare", "write_reports"]
+_PER_CORE = 4  # workers per core (see default_workers)
 
 
 def collect(submissions: Path) -> list[Path]:
@@ -50,13 +54,77 @@ def prepare(course: Course, assignment: Assignment, backend: str,
     return backend, runtime_image(course, assignment, log=log)
 
 
+@dataclass(frozen=True)
+class Executor:
+    """Where jobs are graded: the backend and image the batch's jobs name, how many jobs may
+    run at once, and how one is handed over (a future of its result)."""
+
+    backend: str
+    image: str | None
+    slots: Callable[[], int]
+    submit: Callable[[Job, list[TestResult]], Future[Result]]
+    written: Callable[[Job], None] = lambda job: None  # its result is on disk: clean up behind
+
+
+# (course, assignment, backend, workers or None for the default, log) -> a context that
+# prepares, runs and cleans up
+ExecutorFactory = Callable[[Course, Assignment, str, "int | None", Callable[[str], None]],
+                           AbstractContextManager[Executor]]
+
+
+@contextmanager
+def local_pool(course: Course, assignment: Assignment, backend: str, workers: int | None,
+               log: Callable[[str], None]) -> Iterator[Executor]:
+    """This machine: a thread per slot, each running one pytest child at a time; with docker,
+    the next submissions' network sandboxes are made ahead and used ones removed behind."""
+    backend, image = prepare(course, assignment, backend, log=log)
+    slots = workers or default_workers(backend, course.limits_for(assignment))
+    pool = ThreadPoolExecutor(max_workers=max(1, slots))
+    sandboxes = _sandbox_pool(course, assignment, backend, image, slots)
+    used: dict[str, str | None] = {}  # student -> the sandbox their grading used
+    lock = threading.Lock()
+
+    def grade(job: Job, planned: list[TestResult]) -> Result:
+        result, sandbox = _grade(job, planned, sandboxes)
+        with lock:
+            used[job.student] = sandbox
+        return result
+
+    def written(job: Job) -> None:
+        with lock:
+            sandbox = used.pop(job.student, None)
+        if sandboxes:
+            sandboxes.release(sandbox)  # removed in the background, after the write
+
+    try:
+        yield Executor(backend, image, lambda: max(1, slots),
+                       lambda job, planned: pool.submit(grade, job, planned), written)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if sandboxes:
+            sandboxes.close()
+        if backend == "docker":
+            from .sandbox.docker import reap
+
+            reap(mine=True)  # ours, left by a killed child; others' of a grader killed earlier
+
+
 def grade_class(*, course: Course, assignment: Assignment, submissions: Path, out: Path,
                 workers: int | None = None, backend: str = "auto", regrade: bool = False,
-                console: Console | None = None) -> list[Result]:
+                console: Console | None = None,
+                executor: ExecutorFactory = local_pool) -> list[Result]:
     console = console or Console(stderr=True)
     students = collect(submissions)
     planned = lint.collect(assignment)  # a broken suite stops here, before anyone is graded
-    backend, image = prepare(course, assignment, backend, log=console.print)
+    with executor(course, assignment, backend, workers, console.print) as pool:
+        return _grade_all(course=course, assignment=assignment, students=students, out=out,
+                          regrade=regrade, console=console, planned=planned, pool=pool)
+
+
+def _grade_all(*, course: Course, assignment: Assignment, students: list[Path], out: Path,
+               regrade: bool, console: Console, planned: list[TestResult],
+               pool: Executor) -> list[Result]:
+    backend, image = pool.backend, pool.image
     done: dict[str, Result] = {}
     todo = []
     for folder in students:
@@ -70,26 +138,22 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
     if done:
         console.print(f"resuming: {len(done)} already graded, {len(todo)} to grade",
                       soft_wrap=True)
-    workers = workers or default_workers(backend, course.limits_for(assignment))
-    pool = ThreadPoolExecutor(max_workers=max(1, workers))
-    sandboxes = _sandbox_pool(course, assignment, backend, image, workers)
-    running: dict[Future[tuple[Result, str | None]], Job] = {}
+    running: dict[Future[Result], Job] = {}
     try:
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"grading {assignment.id}", total=len(todo))
             pending = list(todo)
             while pending or running:
-                while pending and len(running) < max(1, workers):
+                while pending and len(running) < max(1, pool.slots()):
                     job = pending.pop(0)
-                    running[pool.submit(_grade, job, planned, sandboxes)] = job
+                    running[pool.submit(job, planned)] = job
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    running.pop(future)
-                    result, sandbox = future.result()
+                    job = running.pop(future)
+                    result = future.result()
                     write_reports(result, out / result.student, assignment=assignment,
                                   course=course)
-                    if sandboxes:
-                        sandboxes.release(sandbox)  # removed in the background, after the write
+                    pool.written(job)
                     done[result.student] = result
                     progress.advance(task)
     except KeyboardInterrupt:
@@ -97,14 +161,7 @@ def grade_class(*, course: Course, assignment: Assignment, submissions: Path, ou
                       f"{out}; run the same command to resume", soft_wrap=True)
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-        if sandboxes:
-            sandboxes.close()
         write_atomic(out / "grades.csv", report.class_csv(_all_results(out, students)))
-        if backend == "docker":
-            from .sandbox.docker import reap
-
-            reap(mine=True)  # ours, left by a killed child; others' of a grader killed earlier
     results = [done[s.name] for s in students if s.name in done]
     rerun = [r.student for r in results if r.needs_rerun]
     if rerun:

@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from . import report
-from .batch import grade_class, load_result, prepare
+from .batch import ExecutorFactory, grade_class, load_result, local_pool, prepare
 from .collect import load_manifest
 from .config import Assignment, Course
 from .grade import run_job
@@ -31,7 +31,8 @@ STARTER = ".starter"
 def grade_collected(*, course: Course, assignment: Assignment, out: Path,
                     workers: int | None = None,
                     backend: str = "auto", only: list[str] | None = None, regrade: bool = False,
-                    console: Console | None = None) -> list[Result]:
+                    console: Console | None = None,
+                    executor: ExecutorFactory = local_pool) -> list[Result]:
     console = console or Console(stderr=True)
     collected = load_manifest(out)
     if not collected:
@@ -56,7 +57,7 @@ def grade_collected(*, course: Course, assignment: Assignment, out: Path,
             (source / name).symlink_to((submissions / name).resolve())
     results = grade_class(course=course, assignment=assignment, submissions=source, out=out,
                           workers=workers, backend=backend, regrade=regrade or bool(only),
-                          console=console)
+                          console=console, executor=executor)
     if only:
         shutil.rmtree(source, ignore_errors=True)
     everyone = [r for s in sorted(collected) if (r := load_result(out / s))]

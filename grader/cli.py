@@ -12,7 +12,8 @@ import click
 from rich.console import Console
 
 from . import report
-from .batch import grade_class
+from .batch import ExecutorFactory, grade_class, local_pool
+from .cluster import cluster_pool, settings_for
 from .config import ConfigError, Course, load_course
 from .export import KIT, TARGETS, export_assignment
 from .sandbox import InfraError
@@ -102,12 +103,15 @@ def check(path: Path, assignment: str | None, backend: str, hidden: bool,
 @click.option("--backend", type=BACKENDS, default="auto", show_default=True)
 @click.option("--regrade", is_flag=True, help="grade again even what is already graded")
 @click.option("--only", multiple=True, help="grade (again) only this student; repeatable")
+@click.option("--cluster", metavar="tcp://HOST:PORT",
+              help="grade on this Dask scheduler's workers (default: grading.yml's `cluster:`; "
+                   "`local`: this machine)")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
 def grade(assignment: str, submissions: Path | None, out: Path, workers: int | None, backend: str,
-          regrade: bool, only: tuple[str, ...], course: Path | None) -> None:
+          regrade: bool, only: tuple[str, ...], cluster: str | None, course: Path | None) -> None:
     """Grade a class (hidden tests included); resumable: rerun to continue."""
     _grade(assignment=assignment, submissions=submissions, out=out, workers=workers,
-           backend=backend, regrade=regrade, only=list(only), course=course)
+           backend=backend, regrade=regrade, only=list(only), course=course, cluster=cluster)
 
 
 @main.command()
@@ -124,23 +128,28 @@ def regrade(assignment: str, students: tuple[str, ...], out: Path, backend: str,
 
 
 def _grade(*, assignment: str, submissions: Path | None, out: Path, workers: int | None,
-           backend: str,
-           regrade: bool, only: list[str], course: Path | None) -> None:
+           backend: str, regrade: bool, only: list[str], course: Path | None,
+           cluster: str | None = None) -> None:
     console = Console()
     with _errors(console):
         c = _course(course, Path.cwd())
         a = c.assignment(assignment)
+        executor: ExecutorFactory = local_pool
+        settings = settings_for(c, cluster)
+        if settings:
+            executor = cluster_pool(settings)
+            console.print(f"grading on the Dask cluster at {settings.scheduler}", soft_wrap=True)
         try:
             if submissions is None:
                 from .classgrade import grade_collected
 
                 results = grade_collected(course=c, assignment=a, out=out, workers=workers,
                                           backend=backend, only=only, regrade=regrade,
-                                          console=console)
+                                          console=console, executor=executor)
             else:
                 results = grade_class(course=c, assignment=a, submissions=submissions, out=out,
                                       workers=workers, backend=backend, regrade=regrade,
-                                      console=console)
+                                      console=console, executor=executor)
         except KeyboardInterrupt:
             sys.exit(130)
         report.print_summary(results, console, title=f"{a.title}: {len(results)} submissions")

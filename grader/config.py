@@ -15,8 +15,9 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Assignment", "CollectSettings", "ConfigError", "Course", "CourseEntry", "ImportRules",
-           "LatePolicy", "Limits", "RosterEntry", "load_course", "load_equivalents"]
+__all__ = ["Assignment", "ClusterSettings", "CollectSettings", "ConfigError", "Course",
+           "CourseEntry", "ImportRules", "LatePolicy", "Limits", "RosterEntry", "load_course",
+           "load_equivalents"]
 
 
 class ConfigError(Exception):
@@ -167,6 +168,24 @@ class CollectSettings(_Model):
         return value
 
 
+class ClusterSettings(_Model):
+    """A Dask scheduler whose workers run on Docker hosts (grader/cluster.py)."""
+
+    scheduler: str = Field(description="the scheduler's address: tcp://HOST:PORT or tls://HOST:PORT")
+    tls_ca: str | None = Field(None, description="CA certificate (PEM) for tls://, course-relative")
+    tls_cert: str | None = Field(None, description="this client's certificate (PEM) for tls://")
+    tls_key: str | None = Field(None, description="this client's private key (PEM) for tls://")
+    wait: float = Field(30, gt=0, description="seconds to wait for a grading host, at the start "
+                        "and when every host is lost mid-batch (then: grader errors, rerun)")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not re.fullmatch(r"(tcp|tls)://(\[[0-9A-Fa-f:]+\]|[^\s/:\[\]]+):\d{1,5}", value):
+            raise ValueError("expected tcp://HOST:PORT or tls://HOST:PORT")
+        return value
+
+
 class RosterEntry(_Model):
     id: str = Field(description="the student's id (folder names, gradebook rows)")
     username: str = Field("", description="GitHub username (default: the id)")
@@ -216,6 +235,8 @@ class Course(_Model):
     collect: CollectSettings = Field(CollectSettings(), description="where repositories are")
     roster: list[RosterEntry] | str | None = Field(
         None, description="the students, or a CSV file (plain or Classroom 50 roster.csv)")
+    cluster: ClusterSettings | None = Field(
+        None, description="grade on a Dask cluster of Docker hosts (default: this machine)")
 
     def assignment(self, name: str) -> Assignment:
         if name not in self.assignments:

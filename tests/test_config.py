@@ -44,7 +44,11 @@ def test_valid_course_loads_with_defaults(course_dir: Path) -> None:
      "grading.yml: assignments.echo.weight: -1 is invalid"),
     ("name: x\nassignments: {echo: {}}\nlimit: {}\n",
      "grading.yml: limit: unknown key (known keys: name, base_image, limits, assignments, late, "
-     "collect, roster)"),
+     "collect, roster, cluster)"),
+    ("name: x\nassignments: {echo: {}}\ncluster: {scheduler: '0.0.0.0:8786'}\n",
+     "grading.yml: cluster.scheduler: '0.0.0.0:8786' is invalid: expected tcp://HOST:PORT"),
+    ("name: x\nassignments: {echo: {}}\ncluster: {scheduler: 'tls://h:1', wait: 0}\n",
+     "grading.yml: cluster.wait: 0 is invalid"),
     ("name: x\nassignments: {echo: {}}\nlate: {penalty_per_day: 120}\n",
      "grading.yml: late.penalty_per_day: 120 is invalid"),
     ("name: x\nassignments: {echo: {extensions: {ann: soon}}}\n",

@@ -96,4 +96,5 @@ def test_lint_full_grades_the_reference_and_the_starter() -> None:
     cli = subprocess.run([sys.executable, "-m", "grader", "lint", "echo", "--full"],
                          cwd=ROOT, capture_output=True, text=True)
     assert cli.returncode == 0, cli.stdout + cli.stderr
-    assert cli.stdout.startswith("echo: ok, ") and "(reference full marks, starter not)" in cli.stdout
+    assert cli.stdout.startswith("echo: ok, ")
+    assert "(reference full marks, starter not)" in cli.stdout
