@@ -125,7 +125,7 @@ def test_missing_submission_gets_a_grade_and_a_reason(tmp_path: Path, course: Co
     result = grade_submission(course=course, assignment=course.assignment("echo"),
                               submission=tmp_path / "nobody", backend="process")
     assert (result.status, result.reason, result.score) == ("missing", "nothing was submitted", 0)
-    assert result.max_score == 16 and all(t.feedback.startswith("not run") for t in result.tests)
+    assert result.max_score == 19 and all(t.feedback.startswith("not run") for t in result.tests)
 
 
 @pytest.mark.parametrize(("path", "code"), [("reference/echo", 0), ("starter/echo", 1)])
