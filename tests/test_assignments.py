@@ -76,7 +76,7 @@ def graded(request, course: Course, tmp_path_factory):
             results = grade_class(course=course, assignment=course.assignment(assignment),
                                   submissions=_class(tmp / "in", assignment, backend),
                                   out=tmp / "out",
-                                  backend=backend, workers=3)
+                                  backend=backend, workers=4)
             cache[(backend, assignment)] = {r.student: r for r in results}
         return cache[(backend, assignment)]
 

@@ -58,7 +58,7 @@ def catalogue(request, course: Course, tmp_path_factory):
                     (tmp / "in" / entry.name).symlink_to(entry)
             results = grade_class(course=hostile_course, assignment=course.assignment("echo"),
                                   submissions=tmp / "in", out=tmp / "out", backend=backend,
-                                  workers=2)
+                                  workers=3)
             cache[backend] = ({r.student: r for r in results}, tmp / "out")
         return cache[backend]
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from grader import classreport, late
 from grader.collect import Collected
-from grader.config import Course
+from grader.config import Course, load_course
+from grader.lint import collect
 from grader.publish import Grade
 from grader.results import Result, TestResult
 
@@ -51,10 +52,12 @@ def test_collect_grade_regrade_publish(tmp_path: Path) -> None:
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO(book))}
     assert set(rows) >= {"ada", "dave", "erin", "frank"} and "echo" in rows["ada"]
     # ada: full marks, a day and 6 hours late: 2 started days after the grace, -20%
-    assert rows["ada"]["echo"] == "12.8"
+    full = sum(t.max_score for t in collect(load_course(ROOT).assignment("echo")))
+    assert rows["ada"]["echo"] == f"{0.8 * full:g}"
     assert rows["frank"]["echo"] == "0"
     feedback = (out / "echo/ada/feedback.md").read_text()
-    assert feedback.startswith("## TCP echo server: 12.8/16 (16 before the late penalty)")
+    assert feedback.startswith(f"## TCP echo server: {0.8 * full:g}/{full:g} "
+                               f"({full:g} before the late penalty)")
     assert "2 day(s) charged, -20%" in feedback
     assert "Late policy" in (out / "echo/ada/feedback.html").read_text()
     scores = list(csv.DictReader(io.StringIO((out / "echo/scores.csv").read_text())))
