@@ -45,11 +45,12 @@ def run_job(job: Job, *, planned: list[TestResult] | None = None) -> Result:
     result = Result(student=job.student, assignment=job.assignment.id,
                     fingerprint=job.fingerprint)
     started = time.monotonic()
-    problem = "nothing was submitted" if is_empty(job.submission) else (
+    missing = is_empty(job.submission)
+    problem = "nothing was submitted" if missing else (
         check_requirements(job.assignment, job.submission)
         or check_rules(job.assignment, job.submission))
     if problem:
-        result.status = "missing" if is_empty(job.submission) else "invalid"
+        result.status = "missing" if missing else "invalid"
         result.reason = problem
         planned = planned if planned is not None else plan(job.assignment, hidden=job.hidden)
         result.tests = _not_run(planned, f"not run: {problem}")
