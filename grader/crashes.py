@@ -22,6 +22,7 @@ __all__ = ["Crash", "CrashWatch", "ServerDown"]
 _GRACE = 0.3  # s a server may take to exit after the test it crashed in
 _LONG_GRACE = 3.0  # the same, when it printed a new traceback during that test
 _TRACEBACK = "Traceback (most recent call last)"
+_CALM, _CPU_EPS = 0.2, 0.02  # s asleep without using CPU that end a grace: it is not exiting
 
 
 class ServerDown(Exception):
@@ -78,7 +79,15 @@ class CrashWatch:
             grace = _LONG_GRACE if seen != self._tracebacks else _GRACE
             self._tracebacks = seen
         deadline = time.monotonic() + grace
-        while (how := self.server.exited()) is None and time.monotonic() < deadline:
+        calm: tuple[float, float] | None = None  # (since, CPU seconds) while it sleeps
+        while (how := self.server.exited()) is None and (now := time.monotonic()) < deadline:
+            seen = self.server.activity()
+            if not seen or not seen[1]:
+                calm = None  # running: it may be exiting
+            elif calm is None or seen[0] - calm[1] > _CPU_EPS:
+                calm = (now, seen[0])
+            elif now - calm[0] >= _CALM:
+                break  # asleep and using no CPU: not dying (a thread's traceback, say)
             time.sleep(0.02)
         return how
 

@@ -9,14 +9,13 @@ itself broke (status "error": a rerun, never a zero).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from . import forkserver
 from .config import Assignment, Course
 from .job import Job, Record, pytest_command
 from .requirements import check_requirements
@@ -103,19 +102,14 @@ def _run_child(job: Job) -> Record:
 def run_suite(assignment: Assignment, *, hidden: bool, args: list[str], timeout: float,
               cwd: Path) -> tuple[int | None, str]:
     """Run pytest on the suite: (exit code, or None when it ran out of time; its last lines)."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(pytest_command(assignment, hidden=hidden, args=args), cwd=cwd,
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    log = cwd / "pytest.log"
+    code = forkserver.run(pytest_command(assignment, hidden=hidden, args=args), cwd=cwd,
+                          log=log, timeout=timeout)
     try:
-        out, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        return None, ""
-    except BaseException:  # Ctrl-C: let pytest tear the container down, then go
-        _stop(proc)
-        raise
-    return proc.returncode, " | ".join(out.decode(errors="replace").strip().splitlines()[-3:])
+        out = log.read_bytes()[-20_000:]
+    except OSError:
+        out = b""
+    return code, " | ".join(out.decode(errors="replace").strip().splitlines()[-3:])
 
 
 def plan(assignment: Assignment, *, hidden: bool = True) -> list[TestResult]:
@@ -123,16 +117,6 @@ def plan(assignment: Assignment, *, hidden: bool = True) -> list[TestResult]:
     from .lint import collect
 
     return collect(assignment, hidden=hidden)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (the plugin tears down its server), then SIGKILL if it does not go."""
-    proc.terminate()
-    try:
-        proc.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
 
 
 def _busy(record: Record) -> str:

@@ -79,7 +79,7 @@ def pytest_command(assignment: Assignment, *, hidden: bool, args: list[str]) -> 
     """The one pytest command line that runs a suite (grading, planning, linting, benches)."""
     return [sys.executable, "-m", "pytest", *map(str, assignment.suites(hidden=hidden)),
             "-c", str(SUITE_INI), "--rootdir", str(assignment.dir),
-            "--confcutdir", str(assignment.dir), "-q", "--no-header", "-p", "no:randomly",
+            "--confcutdir", str(assignment.dir), "-q", "--no-header",
             "-o", f"timeout={assignment.test_timeout:g}", *args]
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 
+from . import testing
 from .crashes import CrashWatch, ServerDown
 from .job import Job, Record
 from .lint import suite_problems
@@ -310,6 +311,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     try:
         srv.start()
         collector.watch.server = srv
+        testing.server_activity = srv.activity  # waits for a sleeping server end early
         yield srv
         collector.watch.after_session(previous=collector.previous)
         collector.log = srv.logs()
@@ -318,6 +320,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
         collector.record.cpu_seconds = srv.cpu_seconds()
     finally:
         collector.watch.server = None
+        testing.server_activity = None
         srv.stop()
 
 

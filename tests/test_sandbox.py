@@ -100,7 +100,7 @@ def test_container_limits_are_on_by_default(course: Course, docker_ready: str) -
                      submission=ROOT / "reference" / "echo"):
         client = docker.from_env()
         [app] = [c for c in client.containers.list(filters={"label": LABEL})
-                 if c.name.endswith("-app") and c in _left("echo")]
+                 if c.name.endswith("-app1") and c in _left("echo")]
         host = app.attrs["HostConfig"]
         assert host["Memory"] == 256 * 1024 * 1024 and host["MemorySwap"] == host["Memory"]
         assert host["NanoCpus"] == 1_000_000_000 and host["PidsLimit"] == 64

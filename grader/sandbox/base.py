@@ -7,6 +7,7 @@ Two kinds of failure, never mixed: `StartupError` is the submission's fault (it 
 from __future__ import annotations
 
 import math
+import sys
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 from ..config import Assignment, Limits
 from .listeners import Listener, crash_cause, judge
 
-__all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "tree_cpu"]
+__all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "tree_activity",
+           "tree_cpu"]
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
 OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
@@ -85,9 +87,22 @@ class Server(ABC):
         after = self._cpu_now()
         return None if before is None or after is None else round((after - before) / window, 2)
 
+    def _root_pid(self) -> int | None:
+        """The current run's first process as a pid of this host (None where the submission
+        runs elsewhere, e.g. in an engine's VM)."""
+        return None
+
     def _cpu_now(self) -> float | None:
         """CPU seconds of the current run (read before it is stopped)."""
-        return None
+        pid = self._root_pid()
+        return tree_cpu(pid) if pid else None
+
+    def activity(self) -> tuple[float, bool] | None:
+        """(CPU seconds of the current run, whether every thread of it is asleep), from this
+        host's /proc; None where that cannot be read. A server that stays asleep without using
+        CPU while a client waits for it is waiting for something that will not come."""
+        pid = self._root_pid()
+        return tree_activity(pid) if pid else None
 
     def _bank_cpu(self) -> None:
         """Keep the current run's CPU time before a stop."""
@@ -131,6 +146,7 @@ class Server(ABC):
         """
         start = time.monotonic()
         wrong_since: float | None = None
+        pause = 0.01  # growing: quick to see a fast start; a socket table read costs CPU
         while True:
             ready, problem = judge(self.listeners(), port=self.port, reachable=set(self.reachable))
             if ready:
@@ -151,9 +167,37 @@ class Server(ABC):
                     f"the server did not listen on port {self.port} within "
                     f"{self.assignment.startup_timeout:g} s"
                     + (f" (its last output: {cause})" if cause else ""), self.logs())
-            time.sleep(0.05)
+            time.sleep(pause)
+            pause = min(0.1, pause * 1.5)
 
 
+
+
+_AWAKE = {"R", "D"}  # running (or runnable, e.g. throttled), or waiting on a disk
+
+
+def tree_activity(pid: int) -> tuple[float, bool] | None:
+    """CPU seconds of a process tree, and whether none of its threads is running or runnable
+    (Linux: the state of each thread in /proc/PID/task/TID/stat)."""
+    import psutil
+
+    cpu = tree_cpu(pid) if sys.platform == "linux" else None
+    if cpu is None:
+        return None
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return None
+    for proc in procs:
+        try:
+            tasks = Path(f"/proc/{proc.pid}/task")
+            for task in tasks.iterdir():
+                stat = (task / "stat").read_text()
+                if stat[stat.rindex(")") + 2] in _AWAKE:
+                    return cpu, False
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return cpu, True
 
 
 def tree_cpu(pid: int) -> float | None:

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import docker
+import psutil
 from docker.errors import DockerException
 from docker.types import LogConfig, Mount, Ulimit
 
 from ..job import owner_id
 from ..submission import TooLarge, stage_copy
-from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError, tree_cpu
+from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
 from .listeners import Listener, parse_proc_tcp
 from .netns import Sandbox, remove
 
@@ -60,7 +61,8 @@ class DockerServer(Server):
         self._stage: Path | None = None
         self._container: Any = None
         self._old_logs = ""
-        self._app_pid = 0
+        self._init: psutil.Process | None = None  # the container's init, seen from this host
+        self._runs = 0  # containers started so far (a restart starts a new one beside the old)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -74,9 +76,10 @@ class DockerServer(Server):
                                    wall=self.limits.wall, tmpfs=self.limits.tmpfs,
                                    data_dir=self.assignment.data_dir)
                 self.host, self.reachable = self._box.host, frozenset({self._box.host})
+            self._runs += 1
             self._container = self._client.containers.run(self.image, **self._run_args())
-            self._container.reload()
-            self._app_pid = int(self._container.attrs["State"].get("Pid") or 0)
+            self._container.reload()  # its pid, known once it started
+            self._init = _host_init(int(self._container.attrs["State"].get("Pid") or 0))
         except DockerException as exc:
             raise InfraError(f"docker could not start the submission: {exc}") from None
         self.wait_listening()
@@ -111,7 +114,7 @@ class DockerServer(Server):
             env["DATA_DIR"] = "/data"
         return dict(
             command=["timeout", "-s", "KILL", str(int(self.time_left())), *argv],
-            name=f"{box.name}-app", detach=True, user=STUDENT,
+            name=f"{box.name}-app{self._runs}", detach=True, user=STUDENT,
             network_mode=f"container:{box.holder.id}",
             working_dir="/app", environment=env, volumes=volumes, mounts=mounts,
             read_only=True, tmpfs={"/tmp": f"size={lim.tmpfs},mode=1777"},
@@ -133,9 +136,9 @@ class DockerServer(Server):
         if not keep_data:
             self._box = None
         try:
-            if keep_data:  # a restart: a new container in the same sandbox
-                if container is not None:
-                    remove(container)
+            if keep_data:  # a restart: a new container in the same sandbox, once this one is
+                if container is not None:  # dead (it is removed with the sandbox, later)
+                    _kill(container)
             elif box is not None and not self._given:
                 box.remove()  # our own sandbox: everything in it goes now
             # else: the batch's pool removes the sandbox, and this container with it, after
@@ -148,8 +151,8 @@ class DockerServer(Server):
     # -- what the suite and the feedback read ----------------------------------------------
 
     def exited(self) -> str | None:
-        if self._container is None:
-            return None
+        if self._container is None or _alive(self._init):
+            return None  # seen on the host: no request to the engine before every test
         try:
             self._container.reload()
         except DockerException as exc:
@@ -164,9 +167,8 @@ class DockerServer(Server):
             return OUT_OF_TIME
         return f"exited with code {code}"
 
-    def _cpu_now(self) -> float | None:
-        # From the host's /proc (where the engine runs here); None where it runs in a VM.
-        return tree_cpu(self._app_pid) if self._container is not None and self._app_pid else None
+    def _root_pid(self) -> int | None:
+        return self._init.pid if self._container is not None and self._init is not None else None
 
     def listeners(self) -> list[Listener]:
         """The namespace's listening sockets, read from the host side through the holder's
@@ -221,6 +223,34 @@ class DockerServer(Server):
         except tarfile.TarError:
             pass  # truncated at the cap: keep what was read
         return files
+
+
+def _host_init(pid: int) -> psutil.Process | None:
+    """The container's init as a process of this host, or None where the engine runs elsewhere
+    (a VM, whose pids mean nothing here)."""
+    try:
+        proc = psutil.Process(pid) if pid else None
+        return proc if proc and proc.name() == "docker-init" else None
+    except psutil.Error:
+        return None
+
+
+def _alive(init: psutil.Process | None) -> bool:
+    """Is it still running? (is_running also tells a reused pid from the original.)"""
+    try:
+        return init is not None and init.is_running() and init.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _kill(container: Any) -> None:
+    try:
+        container.kill()
+        container.wait(timeout=10)
+    except DockerException:
+        pass  # it had exited already (or is gone)
+    except Exception:  # noqa: BLE001 - the wait's read timeout: remove it the hard way
+        remove(container)
 
 
 def orphans(*, everything: bool = False, mine: bool = False) -> list[Any]:

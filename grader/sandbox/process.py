@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from .base import OUT_OF_TIME, Server, StartupError, tree_cpu
+from .base import OUT_OF_TIME, Server, StartupError
 from .listeners import Listener, normalise
 
 __all__ = ["ProcessServer"]
@@ -162,8 +162,8 @@ class ProcessServer(Server):
         found.pop(os.getpid(), None)
         return list(found.values())
 
-    def _cpu_now(self) -> float | None:
-        return tree_cpu(self._proc.pid) if self._proc is not None else None
+    def _root_pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     def listeners(self) -> list[Listener]:
         """What the submission's own processes listen on (psutil: Linux, macOS, BSD); a

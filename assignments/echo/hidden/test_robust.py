@@ -9,7 +9,7 @@ import time
 import pytest
 from conftest import hint, with_hint
 
-from grader.testing import ShortRead, recv_exactly, show, socket_error, step
+from grader.testing import ShortRead, Wait, recv_exactly, show, socket_error, step
 
 WINDOW = 32 << 10  # bytes in flight at most: fits in the socket buffers, so never backpressure
 
@@ -27,15 +27,16 @@ def send_and_receive(sock: socket.socket, data: bytes, timeout: float) -> tuple[
     sock.setblocking(False)
     sel = selectors.DefaultSelector()
     sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
-    deadline = time.monotonic() + timeout
+    wait = Wait(timeout)  # ends early when the server sleeps while we wait for it
     try:
         while len(got) < len(data):
-            if time.monotonic() > deadline:
-                return bytes(got), "quiet"
             in_flight = len(data) - len(view) - len(got)
             sel.modify(sock, selectors.EVENT_READ | (
                 selectors.EVENT_WRITE if view and in_flight < WINDOW else 0))
-            for _, events in sel.select(timeout=1):
+            ready = sel.select(timeout=wait.step())
+            if not ready and wait.over():
+                return bytes(got), "quiet"
+            for _, events in ready:
                 if events & selectors.EVENT_WRITE:
                     view = view[sock.send(view[: WINDOW - in_flight]) :]
                 if events & selectors.EVENT_READ:
@@ -43,6 +44,7 @@ def send_and_receive(sock: socket.socket, data: bytes, timeout: float) -> tuple[
                     if not chunk:
                         return bytes(got), "closed"
                     got += chunk
+                    wait.progress()
     except (ConnectionResetError, BrokenPipeError):
         return bytes(got), "reset"
     return bytes(got), "done"
@@ -101,9 +103,13 @@ def test_slow_reader_gets_everything(connect):
     got = bytearray()
     ended = "quiet"
     deadline = time.monotonic() + 15
+    wait = Wait(3)  # 3 s with nothing: lost (or less, when the server sleeps meanwhile)
     while len(got) < len(sent) and time.monotonic() < deadline:
-        if not sel.select(timeout=3):
-            break
+        if not sel.select(timeout=wait.step()):
+            if wait.over():
+                break
+            continue
+        wait = Wait(3)
         try:
             chunk = sock.recv(1 << 20)
         except OSError:
@@ -118,12 +124,14 @@ def test_slow_reader_gets_everything(connect):
         why = hint(sent, bytes(got), ended)
         if ended == "quiet" and done and got and not why:
             raise AssertionError(
-                f"{what}: all of it was sent, {len(got)} bytes came back, then nothing for 3 "
-                "s; the rest was lost: when the client reads slowly, send() takes only part of "
+                f"{what}: all of it was sent, {len(got)} bytes came back, then nothing"
+                f"{wait.quiet()}; the rest was lost: when the client reads slowly, send() "
+                "takes only part of "
                 "the data (or none), so use sendall, or keep the unsent rest and send it when "
                 "select says the socket is writable")
         if ended == "quiet" and not failed:
-            raise AssertionError(f"{what}: got {len(got)} bytes back, then nothing more for 3 s"
+            raise AssertionError(f"{what}: got {len(got)} bytes back, then nothing more"
+                                 f"{wait.quiet()}"
                                  + (f"; {why}" if why else ""))
         how = failed[0] if failed else {"closed": "the server closed the connection",
                                          "reset": "the server reset the connection"}[ended]
