@@ -75,9 +75,9 @@ class CrashWatch:
         assert self.server is not None
         grace = 0.0
         if failed:
-            seen = self.server.current_logs().count(_TRACEBACK)
-            grace = _LONG_GRACE if seen != self._tracebacks else _GRACE
-            self._tracebacks = seen
+            printed = self.server.current_logs().count(_TRACEBACK)
+            grace = _LONG_GRACE if printed != self._tracebacks else _GRACE
+            self._tracebacks = printed
         deadline = time.monotonic() + grace
         calm: tuple[float, float] | None = None  # (since, CPU seconds) while it sleeps
         while (how := self.server.exited()) is None and (now := time.monotonic()) < deadline:
