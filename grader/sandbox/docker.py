@@ -79,7 +79,7 @@ class DockerServer(Server):
             self._runs += 1
             self._container = self._client.containers.run(self.image, **self._run_args())
             self._container.reload()  # its pid, known once it started
-            self._init = _host_init(int(self._container.attrs["State"].get("Pid") or 0))
+            self._init = _host_init(self._container)
         except DockerException as exc:
             raise InfraError(f"docker could not start the submission: {exc}") from None
         self.wait_listening()
@@ -225,14 +225,16 @@ class DockerServer(Server):
         return files
 
 
-def _host_init(pid: int) -> psutil.Process | None:
+def _host_init(container: Any) -> psutil.Process | None:
     """The container's init as a process of this host, or None where the engine runs elsewhere
-    (a VM, whose pids mean nothing here)."""
+    (a VM, whose pids mean nothing here): the pid must be in the container's cgroup."""
+    pid = int(container.attrs["State"].get("Pid") or 0)
     try:
-        proc = psutil.Process(pid) if pid else None
-        return proc if proc and proc.name() == "docker-init" else None
-    except psutil.Error:
-        return None
+        if pid and container.id in Path(f"/proc/{pid}/cgroup").read_text():
+            return psutil.Process(pid)
+    except (OSError, psutil.Error):
+        pass
+    return None
 
 
 def _alive(init: psutil.Process | None) -> bool:
