@@ -8,7 +8,6 @@ Usage: python bench/overhead.py [RUNS] [ASSIGNMENT...]   (RUNS copies of the ref
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from grader import forkserver
 from grader.batch import grade_class, prepare
 from grader.config import load_course
 from grader.job import pytest_command
@@ -31,12 +31,16 @@ def timed(fn) -> float:
 
 
 def suite_alone(assignment, limits) -> float:
-    """pytest against a reference server that is already listening (not counted)."""
+    """pytest against a reference server that is already listening (not counted), started the
+    way the grader starts its pytest children (a fork of a warm Python), so that the difference
+    is what the harness adds: the container, readiness, restarts, teardown, reports."""
     with open_server("process", assignment=assignment, limits=limits,
-                     submission=ROOT / "reference" / assignment.id) as server:
+                     submission=ROOT / "reference" / assignment.id) as server, \
+            tempfile.TemporaryDirectory() as tmp:
         cmd = pytest_command(assignment, hidden=True,
                              args=["--server", f"{server.host}:{server.port}"])
-        return timed(lambda: subprocess.run(cmd, cwd=assignment.dir, capture_output=True))
+        return timed(lambda: forkserver.run(cmd, cwd=assignment.dir, log=Path(tmp, "log"),
+                                            timeout=600))
 
 
 def per_submission(course, assignment, backend: str, runs: int) -> float:

@@ -313,10 +313,11 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
         collector.watch.server = srv
         testing.server_activity = srv.activity  # waits for a sleeping server end early
         yield srv
+        idle = srv.idle_meter()  # the tests are over: nobody is connected
         collector.watch.after_session(previous=collector.previous)
         collector.log = srv.logs()
         if srv.exited() is None:
-            collector.record.idle_cpu = srv.idle_cpu()  # the tests are over: nobody connected
+            collector.record.idle_cpu = idle()
         collector.record.cpu_seconds = srv.cpu_seconds()
     finally:
         collector.watch.server = None

@@ -10,6 +10,7 @@ import math
 import sys
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Assignment, Limits
@@ -79,13 +80,20 @@ class Server(ABC):
         now = self._cpu_now()
         return None if now is None else round(self._cpu_done + now, 2)
 
-    def idle_cpu(self, window: float = 0.2) -> float | None:
-        """The share of a core the server uses while no client is connected (0 for a server
-        that blocks; close to 1 for one that polls in a loop), measured over `window` s."""
-        before = self._cpu_now()
-        time.sleep(window)
-        after = self._cpu_now()
-        return None if before is None or after is None else round((after - before) / window, 2)
+    def idle_meter(self, window: float = 0.2) -> Callable[[], float | None]:
+        """Start measuring the share of a core the server uses while no client is connected (0
+        for a server that blocks; close to 1 for one that polls in a loop); the returned call
+        gives it, waiting for what is left of `window` s (the caller works meanwhile)."""
+        start, before = time.monotonic(), self._cpu_now()
+
+        def share() -> float | None:
+            time.sleep(max(0.0, start + window - time.monotonic()))
+            after = self._cpu_now()
+            if before is None or after is None:
+                return None
+            return round((after - before) / (time.monotonic() - start), 2)
+
+        return share
 
     def _root_pid(self) -> int | None:
         """The current run's first process as a pid of this host (None where the submission
