@@ -13,8 +13,8 @@ import requests
 __all__ = ["IDLE", "ServerSession", "ShortRead", "Wait", "recv_all", "recv_exactly", "recv_lines",
            "recv_until", "show", "socket_error", "step"]
 
-IDLE = 1.5  # s a server may sleep through, using no CPU, before a wait for it ends
-_SLICE = 0.25  # s between looks at the server while waiting
+IDLE = 1.0  # s a server may sleep through, using no CPU, before a wait for it ends
+_SLICE = 0.1  # s between looks at the server while waiting
 _CPU_EPS = 0.02  # CPU seconds that still count as none (a clock tick, a timer firing)
 
 # Set by the grader's plugin while it runs the submission: () -> (CPU seconds, every thread
@@ -72,7 +72,7 @@ class Wait:
     def quiet(self) -> str:
         """How the wait ended, for a feedback line: " for 5 s" or " (asleep, ...)"."""
         if self._idle:
-            return f" (it sat asleep, using no CPU, for {IDLE:g} s)"
+            return f" (it sat idle for {IDLE:g} s: blocked, using no CPU)"
         return f" for {self.timeout:g} s"
 
 

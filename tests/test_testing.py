@@ -54,3 +54,24 @@ def test_step_turns_a_refused_connection_into_a_sentence() -> None:
     with pytest.raises(AssertionError) as caught, step("client 2"):
         socket.create_connection(address, timeout=1).close()
     assert str(caught.value) == "client 2: connection refused: the server is no longer listening"
+
+
+@pytest.mark.parametrize(("activity", "cut_short"), [
+    (lambda n: (0.5, True), True),  # asleep, no CPU: no answer is coming
+    (lambda n: (0.5 + 0.05 * n, True), False),  # asleep between bursts of work: still working
+    (lambda n: (0.5, False), False),  # running or runnable (loaded, throttled): never cut
+    (lambda n: None, False),  # unknown (an engine in a VM, macOS): the whole timeout
+])
+def test_a_wait_ends_early_only_for_a_server_that_sleeps(pair, monkeypatch, activity,
+                                                         cut_short: bool) -> None:
+    import grader.testing as testing
+
+    calls = iter(range(1000))
+    monkeypatch.setattr(testing, "server_activity", lambda: activity(next(calls)))
+    monkeypatch.setattr(testing, "IDLE", 0.3)
+    client, _ = pair
+    with pytest.raises(ShortRead) as raised:
+        recv_exactly(client, 4, timeout=1.5)
+    assert raised.value.ended == "quiet"
+    assert ("sat idle for 0.3 s" in str(raised.value)) is cut_short, str(raised.value)
+    assert ("for 1.5 s" in str(raised.value)) is not cut_short

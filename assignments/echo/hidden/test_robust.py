@@ -159,9 +159,8 @@ def test_two_clients_at_once(connect):
             got = recv_exactly(second, 6, timeout=3)
         except ShortRead as exc:
             if exc.ended == "quiet" and not exc.got:
-                raise AssertionError("got no echo within 3 s while client 1 was still "
-                                     "connected: serve clients concurrently (threads or "
-                                     "select)") from None
+                raise AssertionError(f"{exc}, while client 1 was still connected: serve "
+                                     "clients concurrently (threads or select)") from None
             raise
     assert got == b"second", f"client 2: sent b'second', got {show(got)}"
     with step("client 1's second message, after client 2 was served"):
