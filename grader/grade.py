@@ -1,11 +1,11 @@
 """Grading one submission, top-down: run the suite against it, then score what came back.
 
-The suite runs in a pytest subprocess on the grader's side (never inside the container): the
-`grader.plugin` there reads the `Job`, starts the submission (docker or process backend), the
-tests talk to it over the network, and the plugin writes a `Record`. This module turns the record
-into a `Result`, whatever happened: the server never listened, the budget ran out, or the grader
-itself broke (status "error": a rerun, never a zero).
-"""
+The suite runs in a pytest child process on the grader's side (never inside the container),
+forked from a warm Python (`forkserver.py`): the `grader.plugin` there reads the `Job`, starts
+the submission (docker or process backend), the tests talk to it over the network, and the
+plugin writes a `Record`. This module turns the record into a `Result`, whatever happened: the
+server never listened, the budget ran out, or the grader itself broke (status "error": a rerun,
+never a zero)."""
 
 from __future__ import annotations
 
