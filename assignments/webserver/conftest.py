@@ -8,9 +8,11 @@ case, a missing reason phrase) and every failure is one line naming the request.
 
 from __future__ import annotations
 
+import html
 import re
 import socket
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ import pytest
 from grader.testing import ShortRead, show
 
 HEAD_END = re.compile(rb"\r?\n\r?\n")
+HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 STATUS_LINE = re.compile(rb"HTTP/(\d\.\d)[ \t]+(\d{3})(?:[ \t]+(.*))?")
 
 
@@ -31,6 +34,7 @@ class Response:
     body: bytes
     head: bytes = field(repr=False)
     problems: list[str] = field(default_factory=list)  # format faults, for the format test
+    version: str = "1.1"  # of the status line: "1.0" or "1.1"
 
     @property
     def content_type(self) -> str:
@@ -99,6 +103,12 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
     status = int(match.group(2))
     headers: dict[str, str] = {}
     problems = []
+    bare = re.search(rb"(?<!\r)\n", buf[: end.end()])
+    if bare:  # parsed leniently, like browsers do; charged once, by the format test
+        line = buf[: bare.start()].rpartition(b"\n")[2]
+        after = f"after {show(line)}" if line else "for the blank line that ends the head"
+        problems.append(f"{what}: every line of the head ends with '\\r\\n', got a bare "
+                        f"'\\n' {after}")
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if not sep or not name.strip():
@@ -106,7 +116,7 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
             continue
         headers[name.strip().decode("latin-1").lower()] = value.strip().decode("latin-1")
     response = Response(status, (match.group(3) or b"").decode("latin-1"), headers, b"", head,
-                        problems)
+                        problems, match.group(1).decode())
     length = response.content_length()
     bodiless = head_only or status in (204, 304) or 100 <= status < 200
     while bodiless or length is None or len(body) < length:
@@ -181,11 +191,12 @@ def read_raw(sock: socket.socket, *, timeout: float = 5.0, idle: float = 1.0) ->
 
 @pytest.fixture
 def fetch_raw(server, connect) -> Callable[..., Raw]:
-    """fetch_raw(target) -> Raw: what arrived for `GET target`, read leniently."""
+    """fetch_raw(target, method="GET") -> Raw: what arrived for `METHOD target`, read
+    leniently."""
 
-    def _fetch_raw(target: str, timeout: float = 5.0) -> Raw:
+    def _fetch_raw(target: str, method: str = "GET", timeout: float = 5.0) -> Raw:
         sock = connect(timeout)
-        sock.sendall(request_bytes(target, "GET", f"{server.host}:{server.port}"))
+        sock.sendall(request_bytes(target, method, f"{server.host}:{server.port}"))
         return read_raw(sock, timeout=timeout)
 
     return _fetch_raw
@@ -196,6 +207,17 @@ def read_response() -> Callable[..., Response]:
     """read_response(sock, what=..., head_only=False, timeout=5): one response from a socket
     the test wrote to itself (a request in pieces, several connections at once)."""
     return _read_response
+
+
+def links(page: bytes, base: str) -> set[str]:
+    """Where a page's links lead, as a browser follows them: each href unescaped, resolved
+    against the page's URL path BASE, its path percent-decoded ('/files/my file.txt')."""
+    found = set()
+    for match in HREF.finditer(page.decode("utf-8", "replace")):
+        href = html.unescape(next(g for g in match.groups() if g is not None))
+        path = urllib.parse.urlsplit(urllib.parse.urljoin(f"http://server{base}", href)).path
+        found.add(urllib.parse.unquote(path))
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -210,6 +232,32 @@ def huge(www: Path) -> bytes:
     from make_www import ensure_huge  # beside this file
 
     return ensure_huge(www).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def odd(www: Path) -> Path:
+    """www/Q&A <draft>/, holding 'fish & chips <menu>.txt' (generated: see make_www.py)."""
+    from make_www import ensure_odd
+
+    return ensure_odd(www)
+
+
+@pytest.fixture(scope="session")
+def many(www: Path) -> list[str]:
+    """The names of the 1,000 files in www/many/ (generated: see make_www.py)."""
+    from make_www import ensure_many, many_names
+
+    ensure_many(www)
+    return many_names()
+
+
+@pytest.fixture(scope="session")
+def locked(www: Path) -> bytes:
+    """www/locked.txt, which nobody but root may read: its bytes (generated: see make_www.py)."""
+    from make_www import LOCKED_TEXT, ensure_locked
+
+    ensure_locked(www)
+    return LOCKED_TEXT
 
 
 @pytest.fixture(scope="session")

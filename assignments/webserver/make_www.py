@@ -5,19 +5,34 @@ JPEG and GIF, a binary file with every byte value (and CR/LF pairs a text-mode r
 mangle), and a 5.5 MiB text file whose lines carry a counter (so a dropped or repeated chunk shows)
 and which compresses to almost nothing in git. The output is deterministic.
 
-One more is not kept in git: the 16 MiB `huge.txt` of the slow-reader test (large enough to
-overflow the kernel's socket buffers), made the same way by `ensure_huge`, which the suite calls
-before the test (and which writes it only when it is missing).
+Some are not kept in git (see .gitignore), and are made by the suite before the test that needs
+them, only when missing (and atomically: several graders may run at once):
+- `ensure_huge`: the 16 MiB `huge.txt` of the slow-reader test (large enough to overflow the
+  kernel's socket buffers);
+- `ensure_odd`: a folder and a file whose names hold '&', '<' and spaces (`<` is not allowed in
+  file names on Windows, where a student may check the kit out);
+- `ensure_many`: a folder of 1,000 files with long names, whose listing is too large for one
+  send() into the sandbox's small socket buffers;
+- `ensure_locked`: a file nobody but root may read (git keeps no such permissions).
 """
 
 import os
+import shutil
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 WWW = Path(__file__).resolve().parent / "www"
-HUGE = "huge.txt"  # listed in .gitignore
+HUGE = "huge.txt"  # these four are listed in .gitignore
 HUGE_SIZE = 16 << 20
+ODD_FOLDER = "Q&A <draft>"
+ODD_FILE = "fish & chips <menu>.txt"
+ODD_TEXT = b"fish & chips <menu>: 2 portions\n"
+MANY = "many"
+MANY_COUNT = 1000
+LOCKED = "locked.txt"
+LOCKED_TEXT = b"a file the server may not read\n"
 
 
 def png(width: int = 4, height: int = 4) -> bytes:
@@ -86,6 +101,53 @@ def ensure_huge(www: Path = WWW) -> Path:
     return path
 
 
+def many_names() -> list[str]:
+    """The 1,000 file names of www/many/: about 200 characters each, sorted."""
+    return [f"{i:04d}-" + "a-rather-long-file-name-" * 8 + f"{i:04d}.txt"
+            for i in range(MANY_COUNT)]
+
+
+def _ensure_folder(path: Path, fill: Callable[[Path], None]) -> Path:
+    """PATH, filled by FILL in a scratch folder and renamed into place when missing."""
+    if path.is_dir():
+        return path
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    fill(tmp)
+    try:
+        tmp.rename(path)
+    except OSError:  # another grader made it first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def ensure_odd(www: Path = WWW) -> Path:
+    """www/Q&A <draft>/fish & chips <menu>.txt, written when missing."""
+    return _ensure_folder(www / ODD_FOLDER, lambda d: (d / ODD_FILE).write_bytes(ODD_TEXT))
+
+
+def ensure_many(www: Path = WWW) -> Path:
+    """www/many/ with MANY_COUNT small files, written when missing."""
+    def fill(folder: Path) -> None:
+        for name in many_names():
+            (folder / name).write_bytes(name.encode() + b"\n")
+
+    return _ensure_folder(www / MANY, fill)
+
+
+def ensure_locked(www: Path = WWW) -> Path:
+    """www/locked.txt with no permissions at all (mode 000), written when missing."""
+    path = www / LOCKED
+    if path.is_file():
+        return path
+    tmp = www / f".{LOCKED}.{os.getpid()}.tmp"
+    tmp.write_bytes(LOCKED_TEXT)
+    tmp.chmod(0)
+    os.replace(tmp, path)
+    return path
+
+
 def main() -> None:
     files = {"images/logo.png": png(), "images/photo.jpg": jpeg(), "images/dot.gif": gif(),
              "data/blob.dat": blob(), "big.txt": big()}
@@ -95,6 +157,8 @@ def main() -> None:
         path.write_bytes(data)
         print(f"{name}: {len(data)} bytes")
     print(f"{HUGE}: {ensure_huge().stat().st_size} bytes (not kept in git)")
+    for made in (ensure_odd(), ensure_many(), ensure_locked()):
+        print(f"{made.name}: made (not kept in git)")
 
 
 if __name__ == "__main__":

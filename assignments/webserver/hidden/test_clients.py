@@ -1,10 +1,11 @@
-"""Hidden tests: large files, a slow reader, requests in pieces, several clients at once."""
+"""Hidden tests: large files and pages, a slow reader, requests in pieces, several clients at
+once."""
 
 import socket
 import time
 
 import pytest
-from conftest import request_bytes
+from conftest import links, request_bytes
 
 from grader.testing import ShortRead
 
@@ -44,6 +45,23 @@ def test_large_file_slow_reader(connect, server, read_response, huge, check_file
                 "the socket is writable") from None
         raise
     check_file(response, huge, what=f"{what} (sendall, not send)")
+
+
+@pytest.mark.points(2)
+def test_large_listing(fetch, many):
+    """Sends the listing of a folder of 1,000 files (some 400 kB of HTML) whole"""
+    what = f"GET /many/ (a folder of {len(many)} files)"
+    response = fetch("/many/", timeout=10)
+    assert response.status == 200, f"{what}: expected a listing with status 200, got " \
+        f"{response.status} {response.reason}".rstrip()
+    linked = links(response.body, "/many/")
+    found = sum(f"/many/{name}" in linked for name in many)
+    length = response.content_length()
+    cut = (f" ({len(response.body)} bytes of the {length} its Content-Length announced)"
+           if length is not None and len(response.body) < length else "")
+    assert found == len(many), (
+        f"{what}: the listing links to {found} of them{cut}: send the whole page, with "
+        "sendall (send may take only the part that fits in the socket's buffer)")
 
 
 @pytest.mark.points(2)

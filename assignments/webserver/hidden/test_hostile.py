@@ -1,13 +1,16 @@
-"""Hidden tests: path traversal and malformed requests (security and robustness).
+"""Hidden tests: path traversal, escaping, HTTP/2.0 and malformed requests (security and
+robustness).
 
-Malformed requests come last: a server they crash fails only what comes after.
+Malformed requests and odd paths come last: a server they crash fails only what comes after.
 """
 
 import socket
 import struct
 import time
+import urllib.parse
 
 import pytest
+from conftest import links, request_bytes
 
 from grader.testing import show
 
@@ -64,6 +67,50 @@ def test_traversal_absolute(fetch_raw, secret, assignment_dir):
         "//etc/passwd", "/%2Fetc%2Fpasswd", f"/{outside}", "/%2F" + outside.lstrip("/")],
         "os.path.join(root, '/etc/passwd') is '/etc/passwd': strip every leading '/' "
         "and check the result is inside DOCROOT")
+
+
+@pytest.mark.points(2)
+def test_escapes_names(fetch, fetch_raw, odd, check_file):
+    """Escapes what it quotes in HTML: names with & and < in a listing, the path on a 404 page"""
+    folder = f"/{urllib.parse.quote(odd.name)}/"
+    what = f"GET {folder} (the folder {odd.name!r})"
+    response = fetch(folder)
+    assert response.status == 200, (
+        f"{what}: expected a listing with status 200, got {response.status} {response.reason}"
+        .rstrip())
+    for raw in ("<draft>", "<menu>"):
+        assert raw.encode() not in response.body, (
+            f"{what}: the listing has {raw!r} in its HTML unescaped, so a browser takes it for "
+            "a tag and hides it: escape names with html.escape ('<' becomes '&lt;', '&' "
+            "becomes '&amp;')")
+    (name,) = (p.name for p in odd.iterdir())
+    target = f"/{odd.name}/{name}"
+    assert target in links(response.body, f"/{odd.name}/"), (
+        f"{what}: no link that leads to {name!r} (unescaped and percent-decoded, as a browser "
+        "reads it)")
+    check_file(fetch(urllib.parse.quote(target)), (odd / name).read_bytes(),
+               what=f"following the listing's link to {name!r}")
+    for request, quoted in (("GET /%3Cscript%3Ealert(1)%3C/script%3E.html", b"<script>"),
+                            ("<b>BREW</b> /index.html", b"<b>"),
+                            ("BR&ltEW /index.html", b"BR&ltEW")):
+        method, target = request.split()
+        raw = fetch_raw(target, method)
+        assert quoted not in raw.data, (
+            f"{request}: the {raw.status or 'error'} page quotes the request without escaping "
+            f"it ({quoted.decode()!r} is in its HTML as is, which a browser reads as markup): "
+            "escape what you quote with html.escape")
+
+
+@pytest.mark.points(1)
+def test_http_version(fetch, server):
+    """Answers a request for HTTP/2.0 with 505 HTTP Version Not Supported"""
+    what = "GET /hello.txt HTTP/2.0"
+    raw = request_bytes("/hello.txt", host=f"{server.host}:{server.port}")
+    response = fetch(raw=raw.replace(b"HTTP/1.1", b"HTTP/2.0", 1), what=what)
+    assert response.status == 505, (
+        f"{what}: expected 505 HTTP Version Not Supported (the server speaks HTTP/1.0 and "
+        f"1.1 only: check the version in the request line), got {response.status} "
+        f"{response.reason}".rstrip())
 
 
 def exited(server, wait: float = 3.0) -> str | None:
@@ -127,3 +174,30 @@ def test_keeps_serving_after_malformed(connect, fetch, server, www, check_file):
             f"after malformed requests and clients that hung up early, a normal request failed "
             f"({why}): catch errors for each connection so one bad client never stops the "
             "server") from None
+
+
+@pytest.mark.points(2)
+def test_odd_paths(fetch, server, locked):
+    """Answers a NUL byte in the path and a file it may not read with an error status"""
+    wrong = []
+    for target, what, statuses, hint in (
+            ("/hello.txt%00.html", "GET /hello.txt%00.html", (400, 404),
+             "a NUL byte in a path makes open() and os.path raise ValueError: answer 400 Bad "
+             "Request (or 404)"),
+            ("/locked.txt", "GET /locked.txt (a file the server may not read)", (403, 404),
+             "open() raises PermissionError: answer 403 Forbidden")):
+        try:
+            response = fetch(target, what=what)
+        except (OSError, AssertionError) as exc:
+            how = exited(server, wait=1.0)
+            if how:
+                raise AssertionError("; ".join([*wrong, f"{what}: the server {how}; {hint}"])) \
+                    from None
+            wrong.append(f"{exc}; {hint}")
+            continue
+        if target == "/locked.txt" and response.status == 200 and response.body == locked:
+            continue  # a server run as root (the process backend) may read anything
+        if response.status not in statuses:
+            wrong.append(f"{what}: expected {' or '.join(map(str, statuses))}, got "
+                         f"{response.status} {response.reason}".rstrip() + f"; {hint}")
+    assert not wrong, "; ".join(wrong)

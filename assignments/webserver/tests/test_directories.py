@@ -1,11 +1,9 @@
 """Public tests: folders, their index pages, listings and the redirect to a trailing slash."""
 
-import re
 import urllib.parse
 
 import pytest
-
-HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+from conftest import links
 
 
 @pytest.mark.points(2)
@@ -25,12 +23,7 @@ def test_directory_listing(fetch, www, check_file):
     assert response.content_type == "text/html", (
         f"{what}: expected a Content-Type: text/html listing, got "
         f"{response.headers.get('content-type', 'none')!r}")
-    page = response.body.decode("utf-8", "replace")
-    linked = set()
-    for match in HREF.finditer(page):
-        href = next(g for g in match.groups() if g is not None)
-        path = urllib.parse.urlsplit(urllib.parse.urljoin("http://server/files/", href)).path
-        linked.add(urllib.parse.unquote(path))
+    linked = links(response.body, "/files/")
     wanted = {"alpha.txt": "/files/alpha.txt", "beta.html": "/files/beta.html",
               "notes/": "/files/notes/"}
     missing = [name for name, path in wanted.items()

@@ -36,9 +36,14 @@ def answer(request):
         method, target, version = request.split(b"\r\n")[0].decode().split()
     except (ValueError, UnicodeDecodeError):
         return response("400 Bad Request", page("400 Bad Request"))
+    if version not in ("HTTP/1.0", "HTTP/1.1"):
+        return response("505 HTTP Version Not Supported", page("505 HTTP Version Not Supported"))
     if method not in ("GET", "HEAD"):
-        return response("405 Method Not Allowed", page("405 Method Not Allowed"))
+        return response("405 Method Not Allowed", page("405 Method Not Allowed"),
+                        extra="Allow: GET, HEAD\r\n")
     path = urllib.parse.unquote(target.split("?")[0])
+    if "\0" in path:
+        return response("400 Bad Request", page("400 Bad Request"))
     full = os.path.realpath(os.path.join(ROOT, path.lstrip("/")))
     if full != ROOT and not full.startswith(ROOT + os.sep):
         return response("403 Forbidden", page("403 Forbidden"))
@@ -53,6 +58,8 @@ def answer(request):
             return response("200 OK", f"<html><body><ul>{links}</ul></body></html>".encode())
     if not os.path.isfile(full):
         return response("404 Not Found", page("404 Not Found"))
+    if not os.access(full, os.R_OK):
+        return response("403 Forbidden", page("403 Forbidden"))
     with open(full, "rb") as f:
         body = f.read()
     ext = os.path.splitext(full)[1]

@@ -18,7 +18,7 @@ TYPES = {".html": "text/html", ".txt": "text/plain", ".css": "text/css",
          ".js": "application/javascript", ".json": "application/json", ".png": "image/png",
          ".jpg": "image/jpeg", ".gif": "image/gif"}
 NAMES = {200: "OK", 301: "Moved Permanently", 400: "Bad Request", 403: "Forbidden",
-         404: "Not Found", 405: "Method Not Allowed"}
+         404: "Not Found", 405: "Method Not Allowed", 505: "HTTP Version Not Supported"}
 
 
 def response(status, body=b"", ctype="text/html", extra="", length=None):
@@ -50,11 +50,15 @@ def answer(head):
         return page(400, "bad request line"), "GET"
     except UnicodeDecodeError:
         return page(400, "bad request line"), "GET"
-    if not version.startswith("HTTP/1.") or not target.startswith("/"):
+    if not version.startswith("HTTP/") or not target.startswith("/"):
         return page(400, "bad request line"), method
+    if not version.startswith("HTTP/1."):
+        return page(505, "HTTP/1.x only"), method
     if method not in ("GET", "HEAD"):
         return page(405, "only GET and HEAD", "Allow: GET, HEAD\r\n"), method
     path = urllib.parse.unquote(target.split("?", 1)[0])
+    if "\0" in path:
+        return page(400, "no NUL bytes in paths"), method
     full = os.path.realpath(os.path.join(DOCROOT, *path.split("/")))
     if full != DOCROOT and not full.startswith(DOCROOT + os.sep):
         return page(403, "outside the document root"), method
@@ -67,8 +71,11 @@ def answer(head):
             return listing(full, path), method
     if not os.path.isfile(full):
         return page(404, "no such file"), method
-    with open(full, "rb") as f:
-        data = f.read()
+    try:
+        with open(full, "rb") as f:
+            data = f.read()
+    except PermissionError:
+        return page(403, "not readable"), method
     ext = os.path.splitext(full)[1].lower()
     ctype = TYPES.get(ext) or mimetypes.types_map.get(ext, "application/octet-stream")
     return response(200, data, ctype), method
