@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.testing import ShortRead, show
+from grader.testing import ShortRead, Wait, show
 
 HEAD_END = re.compile(rb"\r?\n\r?\n")
 HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
@@ -51,17 +51,21 @@ def request_bytes(target: str, method: str = "GET", host: str = "localhost") -> 
             "Accept: */*\r\nConnection: close\r\n\r\n").encode("latin-1")
 
 
-def _recv(sock: socket.socket, deadline: float, idle: float | None = None) -> bytes | None:
-    """One recv before the deadline (and within `idle` s): the bytes, b"" when closed, None on
-    a timeout."""
-    left = max(0.01, deadline - time.monotonic())
-    sock.settimeout(min(left, idle) if idle else left)
-    try:
-        return sock.recv(65536)
-    except TimeoutError:
-        return None
-    except ConnectionResetError:
-        return b""  # a reset ends the response like a close does; the caller says what's missing
+def _recv(sock: socket.socket, wait: Wait) -> bytes | None:
+    """One recv within `wait`: the bytes, b"" when closed, None once the wait is over (its
+    timeout, or the server sat idle: see grader.testing.Wait)."""
+    while True:
+        sock.settimeout(wait.step())
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            if wait.over():
+                return None
+            continue
+        except ConnectionResetError:
+            return b""  # a reset ends the response like a close; the caller says what is missing
+        wait.progress()
+        return chunk
 
 
 def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
@@ -75,13 +79,14 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
     test charges it, once.
     """
     deadline = time.monotonic() + timeout
+    wait = Wait(timeout)
     buf = b""
     while not (end := HEAD_END.search(buf)):
-        chunk = _recv(sock, deadline)
+        chunk = _recv(sock, wait)
         if chunk is None:
             if not buf:
-                raise AssertionError(f"{what}: no response within {timeout:g} s")
-            raise AssertionError(f"{what}: no blank line after the headers within {timeout:g} s;"
+                raise AssertionError(f"{what}: no response came{wait.quiet()}")
+            raise AssertionError(f"{what}: no blank line after the headers came{wait.quiet()};"
                                  f" got {show(buf)}")
         if not chunk:
             if not buf:
@@ -120,19 +125,20 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
     length = response.content_length()
     bodiless = head_only or status in (204, 304) or 100 <= status < 200
     while bodiless or length is None or len(body) < length:
-        chunk = _recv(sock, deadline, idle)
+        left = max(0.01, deadline - time.monotonic())
+        wait = Wait(min(idle, left) if idle else left)  # anew for each piece of the body
+        chunk = _recv(sock, wait)
         if chunk is None:
             if bodiless:
                 break
-            quiet = min(idle or timeout, timeout)
             if length is None:  # the body ends at the close, which never came
                 raise ShortRead(f"{what}: got {len(body)} bytes of body and no Content-Length, "
-                                f"then the server went quiet for {quiet:g} s without closing; "
+                                f"then the server went quiet{wait.quiet()} without closing; "
                                 "close the connection after the response", got=body,
                                 ended="quiet")
             raise ShortRead(f"{what}: got {len(body)} bytes of body of the {length} its "
-                            f"Content-Length announced, then the server went quiet for "
-                            f"{quiet:g} s", got=body, ended="quiet")
+                            f"Content-Length announced, then the server went quiet"
+                            f"{wait.quiet()}", got=body, ended="quiet")
         if not chunk:
             break
         body += chunk
@@ -174,8 +180,9 @@ def read_raw(sock: socket.socket, *, timeout: float = 5.0, idle: float = 1.0) ->
     data = b""
     ended = "quiet"
     while time.monotonic() < deadline and len(data) < 1 << 22:
+        left = max(0.01, deadline - time.monotonic())
         try:
-            chunk = _recv(sock, deadline, idle if data else None)
+            chunk = _recv(sock, Wait(min(idle, left) if data else left))
         except OSError:
             chunk = b""
         if chunk is None:

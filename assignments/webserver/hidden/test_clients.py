@@ -7,7 +7,7 @@ import time
 import pytest
 from conftest import links, request_bytes
 
-from grader.testing import ShortRead
+from grader.testing import ShortRead, socket_error
 
 # Plain ASCII files with LF line endings: this test is about concurrency, not bytes or types.
 FILES = ["/files/alpha.txt", "/files/beta.html", "/files/notes/todo.txt", "/docs/guide.txt",
@@ -96,10 +96,11 @@ def test_slow_client_does_not_block_others(connect, fetch, www, check_file):
     time.sleep(0.3)
     try:
         response = fetch("/files/alpha.txt", timeout=5)
-    except (OSError, AssertionError):
+    except (OSError, AssertionError) as exc:
+        why = socket_error(exc) if isinstance(exc, OSError) else str(exc)
         raise AssertionError(
-            "while one client was still sending its request, another client got no answer "
-            "within 5 s: serve each client in its own thread (or use select)") from None
+            f"while one client was still sending its request, another client got no answer "
+            f"({why}): serve each client in its own thread (or use select)") from None
     check_file(response, (www / "files/alpha.txt").read_bytes(),
                what="GET /files/alpha.txt while another client was half-way through its request")
 
