@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 
-MAX_LINE = 1 << 20  # a longer line (no newline yet): a misbehaving client
+MAX_LINE = 1 << 16  # a longer line (no newline yet): a misbehaving client
 
 clients: dict[socket.socket, str] = {}  # registered clients -> name
 lock = threading.Lock()
@@ -76,7 +76,7 @@ def handle(conn: socket.socket) -> None:
                 else:
                     broadcast(f"{name}: {line}", exclude=conn)
             if len(buffer) > MAX_LINE:
-                break  # more than 1 MiB without a newline: dropped like a client that left
+                break  # more than 64 KiB without a newline: dropped like a client that left
     except OSError:
         pass  # reset: same as a close
     finally:
