@@ -26,8 +26,9 @@ from .base import LABEL, InfraError
 __all__ = ["NETWORK", "Sandbox", "SandboxPool", "remove"]
 
 # Real network conditions: the namespace's TCP buffers are small, as across a real network, so
-# a send() without a loop (or a partial write dropped) shows as it would there; on loopback with
-# the default 4 MiB buffers a 64 KiB send never comes back short.
+# a non-blocking send() whose unsent rest is dropped shows as it would there; on loopback with
+# the default 4 MiB buffers a 64 KiB send never comes back short. (A blocking send() on Linux
+# waits for room like sendall, whatever the buffers: that one never comes back short.)
 NETWORK = {"net.ipv4.tcp_wmem": "4096 16384 65536", "net.ipv4.tcp_rmem": "4096 65536 65536"}
 
 _HOLD = """

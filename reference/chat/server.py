@@ -20,7 +20,7 @@ import os
 import select
 import socket
 
-MAX_LINE = 1 << 20  # a "line" longer than this (1 MiB without "\n") is a misbehaving client
+MAX_LINE = 1 << 16  # a "line" longer than this (64 KiB without "\n"): a misbehaving client
 
 
 class Client:

@@ -92,9 +92,35 @@ def test_long_line(chat):
     """A line of 50,000 characters arrives whole, as one message"""
     ada, bob = chat.join("ada"), chat.join("bob")
     text = "".join(chr(ord("a") + i % 26) for i in range(50_000))
-    ada.send_line(text)
+    data = f"{text}\n".encode()
+    ada.send_raw(data[:40_000])  # most of it first: the server holds 40,000 bytes of one line
+    time.sleep(0.2)
+    ada.send_raw(data[40_000:])
     bob.expect_line(f"{ada.nick}: {text}", "a 50,000-character line is one message, "
-                    "delivered whole (recv returns it in pieces)", timeout=3.0)
+                    "delivered whole (recv returns it in pieces)", timeout=3.0,
+                    wrong={f"* {ada.nick} left": "a 50,000-character line is under the 64 KiB "
+                           "limit: deliver it, do not drop its sender"})
+
+
+LIMIT = 1 << 16  # the handout's limit: a line may have up to 64 KiB before its "\n"
+OVER = LIMIT * 3 // 2  # well past the limit, well short of twice it
+
+
+@pytest.mark.points(1)
+def test_line_limit(chat):
+    """Drops a client that sends more than 64 KiB without a newline, like one that left"""
+    ada, bob = chat.join("ada"), chat.join("bob")
+    try:
+        bob.send_raw(b"z" * OVER)  # no newline: it may be cut off
+    except OSError:
+        pass  # dropped while still sending: a reset, as it should be
+    chat.leave(bob)
+    what = (f"a client that sends more than 64 KiB without a '\\n' is dropped like one that "
+            f"left ({bob.nick} sent {OVER:,} bytes without one)")
+    ada.expect_line(f"* {bob.nick} left", f"{what}: the others get '* <name> left'")
+    rest = bob.lines(5, timeout=2)
+    assert bob.eof, (f"{what}: {bob.nick} was announced as gone, but its connection stayed open "
+                     f"for 2 s{' and got ' + repr(rest[:2]) if rest else ''}: close it")
 
 
 @pytest.mark.points(1)

@@ -1,6 +1,7 @@
 """Hidden tests: clients that read slowly, close half their connection, end a line with
-"\\r\\n", or pick a name with a space. The slow reader is last of all (this file runs after
-test_robust.py): a server that fails it may stay busy with megabytes for a while."""
+"\\r\\n", or pick a name with a space (or spaces around it). The slow reader is last of all
+(this file runs after test_robust.py): a server that fails it may stay busy with megabytes for a
+while."""
 
 import socket
 import threading
@@ -62,6 +63,22 @@ def test_name_with_space_is_an_error(chat):
     ada.send_line(f"NICK {ada.nick} lovelace")
     ada.expect_error(f"'NICK {ada.nick} lovelace' (a name of two words) gets '! error <reason>'")
     ada.register()
+
+
+@pytest.mark.points(1)
+def test_spaces_around_name(chat):
+    """Takes 'NICK  ada ' (spaces around the name) as 'NICK ada'"""
+    ada = chat.connect("ada")
+    ada.order = chat.ordered(ada)
+    ada.send_line(f"NICK  {ada.nick} ")
+    got = ada.next_line()
+    if got is not None and got.startswith("! error"):
+        raise AssertionError(f"spaces before and after the name are not part of it: 'NICK  "
+                             f"{ada.nick} ' is 'NICK {ada.nick}', but {ada.nick} got {got!r}")
+    assert got == f"* welcome {ada.nick}", (
+        f"'NICK  {ada.nick} ' (spaces around the name) is 'NICK {ada.nick}', answered "
+        f"'* welcome {ada.nick}': {ada.nick} got "
+        f"{repr(got) if got is not None else ada._nothing(2)}")
 
 
 @pytest.mark.points(3)

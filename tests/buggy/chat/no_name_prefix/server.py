@@ -68,3 +68,5 @@ while True:
         while b"\n" in buffers[sock]:
             line, buffers[sock] = buffers[sock].split(b"\n", 1)
             handle(sock, line.decode().rstrip("\r"))
+        if len(buffers[sock]) > 65536:  # 64 KiB and still no newline: a misbehaving client
+            leave(sock)

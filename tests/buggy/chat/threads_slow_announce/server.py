@@ -18,6 +18,8 @@ import socket
 import threading
 import time
 
+MAX_LINE = 1 << 16  # a longer line (no newline yet): a misbehaving client
+
 clients: dict[socket.socket, str] = {}  # registered clients -> name
 lock = threading.Lock()
 send_locks: dict[socket.socket, threading.Lock] = {}  # one writer at a time per socket
@@ -82,6 +84,8 @@ def handle(conn: socket.socket) -> None:
                     send(conn, "* users: " + ", ".join(names))
                 else:
                     broadcast(f"{name}: {line}", exclude=conn)
+            if len(buffer) > MAX_LINE:
+                break  # more than 64 KiB without a newline: dropped like a client that left
     except OSError:
         pass  # reset: same as a close
     finally:
