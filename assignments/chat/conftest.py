@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from grader.testing import Wait
+
 READ_TIMEOUT = 2.0  # seconds to wait for one expected line
 _NOTICE = re.compile(r"\* (\S+) (joined|left)")
 
@@ -37,6 +39,7 @@ class ChatClient:
         self.order: int | None = None  # when it sent NICK, among this test's clients
         self.eof = False
         self._buf = b""
+        self._wait: Wait | None = None  # the last wait for a line (how it ended)
 
     def __repr__(self) -> str:
         return self.nick
@@ -64,33 +67,36 @@ class ChatClient:
     def next_line(self, timeout: float = READ_TIMEOUT) -> str | None:
         """The next line (notices about earlier tests' clients skipped), or None if nothing
         complete arrives in time or the server closed the connection (then `eof` is set)."""
-        deadline = time.monotonic() + timeout
+        wait = self._wait = Wait(timeout)  # cut short once the server sits idle
         while True:
             while b"\n" in self._buf:
                 raw, self._buf = self._buf.split(b"\n", 1)
                 line = raw.rstrip(b"\r").decode("utf-8", "replace")
                 if not self.room.is_stale(line, self):
                     return line
-            left = deadline - time.monotonic()
-            if left <= 0 or self.eof:
+            if self.eof:
                 return None
-            self.sock.settimeout(left)
+            self.sock.settimeout(wait.step())
             try:
                 chunk = self.sock.recv(65536)
             except TimeoutError:
-                return None
+                if wait.over():
+                    return None
+                continue
             except OSError:  # reset
                 chunk = b""
             if not chunk:
                 self.eof = True
                 return None
             self._buf += chunk
+            wait.progress()
 
     def _nothing(self, timeout: float) -> str:
         if self.eof:
             return "the server closed the connection"
         partial = f" (an unfinished line: {self._buf[:60]!r})" if self._buf else ""
-        return f"nothing arrived within {timeout:g} s{partial}"
+        return f"nothing arrived{self._wait.quiet() if self._wait else f' for {timeout:g} s'}" \
+            f"{partial}"
 
     def expect_line(self, expected: str, what: str, timeout: float = READ_TIMEOUT,
                     wrong: dict[str, str] | None = None, silent: str = "") -> None:
