@@ -178,12 +178,14 @@ def test_keeps_serving_after_malformed(connect, fetch, server, www, check_file):
 
 @pytest.mark.points(2)
 def test_odd_paths(fetch, server, locked):
-    """Answers a NUL byte in the path and a file it may not read with an error status"""
+    """Answers a NUL byte or non-UTF-8 bytes in the path, and an unreadable file, with an error"""
     wrong = []
     for target, what, statuses, hint in (
             ("/hello.txt%00.html", "GET /hello.txt%00.html", (400, 404),
              "a NUL byte in a path makes open() and os.path raise ValueError: answer 400 Bad "
              "Request (or 404)"),
+            ("/%ff%fe.txt", "GET /%ff%fe.txt (not UTF-8 once decoded)", (400, 404),
+             "answer 400 Bad Request (or 404)"),
             ("/locked.txt", "GET /locked.txt (a file the server may not read)", (403, 404),
              "open() raises PermissionError: answer 403 Forbidden")):
         try:
