@@ -12,7 +12,7 @@ import re
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from grader.testing import show
 
 STATUS_LINE = re.compile(rb"HTTP/(\d\.\d)[ \t]+(\d{3})(?:[ \t]+(.*))?")
 CHUNKS = b"first chunk;second chunk;" + b"x" * 5000 + b";last"  # what /stream/* send
+LARGE = b"".join(bytes([65 + i]) * (1 << 20) for i in range(16))  # what /stream/large sends
 HEAD_END = re.compile(rb"\r?\n\r?\n")  # lenient, like real clients: a bare \n is accepted
 
 
@@ -30,6 +31,7 @@ class Response:
     reason: str
     headers: dict[str, str]  # names in lower case
     body: bytes
+    fields: list[tuple[str, str]] = field(default_factory=list)  # every header line, in order
 
 
 def build(method: str = "GET", target: str = "/", *, headers: dict[str, str] | None = None,
@@ -74,12 +76,13 @@ def read_response(sock: socket.socket, *, what: str, timeout: float = 5.0) -> Re
     if not match:
         raise AssertionError(f"{what}: expected a status line such as 'HTTP/1.1 200 OK', got "
                              f"{show(lines[0])}")
-    headers = {}
+    fields = []
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if not sep:
             raise AssertionError(f"{what}: a header line must be 'Name: value', got {show(line)}")
-        headers[name.strip().decode("latin-1").lower()] = value.strip().decode("latin-1")
+        fields.append((name.strip().decode("latin-1"), value.strip().decode("latin-1")))
+    headers = {name.lower(): value for name, value in fields}
     length = headers.get("content-length")
     if length is not None and not length.isdigit():
         raise AssertionError(f"{what}: Content-Length must be a number, got {length!r}")
@@ -105,7 +108,7 @@ def read_response(sock: socket.socket, *, what: str, timeout: float = 5.0) -> Re
             raise AssertionError(f"{what}: {len(extra)} bytes more than the Content-Length of "
                                  f"{length}: {show(extra)}")
     reason = (match.group(3) or b"").decode("latin-1")
-    return Response(int(match.group(2)), reason, headers, body)
+    return Response(int(match.group(2)), reason, headers, body, fields)
 
 
 @pytest.fixture
