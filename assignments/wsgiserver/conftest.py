@@ -70,7 +70,7 @@ def read_response(sock: socket.socket, *, what: str, timeout: float = 5.0) -> Re
             raise AssertionError(f"{what}: the connection closed before a complete response "
                                  f"head; got {show(buf)}")
         buf += chunk
-    head, body = buf[: end.start()], buf[end.end() :]
+    head, body = buf[: end.start()], bytearray(buf[end.end() :])  # grows in place (16 MiB)
     lines = re.split(rb"\r?\n", head)
     match = STATUS_LINE.fullmatch(lines[0].strip())
     if not match:
@@ -102,13 +102,14 @@ def read_response(sock: socket.socket, *, what: str, timeout: float = 5.0) -> Re
                                      f"body; Content-Length announced {length}")
             break
         body += chunk
+    data = bytes(body)
     if length is not None:
-        body, extra = body[: int(length)], body[int(length):]
+        data, extra = data[: int(length)], data[int(length):]
         if extra:
             raise AssertionError(f"{what}: {len(extra)} bytes more than the Content-Length of "
                                  f"{length}: {show(extra)}")
     reason = (match.group(3) or b"").decode("latin-1")
-    return Response(int(match.group(2)), reason, headers, body, fields)
+    return Response(int(match.group(2)), reason, headers, data, fields)
 
 
 @pytest.fixture
