@@ -12,7 +12,7 @@ import re
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from grader.testing import show
 
 STATUS_LINE = re.compile(rb"HTTP/(\d\.\d)[ \t]+(\d{3})(?:[ \t]+(.*))?")
 CHUNKS = b"first chunk;second chunk;" + b"x" * 5000 + b";last"  # what /stream/* send
+LARGE = b"".join(bytes([65 + i]) * (1 << 20) for i in range(16))  # what /stream/large sends
 HEAD_END = re.compile(rb"\r?\n\r?\n")  # lenient, like real clients: a bare \n is accepted
 
 
@@ -30,6 +31,7 @@ class Response:
     reason: str
     headers: dict[str, str]  # names in lower case
     body: bytes
+    fields: list[tuple[str, str]] = field(default_factory=list)  # every header line, in order
 
 
 def build(method: str = "GET", target: str = "/", *, headers: dict[str, str] | None = None,
@@ -68,18 +70,19 @@ def read_response(sock: socket.socket, *, what: str, timeout: float = 5.0) -> Re
             raise AssertionError(f"{what}: the connection closed before a complete response "
                                  f"head; got {show(buf)}")
         buf += chunk
-    head, body = buf[: end.start()], buf[end.end() :]
+    head, body = buf[: end.start()], bytearray(buf[end.end() :])  # grows in place (16 MiB)
     lines = re.split(rb"\r?\n", head)
     match = STATUS_LINE.fullmatch(lines[0].strip())
     if not match:
         raise AssertionError(f"{what}: expected a status line such as 'HTTP/1.1 200 OK', got "
                              f"{show(lines[0])}")
-    headers = {}
+    fields = []
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if not sep:
             raise AssertionError(f"{what}: a header line must be 'Name: value', got {show(line)}")
-        headers[name.strip().decode("latin-1").lower()] = value.strip().decode("latin-1")
+        fields.append((name.strip().decode("latin-1"), value.strip().decode("latin-1")))
+    headers = {name.lower(): value for name, value in fields}
     length = headers.get("content-length")
     if length is not None and not length.isdigit():
         raise AssertionError(f"{what}: Content-Length must be a number, got {length!r}")
@@ -99,13 +102,14 @@ def read_response(sock: socket.socket, *, what: str, timeout: float = 5.0) -> Re
                                      f"body; Content-Length announced {length}")
             break
         body += chunk
+    data = bytes(body)
     if length is not None:
-        body, extra = body[: int(length)], body[int(length):]
+        data, extra = data[: int(length)], data[int(length):]
         if extra:
             raise AssertionError(f"{what}: {len(extra)} bytes more than the Content-Length of "
                                  f"{length}: {show(extra)}")
     reason = (match.group(3) or b"").decode("latin-1")
-    return Response(int(match.group(2)), reason, headers, body)
+    return Response(int(match.group(2)), reason, headers, data, fields)
 
 
 @pytest.fixture

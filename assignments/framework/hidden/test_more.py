@@ -1,7 +1,9 @@
 """Hidden tests: decoding, exact matching, headers, Response, redirects, methods, logins."""
 
+import json
+
 import pytest
-from conftest import expect, text
+from conftest import ERROR_HEADER, expect, text
 
 
 @pytest.mark.points(1)
@@ -83,21 +85,40 @@ def test_bad_parameter_500(fetch):
 
 @pytest.mark.points(1)
 def test_json_none_without_json(fetch):
-    """request.json is None when the body is not JSON"""
+    """request.json is None when the body is not JSON, or does not parse"""
     response = fetch("/echo-json", "POST", data={"a": "1"})
     expect(response, 200, "POST /echo-json with a form body", "application/json")
     assert response.json()["got"] is None, (f"POST /echo-json with a form body: request.json "
                                             f"should be None, got {response.json()['got']!r}")
+    what = "POST /echo-json with the body '{\"a\": ' (Content-Type: application/json)"
+    response = fetch("/echo-json", "POST", data=b'{"a": ',
+                     headers={"Content-Type": "application/json"})
+    assert response.status_code != 500, (f"{what}: got 500 Internal Server Error; a body that "
+                                         "does not parse as JSON gives request.json None")
+    expect(response, 200, what, "application/json")
+    assert response.json()["got"] is None, f"{what}: request.json should be None, got " \
+                                           f"{response.json()['got']!r}"
 
 
 @pytest.mark.points(1)
 def test_several_cookies(browser):
-    """Each set_cookie call adds its own Set-Cookie header"""
+    """Each set_cookie call adds its own Set-Cookie header, with the flags asked for"""
     client = browser()
     client("/prefs")
-    jar = {c.name: c.value for c in client.session.cookies}
+    cookies = {c.name: c for c in client.session.cookies}
+    jar = {name: c.value for name, c in cookies.items()}
     assert jar.get("theme") == "dark" and jar.get("lang") == "fr", (
         f"GET /prefs sets theme=dark and lang=fr: the client's cookie jar has {jar}")
+    theme, lang = cookies["theme"], cookies["lang"]
+    httponly = theme.has_nonstandard_attr("HttpOnly") or theme.has_nonstandard_attr("httponly")
+    assert not httponly, (
+        "GET /prefs: set_cookie('theme', 'dark') made an HttpOnly cookie; HttpOnly only when "
+        "httponly=True (a page's scripts may need to read it)")
+    assert theme.expires is None and lang.expires is not None, (
+        "GET /prefs: set_cookie('lang', 'fr', max_age=3600) should last an hour (Max-Age=3600) "
+        "and set_cookie('theme', 'dark') end with the browser session (no Max-Age); the jar "
+        f"has theme {'expiring' if theme.expires else 'for the session'}, lang "
+        f"{'expiring' if lang.expires else 'for the session'}")
 
 
 @pytest.mark.points(3)
@@ -139,3 +160,62 @@ def test_logout(browser):
     assert not left, (f"after POST /account/logout (set_cookie with max_age=0) the client still "
                       f"has the session cookie {left[0]!r}: Max-Age=0 removes a cookie")
     expect(client("/account/me"), 401, "GET /account/me after logging out")
+
+
+@pytest.mark.points(2)
+def test_first_and_blank_values(fetch):
+    """request.query and request.form: the first value of a repeated key, blank values kept"""
+    target = "/params?q=first&q=second&blank=&x=a+b%26c"
+    response = fetch(target)
+    expect(response, 200, f"GET {target}", "application/json")
+    want = {"q": "first", "blank": "", "x": "a b&c"}
+    got = response.json()["query"]
+    assert got == want, f"GET {target}: the view saw request.query {got!r}, expected {want!r}"
+    form = [("name", ""), ("tag", "one"), ("tag", "two")]
+    response = fetch("/params", "POST", data=form)
+    expect(response, 200, "POST /params with the form name=&tag=one&tag=two", "application/json")
+    want = {"name": "", "tag": "one"}
+    got = response.json()["form"]
+    assert got == want, (f"POST /params with the form name=&tag=one&tag=two: the view saw "
+                         f"request.form {got!r}, expected {want!r} (an empty field is still "
+                         "sent: keep_blank_values=True)")
+
+
+@pytest.mark.points(1)
+def test_content_type_with_parameters(fetch):
+    """The body's media type is read without its parameters and in any case"""
+    body = {"tea": "earl grey"}
+    ctype = "Application/JSON; charset=utf-8"
+    response = fetch("/echo-json", "POST", data=json.dumps(body).encode(),
+                     headers={"Content-Type": ctype})
+    expect(response, 200, f"POST /echo-json (Content-Type: {ctype})", "application/json")
+    got = response.json()["got"]
+    assert got == body, f"POST /echo-json with {body} as {ctype!r}: request.json is {got!r}"
+    ctype = "application/x-www-form-urlencoded; charset=UTF-8"
+    response = fetch("/params", "POST", data=b"name=tea", headers={"Content-Type": ctype})
+    expect(response, 200, f"POST /params (Content-Type: {ctype})", "application/json")
+    got = response.json()["form"]
+    assert got == {"name": "tea"}, (f"POST /params with name=tea as {ctype!r} (what jQuery "
+                                    f"sends): request.form is {got!r}")
+
+
+@pytest.mark.points(1)
+def test_malformed_cookie_header(fetch):
+    """A Cookie header that does not parse (x/y=1) does not break the request"""
+    header = "x/y=1; visits=2"
+    response = fetch("/counter", headers={"Cookie": header})
+    expect(response, 200, f"GET /counter with the header 'Cookie: {header}' (SimpleCookie "
+           "raises CookieError on it)", "text/html")
+    assert "visits:" in text(response), f"GET /counter with 'Cookie: {header}': got " \
+                                        f"{text(response)[:80]!r}"
+
+
+@pytest.mark.points(1)
+def test_status_httpstatus_does_not_know(http):
+    """Response(status=419), a code http.HTTPStatus does not know, is sent as 419"""
+    response = http.get("/expired", allow_redirects=False)
+    what = "GET /expired (the view returns Response(..., status=419))"
+    error = response.headers.get(ERROR_HEADER, "")
+    assert not error, (f"{what}: the framework raised {error}; HTTPStatus(419) raises "
+                       "ValueError: give a code it does not know a reason phrase of your own")
+    expect(response, 419, what)

@@ -41,6 +41,11 @@ def search(request):
             "method": request.method, "path": request.path}
 
 
+@app.route("/params", methods=["GET", "POST"])
+def params(request):
+    return {"query": request.query, "form": request.form}
+
+
 @app.route("/items", methods=["GET", "POST"])
 def items(request):
     if request.method == "POST":
@@ -67,6 +72,11 @@ def headers(request):
 def teapot(request):
     return Response("I'm a teapot", status=418,
                     headers={"Content-Type": "text/plain; charset=utf-8", "X-Tea": "earl grey"})
+
+
+@app.route("/expired")
+def expired(request):
+    return Response("<p>page expired: reload the form</p>", status=419)  # not in HTTPStatus
 
 
 @app.route("/old")

@@ -1,13 +1,14 @@
 """Hidden tests: framing, close(), errors mid-response, malformed requests, slow clients."""
 
 import json
+import re
 import time
 import uuid
 
 import pytest
-from conftest import CHUNKS, build, read_response
+from conftest import CHUNKS, LARGE, build, read_response
 
-from grader.testing import show
+from grader.testing import Wait, show
 
 
 @pytest.mark.points(1)
@@ -149,3 +150,107 @@ def test_slow_client_does_not_block(connect):
     slow.sendall(b"defghij")
     done = read_response(slow, what="the slow POST /echo, once complete")
     assert done.body == b"abcdefghij", f"the slow POST /echo: got {show(done.body)}"
+
+
+@pytest.mark.points(1)
+def test_large_unframed_body(connect):
+    """A 16 MiB body the app yields without a Content-Length arrives whole"""
+    sock = connect()
+    sock.sendall(build("GET", "/stream/large"))
+    try:  # 16 MiB: more than one send() takes, even on loopback (about 4 MiB there)
+        response = read_response(sock, what="GET /stream/large", timeout=10)
+    except AssertionError as error:
+        if "bytes of body" not in str(error):
+            raise
+        raise AssertionError(f"{error}: send every byte (sendall; send() may send only part)") \
+            from None
+    assert response.status == 200, f"GET /stream/large: expected 200, got {response.status}"
+    assert response.body == LARGE, (
+        f"GET /stream/large: the app yielded {len(LARGE)} bytes in 1 MiB chunks, the client "
+        f"got {len(response.body)}" + (" (the same bytes, cut short)"
+                                       if LARGE.startswith(response.body) else "")
+        + ": send every byte (sendall; send() may send only part)")
+
+
+@pytest.mark.points(1)
+def test_one_content_length(exchange):
+    """A response carries one Content-Length, never the app's and the server's both"""
+    for target, given in (("/status/201", "the app's Content-Length: 12"),
+                          ("/stream/gen", "no Content-Length from the app")):
+        response = exchange(build("GET", target))
+        lengths = [v for name, v in response.fields if name.lower() == "content-length"]
+        assert len(lengths) <= 1, (
+            f"GET {target} ({given}): the response has {len(lengths)} Content-Length headers "
+            f"{lengths}; send one: the app's, or the one you computed")
+        if target == "/status/201":
+            assert lengths == ["12"], f"GET {target}: expected the app's Content-Length: 12, " \
+                                      f"got {lengths}"
+
+
+@pytest.mark.points(1)
+def test_connection_close_honoured(connect):
+    """The connection is closed after the response to 'Connection: Close' and to HTTP/1.0"""
+    for raw, what in (
+            (build("GET", "/status/201", close=False, headers={"Connection": "Close"}),
+             "GET /status/201 HTTP/1.1 with 'Connection: Close'"),
+            (build("GET", "/status/201", version="HTTP/1.0", close=False),
+             "GET /status/201 HTTP/1.0 (no Connection header)")):
+        sock = connect()
+        sock.sendall(raw)
+        response = read_response(sock, what=what)
+        assert response.status == 201, f"{what}: expected 201, got {response.status}"
+        wait = Wait(2)
+        while True:
+            sock.settimeout(wait.step())
+            try:
+                more = sock.recv(1)
+            except ConnectionResetError:
+                more = b""
+            except TimeoutError:
+                if not wait.over():
+                    continue
+                raise AssertionError(f"{what}: the connection stayed open after the response"
+                                     f"{wait.quiet()}; close it when the request says "
+                                     "Connection: close (in any case) or is HTTP/1.0") from None
+            break
+        assert not more, f"{what}: {show(more)} after the response's body"
+
+
+@pytest.mark.points(1)
+def test_pipelined_requests(connect):
+    """Two requests sent at once (pipelined): the second is answered, or the connection closed"""
+    sock = connect()
+    sock.sendall(build("GET", "/status/202", close=False) + build("GET", "/status/201"))
+    data, wait = b"", Wait(3)
+    while True:
+        sock.settimeout(wait.step())
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        except TimeoutError:
+            if not wait.over():
+                continue
+            what = ("two requests sent at once (GET /status/202 kept alive, then GET /status/201 "
+                    "with Connection: close)")
+            if codes(data) == [202, 201]:
+                raise AssertionError(f"{what}: both answered, but the connection stayed open "
+                                     f"after the second, which said Connection: close"
+                                     f"{wait.quiet()}") from None
+            raise AssertionError(
+                f"{what}: the statuses so far are {codes(data)} and the connection stayed open"
+                f"{wait.quiet()}: the bytes after the first request are the next request; keep "
+                "them for the next read (or close the connection after the first response)"
+            ) from None
+        if not chunk:
+            break
+        data += chunk
+        wait.progress()
+    assert codes(data) in ([202], [202, 201]), (
+        f"two requests sent at once (GET /status/202, then GET /status/201): expected the "
+        f"responses 202 then 201 (or 202 and a close), got the statuses {codes(data)}")
+
+
+def codes(data: bytes) -> list[int]:
+    """The status codes of the responses in DATA (the /status probes' bodies hold none)."""
+    return [int(code) for code in re.findall(rb"HTTP/1\.[01] (\d{3}) ", data)]

@@ -1,11 +1,15 @@
 """The grader's probe application: the student's server is started as
-`python server.py grader_probes:application` and the suite asks it for one probe per path.
+`python server.py grader_probes:app` and the suite asks it for one probe per path.
+
+The module also has an `application`, the same probes under the name a server that ignores
+CALLABLE would serve: /environ reports which of the two was called (`probe.callable`).
 
   /environ/...      the environ as JSON (plain values; wsgi.input and wsgi.errors as checks)
   /echo             the body read with wsgi.input.read(CONTENT_LENGTH), sent back
   /stream/gen       a body from a generator, in chunks, one of them empty
   /stream/list      the same chunks from a list
   /stream/empty     no body at all
+  /stream/large     16 MiB from a generator, 1 MiB of "A", then of "B", ... "P"
   /status/CODE      status "CODE Probe Reason" with extra headers
   /closing/TOKEN    a body whose iterable records that close() was called ...
   /closed/TOKEN     ... which this reports as JSON {"closed": true|false}
@@ -30,8 +34,8 @@ def _reply(start_response, status, body, content_type="application/json", extra=
     return [body]
 
 
-def _environ(environ):
-    report = {}
+def _environ(environ, called):
+    report = {"probe.callable": called}
     for key, value in environ.items():
         if isinstance(value, (str, int, bool)):
             report[key] = value
@@ -49,6 +53,11 @@ def _environ(environ):
 
 def _gen():
     yield from CHUNKS
+
+
+def _large():
+    for i in range(16):
+        yield bytes([65 + i]) * (1 << 20)
 
 
 class _Closing:
@@ -74,17 +83,28 @@ def _raise_middle():
     raise RuntimeError("probe: raised in the middle of the body")
 
 
+def app(environ, start_response):
+    """The probe application, the CALLABLE the grader names."""
+    return _probe(environ, start_response, "app")
+
+
 def application(environ, start_response):
+    """The same probes, for a server that serves `application` whatever it was told."""
+    return _probe(environ, start_response, "application")
+
+
+def _probe(environ, start_response, called):
     path = environ.get("PATH_INFO", "")
     if path.startswith("/environ"):
-        return _reply(start_response, "200 OK", _environ(environ))
+        return _reply(start_response, "200 OK", _environ(environ, called))
     if path == "/echo":
         length = environ.get("CONTENT_LENGTH") or "0"
         body = environ["wsgi.input"].read(int(length))
         return _reply(start_response, "200 OK", body, "application/octet-stream")
     if path.startswith("/stream/"):
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return {"gen": _gen, "list": lambda: list(CHUNKS), "empty": list}[path[8:]]()
+        return {"gen": _gen, "list": lambda: list(CHUNKS), "empty": list,
+                "large": _large}[path[8:]]()
     if match := re.fullmatch(r"/status/(\d{3})", path):
         return _reply(start_response, f"{match.group(1)} Probe Reason", b"status probe",
                       "text/plain", [("X-Probe-One", "1"), ("X-Probe-Two", "two words")])

@@ -74,3 +74,12 @@ def test_body_through_wsgi_input(exchange):
     assert response.status == 200, f"POST /echo: expected 200, got {response.status}"
     assert response.body == body, (f"POST /echo: the app read {len(response.body)} bytes from "
                                    f"wsgi.input, not the {len(body)} bytes of the body")
+
+
+@pytest.mark.points(1)
+def test_named_callable(environ):
+    """The server serves the CALLABLE named on its command line (grader_probes:app)"""
+    called = environ("GET", "/environ/callable").get("probe.callable")
+    assert called == "app", (
+        f"the server was started as 'python server.py grader_probes:app', but the request "
+        f"reached grader_probes.{called}: serve the callable named after the colon")
