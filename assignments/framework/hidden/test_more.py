@@ -18,9 +18,11 @@ def test_parameter_utf8(fetch):
 
 @pytest.mark.points(2)
 def test_whole_path_matches(fetch):
-    """Routes match the whole path: /hello/a/b, /hello, /add/1 and /xhello/a are 404"""
+    """Routes match the whole path, literally: /hello/a/b, /hello, /robots-txt are 404"""
     for target in ("/hello/a/b", "/hello", "/add/1", "/xhello/a", "/search/more"):
         expect(fetch(target), 404, f"GET {target}")
+    expect(fetch("/robots-txt"), 404, "GET /robots-txt (the site has a route /robots.txt: its "
+                                      "'.' is a dot, not any character; re.escape the path)")
 
 
 @pytest.mark.points(2)
@@ -33,8 +35,11 @@ def test_headers(fetch):
         "header X-Custom: request.headers must be case-insensitive")
     expect(response, 200, "GET /headers", "application/json")
     got = response.json()
+    assert got.get("has_custom") is not False, (
+        "GET /headers with the header X-Custom: the view's 'X-CUSTOM' in request.headers was "
+        "False; `in` must be case-insensitive too")
     want = {"user_agent": "probe/1.0", "content_type": "text/plain", "custom": "yes",
-            "custom_item": "yes"}
+            "custom_item": "yes", "has_custom": True}
     assert got == want, f"GET /headers with X-Custom, User-Agent and Content-Type: the view " \
                         f"read {got!r}, expected {want!r}"
 

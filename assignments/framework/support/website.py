@@ -65,7 +65,13 @@ def echo_json(request):
 def headers(request):
     h = request.headers
     return {"user_agent": h.get("User-Agent"), "content_type": h.get("content-type"),
-            "custom": h.get("X-CUSTOM"), "custom_item": h["x-Custom"]}
+            "custom": h.get("X-CUSTOM"), "custom_item": h["x-Custom"],
+            "has_custom": "X-CUSTOM" in h}
+
+
+@app.route("/robots.txt")
+def robots(request):
+    return Response("User-agent: *\nDisallow:\n", headers={"Content-Type": "text/plain"})
 
 
 @app.route("/teapot")
