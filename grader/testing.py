@@ -190,8 +190,8 @@ def recv_all(sock: socket.socket, *, timeout: float = 5.0, limit: int = 64 << 20
         except TimeoutError:
             if not wait.over():
                 continue
-            raise AssertionError(f"the server did not close the connection (waited"
-                                 f"{wait.quiet()}; got {len(got)} bytes)") from None
+            raise AssertionError(f"the server did not close the connection: it went quiet"
+                                 f"{wait.quiet()}; got {len(got)} bytes") from None
         if not chunk:
             return bytes(got)
         got += chunk

@@ -81,17 +81,19 @@ class Server(ABC):
         return None if now is None else round(self._cpu_done + now, 2)
 
     def idle_meter(self, window: float = 0.2) -> Callable[[], float | None]:
-        """Start measuring the share of a core the server uses while no client is connected (0
-        for a server that blocks; close to 1 for one that polls in a loop); the returned call
-        gives it, waiting for what is left of `window` s (the caller works meanwhile)."""
-        start, before = time.monotonic(), self._cpu_now()
+        """Start measuring the share of a core the server uses, or waits for, while no client
+        is connected (0 for a server that blocks; close to 1 for one that polls in a loop, even
+        on a loaded machine); the returned call gives it, waiting for what is left of `window`
+        s (the caller works meanwhile)."""
+        pid = self._root_pid()
+        start, before = time.monotonic(), tree_demand(pid) if pid else None
 
         def share() -> float | None:
             time.sleep(max(0.0, start + window - time.monotonic()))
-            after = self._cpu_now()
+            after = tree_demand(pid) if pid else None
             if before is None or after is None:
                 return None
-            return round((after - before) / (time.monotonic() - start), 2)
+            return round(max(0.0, after - before) / (time.monotonic() - start), 2)
 
         return share
 
@@ -206,6 +208,29 @@ def tree_activity(pid: int) -> tuple[float, bool] | None:
         except (OSError, ValueError):
             continue  # gone meanwhile
     return cpu, True
+
+
+def tree_demand(pid: int) -> float | None:
+    """Seconds the threads of a process tree ran or waited to run (Linux schedstat: on a CPU
+    plus on a run queue), so a server that polls in a loop counts as busy even on a machine too
+    loaded to give it a core; None where it cannot be read."""
+    import psutil
+
+    if sys.platform != "linux":
+        return None
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return None
+    total = 0
+    for proc in procs:
+        try:
+            for task in Path(f"/proc/{proc.pid}/task").iterdir():
+                on_cpu, waiting = (task / "schedstat").read_text().split()[:2]
+                total += int(on_cpu) + int(waiting)
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return total / 1e9
 
 
 def tree_cpu(pid: int) -> float | None:
