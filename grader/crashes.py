@@ -16,13 +16,14 @@ from typing import Any
 
 from .sandbox import OUT_OF_TIME, Server, StartupError
 from .sandbox.listeners import crash_cause
+from .testing import Wait
 
 __all__ = ["Crash", "CrashWatch", "ServerDown"]
 
 _GRACE = 0.3  # s a server may take to exit after the test it crashed in
 _LONG_GRACE = 3.0  # the same, when it printed a new traceback during that test
 _TRACEBACK = "Traceback (most recent call last)"
-_CALM, _CPU_EPS = 0.2, 0.02  # s asleep without using CPU that end a grace: it is not exiting
+_CALM = 0.2  # s asleep without using CPU that end a grace: it is not exiting
 
 
 class ServerDown(Exception):
@@ -78,16 +79,9 @@ class CrashWatch:
             printed = self.server.current_logs().count(_TRACEBACK)
             grace = _LONG_GRACE if printed != self._tracebacks else _GRACE
             self._tracebacks = printed
-        deadline = time.monotonic() + grace
-        calm: tuple[float, float] | None = None  # (since, CPU seconds) while it sleeps
-        while (how := self.server.exited()) is None and (now := time.monotonic()) < deadline:
-            seen = self.server.activity()
-            if not seen or not seen[1]:
-                calm = None  # running: it may be exiting
-            elif calm is None or seen[0] - calm[1] > _CPU_EPS:
-                calm = (now, seen[0])
-            elif now - calm[0] >= _CALM:
-                break  # asleep and using no CPU: not dying (a thread's traceback, say)
+        # A server seen asleep, using no CPU, is not dying (a thread's traceback, say).
+        wait = Wait(grace, idle=_CALM, activity=self.server.activity)
+        while (how := self.server.exited()) is None and not wait.over():
             time.sleep(0.02)
         return how
 

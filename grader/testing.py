@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 import requests
 
 __all__ = ["IDLE", "ServerSession", "ShortRead", "Wait", "recv_all", "recv_exactly", "recv_lines",
-           "recv_until", "show", "socket_error", "step"]
+           "recv_some", "recv_until", "show", "socket_error", "step"]
 
 IDLE = 1.0  # s a server may sleep through, using no CPU, before a wait for it ends
 _SLICE = 0.1  # s between looks at the server while waiting
@@ -39,41 +39,71 @@ class Wait:
             wait.progress()
     """
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, *, idle: float | None = None,
+                 activity: Callable[[], tuple[float, bool] | None] | None = None) -> None:
         self.timeout = timeout
         self.deadline = time.monotonic() + timeout
+        self._window = idle  # None: IDLE
+        self._activity = activity  # None: the running submission's (server_activity)
         self._asleep: tuple[float, float] | None = None  # (since when, CPU seconds then)
         self._idle = False
+
+    @property
+    def _look(self) -> Callable[[], tuple[float, bool] | None] | None:
+        return self._activity or server_activity
+
+    @property
+    def window(self) -> float:
+        return IDLE if self._window is None else self._window
 
     def step(self) -> float:
         """How long to block before looking again."""
         left = max(0.01, self.deadline - time.monotonic())
-        return min(left, _SLICE) if server_activity else left
+        return min(left, _SLICE) if self._look else left
 
     def progress(self) -> None:
         """Something arrived: the server is not idle."""
         self._asleep = None
 
     def over(self) -> bool:
-        """Is waiting longer pointless (timeout reached, or the server asleep for IDLE s)?"""
+        """Is waiting longer pointless (timeout reached, or the server asleep for the idle
+        window)?"""
         now = time.monotonic()
         if now >= self.deadline:
             return True
-        seen = server_activity() if server_activity else None
+        look = self._look
+        seen = look() if look else None
         if seen is None or not seen[1]:
             self._asleep = None
             return False
         if self._asleep is None or seen[0] - self._asleep[1] > _CPU_EPS:
             self._asleep = (now, seen[0])
             return False
-        self._idle = now - self._asleep[0] >= IDLE
+        self._idle = now - self._asleep[0] >= self.window
         return self._idle
 
     def quiet(self) -> str:
         """How the wait ended, for a feedback line: " for 5 s" or " (asleep, ...)"."""
         if self._idle:
-            return f" (it sat idle for {IDLE:g} s: blocked, using no CPU)"
+            return f" (it sat idle for {self.window:g} s: blocked, using no CPU)"
         return f" for {self.timeout:g} s"
+
+
+def recv_some(sock: socket.socket, wait: Wait, size: int = 65536) -> bytes | None:
+    """One recv within `wait`: the bytes, b"" when the server closed (or reset) the
+    connection, None once the wait is over."""
+    while True:
+        sock.settimeout(wait.step())
+        try:
+            chunk = sock.recv(size)
+        except TimeoutError:
+            if wait.over():
+                return None
+            continue
+        except ConnectionResetError:
+            return b""
+        wait.progress()
+        return chunk
 
 
 class _HasUrl(Protocol):

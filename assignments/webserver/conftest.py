@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.testing import ShortRead, Wait, show
+from grader.testing import ShortRead, Wait, recv_some, show
 
 HEAD_END = re.compile(rb"\r?\n\r?\n")
 HREF = re.compile(r"""href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
@@ -51,23 +51,6 @@ def request_bytes(target: str, method: str = "GET", host: str = "localhost") -> 
             "Accept: */*\r\nConnection: close\r\n\r\n").encode("latin-1")
 
 
-def _recv(sock: socket.socket, wait: Wait) -> bytes | None:
-    """One recv within `wait`: the bytes, b"" when closed, None once the wait is over (its
-    timeout, or the server sat idle: see grader.testing.Wait)."""
-    while True:
-        sock.settimeout(wait.step())
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            if wait.over():
-                return None
-            continue
-        except ConnectionResetError:
-            return b""  # a reset ends the response like a close; the caller says what is missing
-        wait.progress()
-        return chunk
-
-
 def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
                   timeout: float = 5.0, idle: float | None = None) -> Response:
     """Read one response: the head, then Content-Length bytes of body or up to the close.
@@ -82,7 +65,7 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
     wait = Wait(timeout)
     buf = b""
     while not (end := HEAD_END.search(buf)):
-        chunk = _recv(sock, wait)
+        chunk = recv_some(sock, wait)
         if chunk is None:
             if not buf:
                 raise AssertionError(f"{what}: no response came{wait.quiet()}")
@@ -127,7 +110,7 @@ def _read_response(sock: socket.socket, *, what: str, head_only: bool = False,
     while bodiless or length is None or len(body) < length:
         left = max(0.01, deadline - time.monotonic())
         wait = Wait(min(idle, left) if idle else left)  # anew for each piece of the body
-        chunk = _recv(sock, wait)
+        chunk = recv_some(sock, wait)
         if chunk is None:
             if bodiless:
                 break
@@ -182,7 +165,7 @@ def read_raw(sock: socket.socket, *, timeout: float = 5.0, idle: float = 1.0) ->
     while time.monotonic() < deadline and len(data) < 1 << 22:
         left = max(0.01, deadline - time.monotonic())
         try:
-            chunk = _recv(sock, Wait(min(idle, left) if data else left))
+            chunk = recv_some(sock, Wait(min(idle, left) if data else left))
         except OSError:
             chunk = b""
         if chunk is None:

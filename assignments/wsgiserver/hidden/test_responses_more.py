@@ -8,7 +8,7 @@ import uuid
 import pytest
 from conftest import CHUNKS, LARGE, build, read_response
 
-from grader.testing import Wait, show
+from grader.testing import Wait, recv_some, show
 
 
 @pytest.mark.points(1)
@@ -200,19 +200,11 @@ def test_connection_close_honoured(connect):
         response = read_response(sock, what=what)
         assert response.status == 201, f"{what}: expected 201, got {response.status}"
         wait = Wait(2)
-        while True:
-            sock.settimeout(wait.step())
-            try:
-                more = sock.recv(1)
-            except ConnectionResetError:
-                more = b""
-            except TimeoutError:
-                if not wait.over():
-                    continue
-                raise AssertionError(f"{what}: the connection stayed open after the response"
-                                     f"{wait.quiet()}; close it when the request says "
-                                     "Connection: close (in any case) or is HTTP/1.0") from None
-            break
+        more = recv_some(sock, wait, 1)
+        if more is None:
+            raise AssertionError(f"{what}: the connection stayed open after the response"
+                                 f"{wait.quiet()}; close it when the request says "
+                                 "Connection: close (in any case) or is HTTP/1.0")
         assert not more, f"{what}: {show(more)} after the response's body"
 
 
@@ -223,14 +215,8 @@ def test_pipelined_requests(connect):
     sock.sendall(build("GET", "/status/202", close=False) + build("GET", "/status/201"))
     data, wait = b"", Wait(3)
     while True:
-        sock.settimeout(wait.step())
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            chunk = b""
-        except TimeoutError:
-            if not wait.over():
-                continue
+        chunk = recv_some(sock, wait)
+        if chunk is None:
             what = ("two requests sent at once (GET /status/202 kept alive, then GET /status/201 "
                     "with Connection: close)")
             if codes(data) == [202, 201]:
@@ -240,12 +226,10 @@ def test_pipelined_requests(connect):
             raise AssertionError(
                 f"{what}: the statuses so far are {codes(data)} and the connection stayed open"
                 f"{wait.quiet()}: the bytes after the first request are the next request; keep "
-                "them for the next read (or close the connection after the first response)"
-            ) from None
+                "them for the next read (or close the connection after the first response)")
         if not chunk:
             break
         data += chunk
-        wait.progress()
     assert codes(data) in ([202], [202, 201]), (
         f"two requests sent at once (GET /status/202, then GET /status/201): expected the "
         f"responses 202 then 201 (or 202 and a close), got the statuses {codes(data)}")
