@@ -343,9 +343,10 @@ def mutants(assignment: str, out: Path | None, limit: int, workers: int, backend
 @main.command()
 def clean() -> None:
     """Remove every container, network and volume the grader made (all runs)."""
-    from .sandbox.docker import reap
+    from .sandbox import runtime
+    from .sandbox.docker import client, reap
 
-    click.echo(f"removed {reap(everything=True)} objects")
+    click.echo(f"removed {reap(everything=True) + runtime.remove_all(client())} objects")
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from pathlib import Path
 from docker.errors import DockerException, ImageNotFound
 
 from .config import Assignment, Course
-from .sandbox import InfraError
+from .sandbox import InfraError, runtime
 from .sandbox.docker import client
 
 __all__ = ["build_base", "runtime_image"]
@@ -130,8 +130,13 @@ def runtime_image(course: Course, assignment: Assignment, *,
     base_id = client().images.get(base).id
     digest = hashlib.sha256(f"{base_id}\n{_DOCKERFILE}\n{reqs}".encode()).hexdigest()[:12]
     tag = f"grader-{assignment.id}:{digest}"
-    if _exists(tag):
-        return tag
+    if not _exists(tag):
+        _build(tag, base, reqs, log=log)
+    runtime.ensure(client(), tag)  # its Python on volumes: faster starts (sandbox/runtime.py)
+    return tag
+
+
+def _build(tag: str, base: str, reqs: str, *, log: Callable[[str], None]) -> None:
     log(f"building {tag}...")
     with tempfile.TemporaryDirectory(prefix="grader-image-") as tmp:
         ctx = Path(tmp)
@@ -149,7 +154,6 @@ def runtime_image(course: Course, assignment: Assignment, *,
                                   forcerm=True, labels={"course-grader": "1"})
         except DockerException as exc:
             raise InfraError(f"building {tag} failed: {exc}") from None
-    return tag
 
 
 def _download_wheels(base: str, requirements: Path, dest: Path) -> None:
