@@ -55,3 +55,17 @@ def test_started_from_a_worker_thread(course: Course) -> None:
     for t in threads:
         t.join(60)
     assert len(out) == 3 and all(out)
+
+
+def test_idle_share_tells_a_blocked_server_from_a_poller(course: Course) -> None:
+    """The idle meter (the basis of the 'kept a core busy' note): 0 for a server that blocks in
+    accept, most of a core for one that polls with select(..., 0)."""
+    echo = course.assignment("echo")
+    shares = {}
+    for name in ("reference/echo", "tests/hostile/busy_poller"):
+        with open_server("process", assignment=echo, limits=course.limits,
+                         submission=ROOT / name) as server:
+            shares[name] = server.idle_meter()()
+    assert shares["reference/echo"] == 0.0
+    assert shares["tests/hostile/busy_poller"] is not None
+    assert shares["tests/hostile/busy_poller"] > 0.5

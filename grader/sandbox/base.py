@@ -81,18 +81,24 @@ class Server(ABC):
         now = self._cpu_now()
         return None if now is None else round(self._cpu_done + now, 2)
 
-    def idle_meter(self, window: float = 0.2) -> Callable[[], float | None]:
+    def idle_meter(self, window: float = 0.2, still: float = 0.05) -> Callable[[], float | None]:
         """Start measuring the share of a core the server uses, or waits for, while no client
         is connected (0 for a server that blocks; close to 1 for one that polls in a loop, even
         on a loaded machine); the returned call gives it, waiting for what is left of `window`
-        s (the caller works meanwhile)."""
+        s (the caller works meanwhile). A server none of whose threads ran at all in the first
+        `still` s is blocked: 0 at once (a poller runs, or waits to run, many times a second)."""
         pid = self._root_pid()
         start, before = time.monotonic(), tree_demand(pid) if pid else None
 
         def share() -> float | None:
+            if before is None or pid is None:
+                return None
+            time.sleep(max(0.0, start + still - time.monotonic()))
+            if tree_demand(pid) == before:
+                return 0.0
             time.sleep(max(0.0, start + window - time.monotonic()))
-            after = tree_demand(pid) if pid else None
-            if before is None or after is None:
+            after = tree_demand(pid)
+            if after is None:
                 return None
             return round(max(0.0, after - before) / (time.monotonic() - start), 2)
 
