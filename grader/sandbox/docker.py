@@ -64,6 +64,7 @@ class DockerServer(Server):
         self._old_logs = ""
         self._init: psutil.Process | None = None  # the container's init, seen from this host
         self._runs = 0  # containers started so far (a restart starts a new one beside the old)
+        self._runtime: list[Mount] = []  # the image's Python on volumes, read faster
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -72,6 +73,7 @@ class DockerServer(Server):
         try:
             if self._box is None:  # first start; a restart keeps network, holder and data
                 self._stage_submission()
+                self._runtime = runtime.mounts(self._client, self.image)
                 self._box = Sandbox.attach(self._client, self._given) if self._given else \
                     Sandbox.create(self._client, image=self.image, labels=self._labels,
                                    wall=self.limits.wall, tmpfs=self.limits.tmpfs,
@@ -106,7 +108,7 @@ class DockerServer(Server):
         support = self.assignment.support_path
         if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
             volumes[str(support.resolve())] = {"bind": _SUPPORT, "mode": "ro"}
-        mounts = runtime.mounts(self._client, self.image)  # the image's Python, read faster
+        mounts = list(self._runtime)
         if self.docroot:
             volumes[str(self.docroot.resolve())] = {"bind": "/srv/www", "mode": "ro"}
             env["DOCROOT"] = "/srv/www"
