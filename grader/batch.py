@@ -173,9 +173,10 @@ def _grade_all(*, course: Course, assignment: Assignment, students: list[Path], 
 def default_workers(backend: str, limits: Limits) -> int:
     """Submissions graded at once. Suites mostly wait on sockets (a quiet server costs a
     timeout, not CPU), so a worker per core leaves the machine idle: measured with
-    bench/class.py on 2 cores, a class of echo submissions took 137 s with 1 worker, 90 s with
-    2, 75 s with 4 and 72 s with 8 (identical grades). Capped by the memory a worker can take
-    (its limit plus the suite's process)."""
+    bench/class.py on 2 cores, 40 echo submissions took 159 s with 1 worker, 82 s with 2, 49 s
+    with 4, 36 s with 8, and 35-36 s with 12 or 16 (identical grades): past 4 per core the
+    machine is busy. Capped by the memory a worker can take (its limit plus the suite's
+    process)."""
     cores, memory = os.cpu_count() or 1, psutil.virtual_memory().available
     if backend == "docker":
         try:  # the engine's machine, which may be a VM of its own
