@@ -64,7 +64,7 @@ def _make(client: Any, image_id: str) -> list[Mount]:
     try:
         out = client.containers.run(image_id, ["python3", "-c", _WHERE], remove=True,
                                     network_disabled=True)
-        paths = [p for p in out.decode().split() if p.startswith("/")]
+        paths = [p for p in out.decode().splitlines() if p.startswith("/")]
         labels = {KEY: image_id}
         for i in range(len(paths)):
             vol = _name(image_id, str(i))
