@@ -1,6 +1,8 @@
 """What the harness costs: time per submission through each backend, in a batch as `grader grade`
 runs it (one worker, so submissions do not overlap: start, suite, teardown, reports), against
-the suite alone run against an already-running server. All measured in this one run.
+the suite alone run against an already-running server (which never pays for a start, and skips
+restart tests). docker - process is what the container itself costs. All measured in this one
+run.
 
 Usage: python bench/overhead.py [RUNS] [ASSIGNMENT...]   (RUNS copies of the reference each)
 """
@@ -64,14 +66,15 @@ def main() -> None:
     print(f"seconds per submission (reference solution, hidden tests); suite alone: median of "
           f"{runs}; backends: a batch of {runs}, one worker")
     print(f"{'assignment':<12}{'suite alone':>12}{'process':>10}{'docker':>10}"
-          f"{'docker-suite':>14}{'docker/suite':>14}")
+          f"{'docker-suite':>14}{'docker/suite':>14}{'docker-process':>16}")
     for name in names:
         a = course.assignment(name)
         prepare(course, a, "docker", log=lambda _: None)  # images built outside the timing
         alone = statistics.median(suite_alone(a, course.limits_for(a)) for _ in range(runs))
         p = per_submission(course, a, "process", runs)
         d = per_submission(course, a, "docker", runs)
-        print(f"{name:<12}{alone:>12.2f}{p:>10.2f}{d:>10.2f}{d - alone:>14.2f}{d / alone:>14.2f}")
+        print(f"{name:<12}{alone:>12.2f}{p:>10.2f}{d:>10.2f}{d - alone:>14.2f}{d / alone:>14.2f}"
+              f"{d - p:>16.2f}")
 
 
 if __name__ == "__main__":
