@@ -10,8 +10,10 @@ import math
 import sys
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import psutil
 
 from ..config import Assignment, Limits
 from .listeners import Listener, crash_cause, judge
@@ -188,67 +190,52 @@ class Server(ABC):
             pause = min(self.poll, pause * 1.5)
 
 
-
-
 _AWAKE = {"R", "D"}  # running (or runnable, e.g. throttled), or waiting on a disk
 
 
 def tree_activity(pid: int) -> tuple[float, bool] | None:
     """CPU seconds of a process tree, and whether none of its threads is running or runnable
     (Linux: the state of each thread in /proc/PID/task/TID/stat)."""
-    import psutil
-
-    cpu = tree_cpu(pid) if sys.platform == "linux" else None
-    if cpu is None:
+    procs = _tree(pid) if sys.platform == "linux" else None
+    if procs is None:
         return None
-    try:
-        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    except psutil.Error:
-        return None
-    for proc in procs:
-        try:
-            tasks = Path(f"/proc/{proc.pid}/task")
-            for task in tasks.iterdir():
-                stat = (task / "stat").read_text()
-                if stat[stat.rindex(")") + 2] in _AWAKE:
-                    return cpu, False
-        except (OSError, ValueError):
-            continue  # gone meanwhile
-    return cpu, True
+    awake = any(stat.rpartition(")")[2][1:2] in _AWAKE for stat in _per_thread(procs, "stat"))
+    return _cpu(procs), not awake
 
 
 def tree_demand(pid: int) -> float | None:
     """Seconds the threads of a process tree ran or waited to run (Linux schedstat: on a CPU
     plus on a run queue), so a server that polls in a loop counts as busy even on a machine too
     loaded to give it a core; None where it cannot be read."""
-    import psutil
-
-    if sys.platform != "linux":
-        return None
-    try:
-        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    except psutil.Error:
+    procs = _tree(pid) if sys.platform == "linux" else None
+    if procs is None:
         return None
     total = 0
-    for proc in procs:
+    for line in _per_thread(procs, "schedstat"):
         try:
-            for task in Path(f"/proc/{proc.pid}/task").iterdir():
-                on_cpu, waiting = (task / "schedstat").read_text().split()[:2]
-                total += int(on_cpu) + int(waiting)
-        except (OSError, ValueError):
-            continue  # gone meanwhile
+            on_cpu, waiting = line.split()[:2]
+            total += int(on_cpu) + int(waiting)
+        except ValueError:
+            continue
     return total / 1e9
 
 
 def tree_cpu(pid: int) -> float | None:
     """CPU seconds of a process and its descendants (the waited-for ones included)."""
-    import psutil
+    procs = _tree(pid)
+    return None if procs is None else _cpu(procs)
 
+
+def _tree(pid: int) -> list[psutil.Process] | None:
+    """A process and its descendants; None once it is gone."""
     try:
         root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.Error:
         return None
+
+
+def _cpu(procs: list[psutil.Process]) -> float:
     total = 0.0
     for proc in procs:
         try:
@@ -257,3 +244,14 @@ def tree_cpu(pid: int) -> float | None:
         except psutil.Error:
             continue
     return total
+
+
+def _per_thread(procs: list[psutil.Process], name: str) -> Iterator[str]:
+    """/proc/PID/task/TID/<name> of every thread of `procs` (a process gone meanwhile is
+    skipped)."""
+    for proc in procs:
+        try:
+            for task in Path(f"/proc/{proc.pid}/task").iterdir():
+                yield (task / name).read_text()
+        except OSError:
+            continue
