@@ -23,7 +23,7 @@ from rich.progress import Progress
 from . import lint, report
 from .config import Assignment, Course, Limits
 from .grade import run_job
-from .job import Job, owner_id
+from .job import Job, SandboxRef, owner_id
 from .results import Result, TestResult, dumps, write_atomic
 from .sandbox import resolve_backend
 from .sandbox.netns import SandboxPool
@@ -81,7 +81,7 @@ def local_pool(course: Course, assignment: Assignment, backend: str, workers: in
     slots = workers or default_workers(backend, course.limits_for(assignment))
     pool = ThreadPoolExecutor(max_workers=max(1, slots))
     sandboxes = _sandbox_pool(course, assignment, backend, image, slots)
-    used: dict[str, str | None] = {}  # student -> the sandbox their grading used
+    used: dict[str, SandboxRef | None] = {}  # student -> the sandbox their grading used
     lock = threading.Lock()
 
     def grade(job: Job, planned: list[TestResult]) -> Result:
@@ -191,7 +191,7 @@ def default_workers(backend: str, limits: Limits) -> int:
 
 
 def _grade(job: Job, planned: list[TestResult],
-           sandboxes: SandboxPool | None) -> tuple[Result, str | None]:
+           sandboxes: SandboxPool | None) -> tuple[Result, SandboxRef | None]:
     """A grader error (engine hiccup, pytest crash) gets one more try, in a fresh sandbox,
     before it is reported. Returns the result and the sandbox to remove."""
     sandbox = sandboxes.take() if sandboxes else None

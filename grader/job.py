@@ -21,7 +21,7 @@ from .config import Assignment, Course, Limits
 from .results import TestResult
 from .submission import files
 
-__all__ = ["Job", "Outcome", "Record", "fingerprint", "owner_id", "pytest_command"]
+__all__ = ["Job", "Outcome", "Record", "SandboxRef", "fingerprint", "owner_id", "pytest_command"]
 
 SUITE_INI = Path(__file__).with_name("suite.ini")
 _NOT_GRADED = {"equivalent_mutants.yml"}  # for `grader mutants` only: marking regrades nobody
@@ -36,6 +36,17 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class SandboxRef(_Frozen):
+    """A network sandbox the batch made ahead (docker), with what the child needs of it, so the
+    child finds it without asking the engine."""
+
+    name: str
+    holder: str  # the holder container's id: the app joins its network namespace
+    host: str  # the namespace's address on the sandbox's network
+    holder_pid: int = 0  # as a pid of this host (0: the engine runs elsewhere)
+    volume: str | None = None  # DATA_DIR's volume, when the assignment has one
+
+
 class Job(_Frozen):
     """Everything one grading needs, decided by the batch."""
 
@@ -46,7 +57,7 @@ class Job(_Frozen):
     limits: Limits
     hidden: bool = True
     owner: str = ""  # the label on every container, network and volume (host and process)
-    sandbox: str | None = None  # docker: a network sandbox the batch made ahead (and removes)
+    sandbox: SandboxRef | None = None  # docker: made ahead by the batch, which removes it
     fingerprint: str
 
     @classmethod

@@ -122,3 +122,43 @@ def _left(student: str) -> list[object]:
     mine = {"label": [f"{LABEL}.student={student}", f"{LABEL}.owner={pid}", f"{LABEL}.host={host}"]}
     return [*client.containers.list(all=True, filters=mine), *client.networks.list(filters=mine),
             *client.volumes.list(filters=mine)]
+
+
+_PLANTS_LINKS = """
+import os, socket
+data = os.environ["DATA_DIR"]
+open(os.path.join(data, "books.db"), "w").write("mine")
+os.makedirs(os.path.join(data, "sub"))
+open(os.path.join(data, "sub", "notes.txt"), "w").write("also mine")
+os.symlink("{secret}", os.path.join(data, "to_a_file"))  # absolute: read as root from the host,
+os.symlink("{folder}", os.path.join(data, "to_a_folder"))  # these would be the host's own
+os.mkfifo(os.path.join(data, "fifo"))  # opening it for reading would block forever
+s = socket.create_server(("0.0.0.0", int(os.environ["PORT"])))
+while True:
+    s.accept()[0].close()
+"""
+
+
+@pytest.mark.parametrize("how", ["docker", "docker-archive", "process"])
+def test_data_files_never_follow_a_link_out_of_data_dir(
+        course: Course, docker_ready: str, tmp_path, how: str) -> None:
+    """The grader reads DATA_DIR from the host (with docker as root, through the holder's mount)
+    or, where it cannot, as the engine's archive: either way only the submission's own regular
+    files, never what a link points to."""
+    folder = tmp_path / "host_folder"
+    folder.mkdir()
+    (folder / "secret").write_text("the host's secret")
+    submission = tmp_path / "links"
+    submission.mkdir()
+    (submission / "server.py").write_text(
+        _PLANTS_LINKS.format(secret=folder / "secret", folder=folder))
+    echo = course.assignment("echo").model_copy(update={"data_dir": True})
+    image = runtime_image(course, echo, log=lambda _: None)
+    with open_server(how.split("-")[0], assignment=echo, limits=course.limits, image=image,
+                     submission=submission) as server:
+        if how == "docker-archive":
+            server._box.holder_pid = 0  # type: ignore[attr-defined]  # as with a remote engine
+        elif how == "docker":  # read on this host: the engine is not asked
+            server._container.get_archive = None  # type: ignore[attr-defined]
+        assert server.data_files() == {"books.db": b"mine", "sub/notes.txt": b"also mine"}
+    assert not _left("links")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Assignment, Limits
+from ..job import SandboxRef
 from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
 
 __all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "engine_answers",
@@ -34,7 +35,8 @@ def resolve_backend(backend: str) -> str:
 
 
 def open_server(backend: str, *, assignment: Assignment, submission: Path, limits: Limits,
-                image: str | None = None, owner: str = "", sandbox: str | None = None) -> Server:
+                image: str | None = None, owner: str = "",
+                sandbox: SandboxRef | None = None) -> Server:
     """A server for one submission, not started yet (start() or `with`)."""
     if backend == "docker":
         from .docker import DockerServer

@@ -7,6 +7,8 @@ Two kinds of failure, never mixed: `StartupError` is the submission's fault (it 
 from __future__ import annotations
 
 import math
+import os
+import stat
 import sys
 import time
 from abc import ABC, abstractmethod
@@ -18,11 +20,13 @@ import psutil
 from ..config import Assignment, Limits
 from .listeners import Listener, crash_cause, judge
 
-__all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "tree_activity",
-           "tree_cpu"]
+__all__ = ["DATA_CAP", "FILE_CAP", "InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError",
+           "read_folder", "tree_activity", "tree_cpu"]
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
 OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
+FILE_CAP = 64 * 1024 * 1024  # RLIMIT_FSIZE: no file the submission writes grows past this
+DATA_CAP = 32 * 1024 * 1024  # bytes of DATA_DIR a suite reads back (data_files), at most
 _WRONG_GRACE = 1.0  # s a wrong listener may stay before we say so (a server may open two)
 
 
@@ -255,3 +259,31 @@ def _per_thread(procs: list[psutil.Process], name: str) -> Iterator[str]:
                 yield (task / name).read_text()
         except OSError:
             continue
+
+
+def read_folder(root: str | Path, cap: int) -> dict[str, bytes]:
+    """The regular files under `root` by relative path, `cap` bytes in all at most. No symlink
+    is ever followed, even one swapped in while we read (the submission may still be running,
+    and the grader may be root): fwalk holds each folder open, and each file is opened relative
+    to it with O_NOFOLLOW. Raises OSError when `root` itself cannot be opened."""
+    files: dict[str, bytes] = {}
+    top = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for folder, subfolders, names, dir_fd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
+            subfolders.sort()
+            for name in sorted(names):
+                try:
+                    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+                except OSError:
+                    continue  # a symlink, or gone meanwhile
+                with open(fd, "rb") as f:
+                    if not stat.S_ISREG(os.fstat(fd).st_mode):
+                        continue  # a fifo or a device: never read
+                    data = f.read(cap)
+                files[os.path.normpath(os.path.join(folder, name))] = data
+                cap -= len(data)
+                if cap <= 0:
+                    return files
+    finally:
+        os.close(top)
+    return files

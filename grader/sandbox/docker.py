@@ -26,17 +26,25 @@ import psutil
 from docker.errors import DockerException
 from docker.types import LogConfig, Mount, Ulimit
 
-from ..job import owner_id
+from ..job import SandboxRef, owner_id
 from ..submission import TooLarge, stage_copy
 from . import runtime
-from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
+from .base import (
+    DATA_CAP,
+    FILE_CAP,
+    LABEL,
+    OUT_OF_TIME,
+    InfraError,
+    Server,
+    StartupError,
+    read_folder,
+)
 from .listeners import Listener, parse_proc_tcp
-from .netns import Sandbox, remove
+from .netns import Sandbox, host_pid, remove
 
 __all__ = ["DockerServer", "client", "orphans", "owner_labels", "reap"]
 
 STUDENT = "10001:10001"
-_DATA_CAP = 32 * 1024 * 1024  # bytes read back from DATA_DIR, at most
 _SUPPORT = "/srv/support"  # where an assignment's `support` folder is mounted
 def client() -> docker.DockerClient:
     try:
@@ -48,7 +56,7 @@ def client() -> docker.DockerClient:
 
 
 class DockerServer(Server):
-    def __init__(self, *, image: str, owner: str = "", sandbox: str | None = None,
+    def __init__(self, *, image: str, owner: str = "", sandbox: SandboxRef | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.image = image
@@ -125,7 +133,7 @@ class DockerServer(Server):
             mem_limit=lim.memory, memswap_limit=lim.memory, nano_cpus=int(lim.cpus * 1e9),
             pids_limit=lim.pids, labels={**self._labels, f"{LABEL}.sandbox": box.name},
             ulimits=[Ulimit(name="nofile", soft=1024, hard=1024),
-                     Ulimit(name="fsize", soft=_DATA_CAP * 2, hard=_DATA_CAP * 2),
+                     Ulimit(name="fsize", soft=FILE_CAP, hard=FILE_CAP),
                      Ulimit(name="core", soft=0, hard=0)],
             log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
         )
@@ -141,7 +149,7 @@ class DockerServer(Server):
         try:
             if keep_data:  # a restart: a new container in the same sandbox, once this one is
                 if container is not None:  # dead (it is removed with the sandbox, later)
-                    _kill(container)
+                    _kill(container, self._init)
             elif box is not None and not self._given:
                 box.remove()  # our own sandbox: everything in it goes now
             # else: the batch's pool removes the sandbox, and this container with it, after
@@ -205,8 +213,15 @@ class DockerServer(Server):
         return (self._old_logs + self.current_logs())[-self.limits.output :]
 
     def data_files(self) -> dict[str, bytes]:
+        """Read from this host through the holder's mount of the volume (no engine request, and
+        no tar of the whole folder); where the engine runs elsewhere, as an archive."""
         if self._container is None or self._box is None or self._box.volume is None:
             return {}
+        if self._box.holder_pid:
+            try:
+                return read_folder(f"/proc/{self._box.holder_pid}/root/data", DATA_CAP)
+            except OSError:
+                pass  # not ours to read (a rootless engine): ask the engine
         try:
             stream, _ = self._container.get_archive("/data")
         except DockerException:
@@ -214,7 +229,7 @@ class DockerServer(Server):
         buf = io.BytesIO()
         for chunk in stream:
             buf.write(chunk)
-            if buf.tell() > _DATA_CAP:
+            if buf.tell() > DATA_CAP:
                 break
         buf.seek(0)
         files = {}
@@ -230,15 +245,12 @@ class DockerServer(Server):
 
 
 def _host_init(container: Any) -> psutil.Process | None:
-    """The container's init as a process of this host, or None where the engine runs elsewhere
-    (a VM, whose pids mean nothing here): the pid must be in the container's cgroup."""
-    pid = int(container.attrs["State"].get("Pid") or 0)
+    """The container's init as a process of this host (None where the engine runs elsewhere)."""
     try:
-        if pid and container.id in Path(f"/proc/{pid}/cgroup").read_text():
-            return psutil.Process(pid)
-    except (OSError, psutil.Error):
-        pass
-    return None
+        pid = host_pid(container)
+        return psutil.Process(pid) if pid else None
+    except psutil.Error:
+        return None
 
 
 def _alive(init: psutil.Process | None) -> bool:
@@ -249,7 +261,19 @@ def _alive(init: psutil.Process | None) -> bool:
         return False
 
 
-def _kill(container: Any) -> None:
+def _kill(container: Any, init: psutil.Process | None) -> None:
+    """Kill a container and wait until its processes are gone (its port is then free). From
+    this host, SIGKILL to its init is enough (the kernel kills the rest of its pid namespace
+    before the init is gone) and is seen sooner than through the engine."""
+    if init is not None:
+        try:
+            init.kill()
+            init.wait(timeout=10)
+            return
+        except psutil.NoSuchProcess:
+            return
+        except psutil.Error:
+            pass  # not ours to signal, or it would not die: ask the engine
     try:
         container.kill()
         container.wait(timeout=10)

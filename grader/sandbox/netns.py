@@ -16,14 +16,16 @@ import time
 import uuid
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from docker.errors import DockerException, NotFound
 from docker.types import Mount
 
+from ..job import SandboxRef
 from .base import LABEL, InfraError
 
-__all__ = ["NETWORK", "Sandbox", "SandboxPool", "remove"]
+__all__ = ["NETWORK", "Sandbox", "SandboxPool", "host_pid", "remove"]
 
 # Real network conditions: the namespace's TCP buffers are small, as across a real network, so
 # a non-blocking send() whose unsent rest is dropped shows as it would there; on loopback with
@@ -93,17 +95,20 @@ class Sandbox:
         return box
 
     @classmethod
-    def attach(cls, client: Any, name: str) -> Sandbox:
-        """A sandbox the batch made for us."""
-        box = cls(client, name)
-        try:
-            box.network = client.networks.get(name)
-            box.holder = client.containers.get(f"{name}-net")
-            box.volume = next(iter(client.volumes.list(filters={"name": name})), None)
-        except DockerException as exc:
-            raise InfraError(f"the prepared sandbox {name} is gone: {exc}") from None
-        box._read_address()
+    def attach(cls, client: Any, ref: SandboxRef) -> Sandbox:
+        """A sandbox the batch made for us (and removes), from its reference: no engine request
+        (if it is gone meanwhile, the app's container fails to start and says so)."""
+        box = cls(client, ref.name)
+        box.network = client.networks.prepare_model({"Id": ref.name, "Name": ref.name})
+        box.holder = client.containers.prepare_model({"Id": ref.holder, "Name": f"/{ref.name}-net"})
+        box.volume = client.volumes.prepare_model({"Name": ref.volume}) if ref.volume else None
+        box.host, box.holder_pid = ref.host, ref.holder_pid
         return box
+
+    def ref(self) -> SandboxRef:
+        return SandboxRef(name=self.name, holder=self.holder.id, host=self.host,
+                          holder_pid=self.holder_pid,
+                          volume=self.volume.name if self.volume is not None else None)
 
     def _wait_ready(self) -> None:
         """Until the holder says its rules are in (its state is read only now and then: each
@@ -123,7 +128,7 @@ class Sandbox:
     def _read_address(self) -> None:
         self.holder.reload()
         self.host = self.holder.attrs["NetworkSettings"]["Networks"][self.name]["IPAddress"]
-        self.holder_pid = int(self.holder.attrs["State"].get("Pid") or 0)
+        self.holder_pid = host_pid(self.holder)
 
     def remove(self) -> None:
         """Remove every container in the sandbox, then holder, network and volume; report the
@@ -143,6 +148,16 @@ class Sandbox:
                     errors.append(exc)
         if errors:
             raise errors[0]
+
+
+def host_pid(container: Any) -> int:
+    """A running container's init as a pid of this host, or 0 where the engine runs elsewhere
+    (a VM, whose pids mean nothing here): the pid must be in the container's cgroup."""
+    pid = int(container.attrs["State"].get("Pid") or 0)
+    try:
+        return pid if pid and container.id in Path(f"/proc/{pid}/cgroup").read_text() else 0
+    except OSError:
+        return 0
 
 
 def remove(obj: Any) -> None:
@@ -171,9 +186,9 @@ class SandboxPool:
         self._removals: list[Future[None]] = []
         self._lock = threading.Lock()
 
-    def take(self) -> str | None:
-        """The name of a ready sandbox (None if the engine could not make one: the grading
-        then makes its own and reports what fails)."""
+    def take(self) -> SandboxRef | None:
+        """A ready sandbox (None if the engine could not make one: the grading then makes its
+        own and reports what fails)."""
         with self._lock:
             if not self._ready:
                 self._ready.append(self._work.submit(Sandbox.create, self._client, **self._make))
@@ -185,11 +200,11 @@ class SandboxPool:
         except InfraError:
             return None
         self._taken[box.name] = box
-        return box.name
+        return box.ref()
 
-    def release(self, name: str | None) -> None:
+    def release(self, ref: SandboxRef | None) -> None:
         """Remove a used sandbox in the background (its result is already written)."""
-        box = self._taken.pop(name, None) if name else None
+        box = self._taken.pop(ref.name, None) if ref else None
         if box is not None:
             self._removals.append(self._work.submit(_quietly, box))
 

@@ -22,12 +22,11 @@ from pathlib import Path
 
 import psutil
 
-from .base import OUT_OF_TIME, Server, StartupError
+from .base import DATA_CAP, FILE_CAP, OUT_OF_TIME, Server, StartupError, read_folder
 from .listeners import Listener, normalise
 
 __all__ = ["ProcessServer"]
 
-_FILE_CAP = 64 * 1024 * 1024  # RLIMIT_FSIZE: one file may not grow past this
 _LAUNCH = Path(__file__).with_name("launch.py")
 _MARK = "GRADER_RUN"
 
@@ -119,7 +118,7 @@ class ProcessServer(Server):
         # RLIMIT_DATA (heap and private writable mappings), not RLIMIT_AS: thread stacks and
         # arena reservations would make the address-space limit fail threaded servers.
         return {"RLIMIT_DATA": self.limits.memory_bytes() + 256 * 1024 * 1024,
-                "RLIMIT_CPU": int(self.limits.wall) + 1, "RLIMIT_FSIZE": _FILE_CAP,
+                "RLIMIT_CPU": int(self.limits.wall) + 1, "RLIMIT_FSIZE": FILE_CAP,
                 "RLIMIT_CORE": 0}
 
     def _drain(self, pipe: object) -> None:
@@ -197,12 +196,10 @@ class ProcessServer(Server):
         return data.decode("utf-8", "replace")
 
     def data_files(self) -> dict[str, bytes]:
-        files: dict[str, bytes] = {}
-        if self._data:
-            for path in sorted(self._data.rglob("*")):
-                if path.is_file() and not path.is_symlink():
-                    files[str(path.relative_to(self._data))] = path.read_bytes()[:_FILE_CAP]
-        return files
+        try:
+            return read_folder(self._data, DATA_CAP) if self._data else {}
+        except OSError:
+            return {}
 
     def stop(self, *, keep_data: bool = False) -> None:
         if self._timer is not None:
