@@ -94,9 +94,11 @@ def test_sigkill_mid_batch_then_rerun_loses_and_duplicates_nothing(
 
 def test_ctrl_c_stops_cleanly_and_keeps_results(tmp_path: Path, docker_ready: str) -> None:
     subs, out = _class(tmp_path / "subs", 8), tmp_path / "out"
+    # two workers: when the first result is written, most of the class is still to grade (with
+    # one worker per submission they may all end together, before the Ctrl-C lands)
     proc = subprocess.Popen([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",
-                             str(out), "--backend", "docker"], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             str(out), "--backend", "docker", "--workers", "2"], cwd=ROOT,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     deadline = time.monotonic() + 240
     while not list(out.glob("*/results.json")) and time.monotonic() < deadline:

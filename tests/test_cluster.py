@@ -121,6 +121,7 @@ def test_same_grades_as_the_local_pool(cluster: Loopback, tmp_path: Path) -> Non
     assert not leftovers() and not _held(cluster)
 
 
+@pytest.mark.full_only  # costly fault injection (the local batch's: make test): make test-all
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
         cluster: Loopback, tmp_path: Path) -> None:
     subs, out = _class(tmp_path / "subs", 6), tmp_path / "out"
@@ -186,6 +187,7 @@ def test_a_host_whose_engine_does_not_answer_is_retired(cluster: Loopback,
     cluster.procs.pop("dead-engine").wait(timeout=60)  # retired: Dask closed it
 
 
+@pytest.mark.full_only  # costly fault injection (the local batch's: make test): make test-all
 def test_an_engine_that_stops_mid_batch_retires_its_host(cluster: Loopback,
                                                           tmp_path: Path) -> None:
     """w3's engine answers through a relay the test cuts once w3 is grading: w3 is retired and
@@ -223,6 +225,7 @@ def test_no_host_able_to_grade_is_a_grader_error(tmp_path: Path, docker_ready: s
     assert not (tmp_path / "out/ada/results.json").exists()  # no grade, not a zero
 
 
+@pytest.mark.full_only  # costly fault injection (the local batch's: make test): make test-all
 def test_every_host_lost_is_a_grader_error_then_a_rerun_grades(tmp_path: Path,
                                                                 docker_ready: str) -> None:
     """Dask would wait for a worker forever: after `wait` seconds the rest are grader errors
@@ -259,6 +262,7 @@ def test_every_host_lost_is_a_grader_error_then_a_rerun_grades(tmp_path: Path,
         assert all(status == "ok" for status, _, _ in _grades(out).values())
 
 
+@pytest.mark.full_only  # costly fault injection (the local batch's: make test): make test-all
 def test_coordinator_killed_then_rerun_resumes(cluster: Loopback, tmp_path: Path) -> None:
     subs, out = _class(tmp_path / "subs", 6), tmp_path / "out"
     proc = subprocess.Popen([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",

@@ -170,7 +170,9 @@ def _classroom50(bundle: Path, repo: Path, tmp: Path, *, install: bool) -> dict:
     return result | {"status": outputs["status"]}
 
 
-@pytest.mark.parametrize("assignment", ["echo", "books"])
+# Each path once in `make test` (books: Flask installed from the bundle's wheel), both in test-all.
+@pytest.mark.parametrize("assignment", [pytest.param("echo", marks=pytest.mark.full_only),
+                                        "books"])
 def test_classroom50_bundle_grades_the_checkout(tmp_path: Path, course: Course,
                                                assignment: str) -> None:
     out = _export(course, assignment, tmp_path / "export", "classroom50", classroom="net-101")
@@ -233,7 +235,7 @@ def _commands_outside_stops(log: str) -> list[str]:
     return obeyed
 
 
-@pytest.mark.parametrize("assignment", ["echo", "books"])
+@pytest.mark.parametrize("assignment", ["echo", pytest.param("books", marks=pytest.mark.full_only)])
 def test_plain_workflow_steps_grade_the_repository(tmp_path: Path, course: Course,
                                                   assignment: str) -> None:
     repo = _export(course, assignment, tmp_path / "repo", "github")

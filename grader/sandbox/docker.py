@@ -40,7 +40,7 @@ from .base import (
     read_folder,
 )
 from .listeners import Listener, parse_proc_tcp
-from .netns import Sandbox, host_pid, remove
+from .netns import Sandbox, host_pid, owned_by, remove
 
 __all__ = ["DockerServer", "client", "orphans", "owner_labels", "reap"]
 
@@ -217,9 +217,10 @@ class DockerServer(Server):
         no tar of the whole folder); where the engine runs elsewhere, as an archive."""
         if self._container is None or self._box is None or self._box.volume is None:
             return {}
-        if self._box.holder_pid:
+        box = self._box
+        if owned_by(box.holder_pid, box.holder.id):
             try:
-                return read_folder(f"/proc/{self._box.holder_pid}/root/data", DATA_CAP)
+                return read_folder(f"/proc/{box.holder_pid}/root/data", DATA_CAP)
             except OSError:
                 pass  # not ours to read (a rootless engine): ask the engine
         try:

@@ -25,7 +25,7 @@ from docker.types import Mount
 from ..job import SandboxRef
 from .base import LABEL, InfraError
 
-__all__ = ["NETWORK", "Sandbox", "SandboxPool", "host_pid", "remove"]
+__all__ = ["NETWORK", "Sandbox", "SandboxPool", "host_pid", "owned_by", "remove"]
 
 # Real network conditions: the namespace's TCP buffers are small, as across a real network, so
 # a non-blocking send() whose unsent rest is dropped shows as it would there; on loopback with
@@ -99,7 +99,6 @@ class Sandbox:
         """A sandbox the batch made for us (and removes), from its reference: no engine request
         (if it is gone meanwhile, the app's container fails to start and says so)."""
         box = cls(client, ref.name)
-        box.network = client.networks.prepare_model({"Id": ref.name, "Name": ref.name})
         box.holder = client.containers.prepare_model({"Id": ref.holder, "Name": f"/{ref.name}-net"})
         box.volume = client.volumes.prepare_model({"Name": ref.volume}) if ref.volume else None
         box.host, box.holder_pid = ref.host, ref.holder_pid
@@ -152,12 +151,17 @@ class Sandbox:
 
 def host_pid(container: Any) -> int:
     """A running container's init as a pid of this host, or 0 where the engine runs elsewhere
-    (a VM, whose pids mean nothing here): the pid must be in the container's cgroup."""
+    (a VM, whose pids mean nothing here)."""
     pid = int(container.attrs["State"].get("Pid") or 0)
+    return pid if owned_by(pid, container.id) else 0
+
+
+def owned_by(pid: int, container_id: str) -> bool:
+    """Is `pid` a process of this host in that container's cgroup (and not a reused pid)?"""
     try:
-        return pid if pid and container.id in Path(f"/proc/{pid}/cgroup").read_text() else 0
+        return bool(pid) and container_id in Path(f"/proc/{pid}/cgroup").read_text()
     except OSError:
-        return 0
+        return False
 
 
 def remove(obj: Any) -> None:
