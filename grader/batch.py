@@ -22,7 +22,7 @@ from rich.progress import Progress
 
 from . import lint, report
 from .config import Assignment, Course, Limits
-from .grade import run_job
+from .grade import retry_once, run_job
 from .job import Job, SandboxRef, owner_id
 from .results import Result, TestResult, dumps, write_atomic
 from .sandbox import resolve_backend
@@ -192,11 +192,11 @@ def default_workers(backend: str, limits: Limits) -> int:
 
 def _grade(job: Job, planned: list[TestResult],
            sandboxes: SandboxPool | None) -> tuple[Result, SandboxRef | None]:
-    """A grader error (engine hiccup, pytest crash) gets one more try, in a fresh sandbox,
-    before it is reported. Returns the result and the sandbox to remove."""
+    """A grader error gets one more try (`retry_once`), in a fresh sandbox, before it is
+    reported. Returns the result and the sandbox to remove."""
     sandbox = sandboxes.take() if sandboxes else None
     result = run_job(job.model_copy(update={"sandbox": sandbox}), planned=planned)
-    if result.needs_rerun:
+    if retry_once(result):
         if sandboxes:
             sandboxes.release(sandbox)
             sandbox = sandboxes.take()

@@ -24,8 +24,9 @@ from .rules import check_rules
 from .sandbox import engine_answers
 from .submission import is_empty
 
-__all__ = ["grade_submission", "plan", "run_job", "run_suite"]
+__all__ = ["INTERRUPTED", "grade_submission", "plan", "retry_once", "run_job", "run_suite"]
 
+INTERRUPTED = "the grading was interrupted (Ctrl-C, or a signal to its test run): run it again"
 _BUSY = 0.15  # share of a core used with no client connected that a blocking server never uses
 _STATUS: dict[str, Status] = {"graded": "ok", "no_server": "no_server", "out_of_time": "timeout",
                               "grader_error": "error", "suite_broken": "error"}
@@ -73,6 +74,12 @@ def run_job(job: Job, *, planned: list[TestResult] | None = None) -> Result:
     return result
 
 
+def retry_once(result: Result) -> bool:
+    """Is this worth one more try? A grader error (an engine hiccup, a pytest crash) is, unless
+    the grading was interrupted: someone is stopping it, and a retry would run a whole suite."""
+    return result.needs_rerun and result.reason != INTERRUPTED
+
+
 def _run_child(job: Job) -> Record:
     """The pytest child, under an outer watchdog; its record, or what went wrong with it."""
     with tempfile.TemporaryDirectory(prefix="grader-run-") as tmp:
@@ -91,8 +98,10 @@ def _run_child(job: Job) -> Record:
                 "outcome": "grader_error",
                 "reason": "the Docker engine stopped answering while the suite ran"})
         return record.model_copy(update={"outcome": "out_of_time"})
+    if code == 2 and record.outcome != "suite_broken":  # pytest's "interrupted": a Ctrl-C
+        return record.model_copy(update={"outcome": "grader_error", "reason": INTERRUPTED})
     if code not in (0, 1, 5) and record.outcome == "graded":  # 5: an empty suite
-        what = {2: "interrupted", 3: "pytest internal error", 4: "pytest usage error"}
+        what = {3: "pytest internal error", 4: "pytest usage error"}
         return record.model_copy(update={
             "outcome": "grader_error",
             "reason": f"the grader's test run failed ({what.get(code, f'exit {code}')}): {tail}"})

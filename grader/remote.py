@@ -139,7 +139,7 @@ def grade_here(job: Job, submission: bytes, course: Course, key: str, assignment
                planned: list[TestResult]) -> Graded:
     """Grade one submission on this host. A grader error gets one more try, unless this host's
     engine stopped answering: then the coordinator retires the host and sends the job on."""
-    from .grade import run_job
+    from .grade import retry_once, run_job
 
     where = _address()
     with tempfile.TemporaryDirectory(prefix="grader-sub-", dir=_workdir()) as tmp:
@@ -157,7 +157,7 @@ def grade_here(job: Job, submission: bytes, course: Course, key: str, assignment
             _busy[job.student] += 1
         try:
             result = run_job(local, planned=planned)
-            if result.needs_rerun:
+            if retry_once(result):
                 if not engine_answers(timeout=10):
                     return Graded(result, where, engine_ok=False)
                 result = run_job(local, planned=planned)

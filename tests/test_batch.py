@@ -9,9 +9,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from grader.batch import load_result
@@ -110,6 +112,42 @@ def test_ctrl_c_stops_cleanly_and_keeps_results(tmp_path: Path, docker_ready: st
     kept = {p.parent.name for p in out.glob("*/results.json")}
     assert kept and all(load_result(out / s) for s in kept)
     assert not leftovers(), "containers left after Ctrl-C"
+
+
+def test_an_interrupted_grading_is_not_graded_again(course: Course) -> None:
+    """A Ctrl-C reaches the pytest children too: each in-flight grading ends "interrupted", and
+    the batch must not start it again (it would run a whole suite while the batch stops)."""
+    from grader import forkserver
+    from grader.batch import _grade
+    from grader.grade import INTERRUPTED
+    from grader.job import Job
+
+    echo = course.assignment("echo")
+    job = Job.make(course=course, assignment=echo, backend="process",
+                   submission=ROOT / "tests/buggy/echo/serial")  # a suite of many seconds
+    server = forkserver._server()
+    pytest_children: set[int] = set()
+
+    def interrupt_each_child() -> None:  # what a terminal's Ctrl-C does to the children
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not done:
+            for child in psutil.Process(server.proc.pid).children():
+                if child.pid not in pytest_children:
+                    pytest_children.add(child.pid)
+                    time.sleep(1.5)  # inside the suite by now (it takes many seconds)
+                    os.kill(child.pid, signal.SIGINT)
+            time.sleep(0.05)
+
+    done = False
+    watcher = threading.Thread(target=interrupt_each_child)
+    watcher.start()
+    try:
+        result, _ = _grade(job, planned=[], sandboxes=None)
+    finally:
+        done = True
+        watcher.join()
+    assert result.status == "error" and result.reason == INTERRUPTED, result.reason
+    assert len(pytest_children) == 1, "the interrupted grading was started again"
 
 
 def test_grader_failure_is_not_a_zero(course: Course, docker_ready: str) -> None:
