@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -75,9 +74,12 @@ class Result:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write so a reader (or a rerun after SIGKILL) sees the old file or the new, never half."""
+    """Write so a reader (or a rerun after SIGKILL) sees the old file or the new, never half.
+    The temporary file's name is fixed (each file has one writer), so one that a SIGKILL left
+    behind is overwritten, then renamed away, by the next write of the same file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,14 @@ def docker_ready(course: Course) -> str:
     if resolve_backend("auto") != "docker":
         pytest.fail("these tests need a Docker engine (make test sets everything else up)")
     return "docker"
+
+
+def as_in_a_terminal(argv: list[str]) -> list[str]:
+    """`argv`, started with SIGINT at its default, as a terminal starts a command, so that the
+    Ctrl-C a test sends interrupts it even when the tests themselves run in the background (a
+    shell without job control starts a background job, and all it runs, with SIGINT ignored)."""
+    return [sys.executable, "-c", "import os, signal, sys; signal.signal(signal.SIGINT, "
+            "signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])", *argv]
 
 
 def leftovers(*, orphans_only: bool = True) -> list[str]:

@@ -20,7 +20,7 @@ from grader.batch import load_result
 from grader.config import Course
 from grader.grade import grade_submission
 
-from .conftest import ROOT, leftovers
+from .conftest import ROOT, as_in_a_terminal, leftovers
 
 GRADER = [sys.executable, "-m", "grader"]
 
@@ -94,13 +94,24 @@ def test_sigkill_mid_batch_then_rerun_loses_and_duplicates_nothing(
     assert not leftovers(), "the killed grader's containers were not reaped"
 
 
+def test_a_write_cut_short_is_swept_by_the_next_write_of_that_file(tmp_path: Path) -> None:
+    """A SIGKILL between writing a report's temporary file and renaming it leaves the temporary
+    file; the rerun writes that report again, and nothing half-written may remain."""
+    from grader.results import write_atomic
+
+    (tmp_path / ".results.json.tmp").write_text('{"half": ')  # what the SIGKILL left
+    write_atomic(tmp_path / "results.json", "{}\n")
+    assert (tmp_path / "results.json").read_text() == "{}\n"
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
 def test_ctrl_c_stops_cleanly_and_keeps_results(tmp_path: Path, docker_ready: str) -> None:
     subs, out = _class(tmp_path / "subs", 8), tmp_path / "out"
-    # two workers: when the first result is written, most of the class is still to grade (with
-    # one worker per submission they may all end together, before the Ctrl-C lands)
-    proc = subprocess.Popen([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",
-                             str(out), "--backend", "docker", "--workers", "2"], cwd=ROOT,
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    # two workers: when the first result is written, most of the class is still to grade
+    command = [*GRADER, "grade", "echo", "--submissions", str(subs), "--out", str(out),
+               "--backend", "docker", "--workers", "2"]
+    proc = subprocess.Popen(as_in_a_terminal(command), cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     deadline = time.monotonic() + 240
     while not list(out.glob("*/results.json")) and time.monotonic() < deadline:

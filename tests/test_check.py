@@ -20,7 +20,7 @@ import yaml
 from grader.checking import WINDOWS, UnsupportedPlatform, pick_backend
 from grader.config import load_course
 
-from .conftest import ROOT
+from .conftest import ROOT, as_in_a_terminal
 
 GRADER = [sys.executable, "-m", "grader"]
 
@@ -104,8 +104,9 @@ def test_a_server_that_never_listens_is_one_line_and_its_output(tmp_path: Path) 
 def test_watch_reruns_when_a_file_changes(tmp_path: Path) -> None:
     sub = tmp_path / "echo"
     shutil.copytree(ROOT / "starter/echo", sub)
-    proc = subprocess.Popen([*GRADER, "check", str(sub), "-a", "echo", "--course", str(ROOT),
-                             "--backend", "process", "--watch"], stdout=subprocess.PIPE,
+    proc = subprocess.Popen(as_in_a_terminal([*GRADER, "check", str(sub), "-a", "echo",
+                                              "--course", str(ROOT), "--backend", "process",
+                                              "--watch"]), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
     everything: list[str] = []  # for the message when it fails
@@ -144,5 +145,6 @@ def test_watch_reruns_when_a_file_changes(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        proc.stdout.close()
     # how the last run (the reference) went; -9: Ctrl-C did not stop it within a minute
     assert proc.returncode == 0, "".join(everything)[-3000:]
