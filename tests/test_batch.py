@@ -141,7 +141,7 @@ def test_an_interrupted_grading_is_not_graded_again(course: Course) -> None:
 
     def interrupt_each_child() -> None:  # what a terminal's Ctrl-C does to the children
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not done:
+        while time.monotonic() < deadline and not graded.is_set():
             for child in psutil.Process(server.proc.pid).children():
                 if child.pid not in pytest_children:
                     pytest_children.add(child.pid)
@@ -149,13 +149,13 @@ def test_an_interrupted_grading_is_not_graded_again(course: Course) -> None:
                     os.kill(child.pid, signal.SIGINT)
             time.sleep(0.05)
 
-    done = False
+    graded = threading.Event()
     watcher = threading.Thread(target=interrupt_each_child)
     watcher.start()
     try:
         result, _ = _grade(job, planned=[], sandboxes=None)
     finally:
-        done = True
+        graded.set()
         watcher.join()
     assert result.status == "error" and result.reason == INTERRUPTED, result.reason
     assert len(pytest_children) == 1, "the interrupted grading was started again"

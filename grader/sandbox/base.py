@@ -203,7 +203,7 @@ def tree_activity(pid: int) -> tuple[float, bool] | None:
     procs = _tree(pid) if sys.platform == "linux" else None
     if procs is None:
         return None
-    awake = any(stat.rpartition(")")[2][1:2] in _AWAKE for stat in _per_thread(procs, "stat"))
+    awake = any(line.rpartition(")")[2][1:2] in _AWAKE for line in _per_thread(procs, "stat"))
     return _cpu(procs), not awake
 
 
