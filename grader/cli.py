@@ -234,8 +234,10 @@ def similarity(assignment: str, out: Path, threshold: float, course: Path | None
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
 def lint_command(assignments: tuple[str, ...], full: bool, backend: str,
                  course: Path | None) -> None:
-    """Check that suites can grade anyone (for course authors; every batch runs it first)."""
+    """Check that suites can grade anyone and that each export would run (for course authors;
+    every batch runs the suite check first)."""
     from .batch import prepare
+    from .export.kit import check_kit
     from .lint import SuiteError, lint
 
     console = Console()
@@ -247,6 +249,8 @@ def lint_command(assignments: tuple[str, ...], full: bool, backend: str,
             try:
                 used, _ = prepare(c, a, backend) if full else (backend, None)
                 tests = lint(course=c, assignment=a, full=full, backend=used)
+                if problem := check_kit(course=c, assignment=a):
+                    raise SuiteError(problem)
             except SuiteError as exc:
                 failed = True
                 console.print(f"[bold red]{name}: broken[/]")

@@ -79,6 +79,10 @@ class Assignment(_Model):
     requirements: str | None = Field(
         None, description="pinned requirements file (in the folder) baked into the image"
     )
+    public_files: list[str] = Field(
+        default_factory=list, description="other files or folders of the assignment that the "
+        "public tests need: every export ships them (tests/, docroot, support and requirements "
+        "always go)")
     hidden_visibility: Literal["hidden", "after_due_date", "after_published"] = Field(
         "after_published", description="Gradescope visibility of the hidden tests"
     )
@@ -266,10 +270,16 @@ def load_course(root: Path | str = ".") -> Course:
 def _load_assignment(folder: Path) -> Assignment:
     path = folder / "assignment.yml"
     assignment = _validate(Assignment, _read_yaml(path), path, id=folder.name, dir=folder)
-    for key, sub in (("docroot", assignment.docroot_path), ("support", assignment.support_path),
-                     ("requirements", assignment.requirements_path)):
-        if sub is not None and not sub.exists():
-            raise ConfigError(f"{path}: {key}: {sub.name!r} does not exist in {folder}")
+    named = [("docroot", assignment.docroot), ("support", assignment.support),
+             ("requirements", assignment.requirements),
+             *((f"public_files[{i}]", f) for i, f in enumerate(assignment.public_files))]
+    for key, sub in named:
+        if key.startswith("public_files") and Path(sub).parts[:1] == ("hidden",):
+            raise ConfigError(f"{path}: {key}: {sub!r} is under hidden/: hidden tests never go "
+                              "in a student's kit")
+        if sub is not None and not _inside(folder, sub):
+            raise ConfigError(f"{path}: {key}: {sub!r} does not exist in {folder} (a path "
+                              "relative to the assignment folder)")
     keys = (("entry", assignment.entry), *((f"env.{k}", v) for k, v in assignment.env.items()))
     uses = [key for key, value in keys if "{support}" in value]
     if uses and assignment.support is None:
@@ -277,6 +287,12 @@ def _load_assignment(folder: Path) -> Assignment:
     if not assignment.suites(hidden=True):
         raise ConfigError(f"{folder}: no tests/ or hidden/ folder with the suite")
     return assignment
+
+
+def _inside(folder: Path, rel: str) -> bool:
+    target = (folder / rel).resolve()
+    return target.exists() and target.is_relative_to(folder.resolve()) and \
+        target != folder.resolve()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

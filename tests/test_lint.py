@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from grader.batch import grade_class
-from grader.config import load_course
+from grader.config import ConfigError, load_course
+from grader.export.kit import check_kit
 from grader.lint import SuiteError, collect
 
 from .conftest import ROOT
@@ -41,6 +42,7 @@ def test_every_assignment_lints_clean(name: str) -> None:
     course = load_course(ROOT)
     tests = collect(course.assignment(name))
     assert tests and all(t.max_score >= 0 for t in tests)
+    assert check_kit(course=course, assignment=course.assignment(name)) == ""
 
 
 BROKEN = {
@@ -98,3 +100,35 @@ def test_lint_full_grades_the_reference_and_the_starter() -> None:
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert cli.stdout.startswith("echo: ok, ")
     assert "(reference full marks, starter not)" in cli.stdout
+
+
+def test_lint_fails_when_the_exported_kit_would_not_run(tmp_path: Path) -> None:
+    """A file the public tests need but the kit leaves out is the course author's error, said
+    by `grader lint` before any student's template runs; naming it in public_files mends it."""
+    suite = {"tests/test_a.py": "from pathlib import Path\n"
+                                "WORDS = (Path(__file__).parent.parent / 'words.txt').read_text()\n"
+                                + GOOD,
+             "words.txt": "hello\n"}
+    root = _course(tmp_path, suite)
+
+    def lint_cli() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "grader", "lint", "--course", str(root)],
+                              capture_output=True, text=True)
+
+    done = lint_cli()
+    assert done.returncode == 1, done.stdout
+    assert "mini: broken" in done.stdout and "its exported kit would not run" in done.stdout
+    assert "words.txt" in done.stdout
+    (root / "assignments/mini/assignment.yml").write_text("title: Mini\n"
+                                                          "public_files: [words.txt]\n")
+    done = lint_cli()
+    assert done.returncode == 0 and "mini: ok, 1 tests" in done.stdout, done.stdout
+
+
+def test_public_files_never_name_a_hidden_test(tmp_path: Path) -> None:
+    root = _course(tmp_path, {"tests/test_a.py": GOOD, "hidden/test_b.py": GOOD})
+    (root / "assignments/mini/assignment.yml").write_text("title: Mini\n"
+                                                          "public_files: [hidden/test_b.py]\n")
+    with pytest.raises(ConfigError, match=r"public_files\[0\]: 'hidden/test_b.py' is under "
+                                          "hidden/"):
+        load_course(root)

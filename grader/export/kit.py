@@ -19,8 +19,8 @@ from packaging.requirements import Requirement
 from ..config import Assignment, Course
 from ..submission import generated
 
-__all__ = ["KIT", "build_wheel", "constraints", "copy_kit", "kit_files", "render", "tree",
-           "write_manifest"]
+__all__ = ["KIT", "build_wheel", "check_kit", "constraints", "copy_kit", "kit_files", "render",
+           "tree", "write_manifest"]
 
 KIT = ".grader"  # where the course's part lives in a student's repository
 _DIST = "course-grader"
@@ -37,28 +37,23 @@ def render(name: str, **values: object) -> str:
 def kit_files(assignment: Assignment, *, hidden: bool) -> list[Path]:
     """The assignment's files a kit carries, relative to its folder.
 
-    Public: assignment.yml, conftest.py, the handout, the requirements, tests/, the docroot, and
-    any other top-level file a public test names. Left out: hidden/ and what only hidden tests
-    use (e.g. the webserver's secret.txt), and tooling nobody runs at grading time.
+    Public: assignment.yml, conftest.py, the handout, tests/, and every file the assignment.yml
+    names (requirements, docroot, support, public_files): what the public tests need to run.
+    Hidden (the instructors' kits): the whole folder. Never: caches and generated files.
     """
     root = assignment.dir
-    public_text = "\n".join(p.read_text(errors="replace") for p in (root / "tests").rglob("*.py"))
-    keep = set(_ALWAYS) | {"tests"}
-    keep |= {p for p in (assignment.requirements, assignment.docroot) if p}
-    if hidden:
-        keep |= {p.name for p in root.iterdir()}
-    for entry in root.iterdir():
-        if entry.name in public_text:
-            keep.add(entry.name)
+    keep = {*_ALWAYS, "tests", *assignment.public_files}
+    keep |= {p for p in (assignment.requirements, assignment.docroot, assignment.support) if p}
     files = []
-    for entry in sorted(root.iterdir()):
-        if entry.name not in keep:
+    for name in sorted({p.name for p in root.iterdir()} if hidden else keep):
+        entry = root / name
+        if not entry.exists():
             continue
         paths = [entry] if entry.is_file() else sorted(p for p in entry.rglob("*") if p.is_file())
         files += [p.relative_to(root) for p in paths
                   if "__pycache__" not in p.parts and not p.name.endswith(".pyc")
                   and not generated(root, p)]
-    return [f for f in files if f.parts[0] != "hidden" or hidden]
+    return files
 
 
 def copy_kit(*, course: Course, assignment: Assignment, dest: Path, hidden: bool) -> None:
@@ -75,6 +70,30 @@ def copy_kit(*, course: Course, assignment: Assignment, dest: Path, hidden: bool
         "assignments": {assignment.id: entry.model_dump(mode="json", exclude_none=True,
                                                       exclude={"extensions"})},
     }, sort_keys=False))
+
+
+def check_kit(*, course: Course, assignment: Assignment) -> str:
+    """Would the public kit run on a student's machine? The kit, copied alone into an empty
+    folder, must load as a course and collect the same public tests as the course: a folder the
+    tests or the entry need and the kit leaves out fails here, before a student sees it.
+    Returns the problem ("" when there is none)."""
+    import tempfile
+
+    from ..config import ConfigError, load_course
+    from ..lint import collect
+
+    with tempfile.TemporaryDirectory(prefix="grader-kit-") as tmp:
+        copy_kit(course=course, assignment=assignment, dest=Path(tmp), hidden=False)
+        try:
+            kit = load_course(tmp).assignment(assignment.id)
+            shipped = [t.name for t in collect(kit, hidden=False)]
+        except ConfigError as exc:  # SuiteError included
+            return f"its exported kit would not run: {exc}"
+    expected = [t.name for t in collect(assignment, hidden=False)]
+    if shipped != expected:
+        return (f"its exported kit collects other public tests than the course "
+                f"({len(shipped)} instead of {len(expected)})")
+    return ""
 
 
 def build_wheel(dest: Path) -> Path:
