@@ -25,9 +25,9 @@ from pathlib import Path
 import psutil
 from rich.console import Console
 
-from grader.batch import default_workers, grade_class, prepare
-from grader.config import load_course
-from grader.job import pytest_command
+from grader.batch.local import default_workers, grade_class, prepare
+from grader.core.config import load_course
+from grader.run.suite import pytest_command
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = Console(file=open("/dev/null", "w"))  # noqa: SIM115

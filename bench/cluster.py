@@ -13,12 +13,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader.batch import grade_class, prepare
-from grader.cluster import cluster_pool
-from grader.config import ClusterSettings, load_course
-from grader.loopback import Loopback
+from grader.batch.cluster import cluster_pool
+from grader.batch.local import grade_class, prepare
+from grader.core.config import ClusterSettings, load_course
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the loopback cluster is test code: tests/loopback.py
+from tests.loopback import Loopback  # noqa: E402
+
 SLOTS = 2
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader import forkserver
-from grader.batch import grade_class, prepare
-from grader.config import load_course
-from grader.job import pytest_command
+from grader.batch.local import grade_class, prepare
+from grader.core.config import load_course
+from grader.run import forkserver
+from grader.run.suite import pytest_command
 from grader.sandbox import open_server
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ import tempfile
 import zoneinfo
 from pathlib import Path
 
-from grader.config import load_course
+from grader.core.config import load_course
 from grader.export import export_assignment
 
 ROOT = Path(__file__).resolve().parent.parent

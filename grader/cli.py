@@ -11,12 +11,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from . import report
-from .batch import ExecutorFactory, grade_class, local_pool
-from .cluster import cluster_pool, settings_for
-from .config import ConfigError, Course, load_course
-from .export import KIT, TARGETS, export_assignment
-from .sandbox import InfraError
+from grader.batch.cluster import cluster_pool, settings_for
+from grader.batch.local import ExecutorFactory, grade_class, local_pool
+from grader.core import report, text
+from grader.core.config import ConfigError, Course, load_course
+from grader.export import KIT, TARGETS, export_assignment
+from grader.sandbox import InfraError
 
 BACKENDS = click.Choice(["auto", "docker", "process"])
 
@@ -64,7 +64,7 @@ def main() -> None:
 def check(path: Path, assignment: str | None, backend: str, hidden: bool,
           course: Path | None, out: Path | None, watch: bool, classroom50: bool) -> None:
     """Run the tests against the submission in PATH; exit 0 only at full marks."""
-    from .checking import check_once, exit_code, pick_backend, watch_changes
+    from grader.student.checking import check_once, exit_code, pick_backend, watch_changes
 
     console = Console()
     with _errors(console):
@@ -141,7 +141,7 @@ def _grade(*, assignment: str, submissions: Path | None, out: Path, workers: int
             console.print(f"grading on the Dask cluster at {settings.scheduler}", soft_wrap=True)
         try:
             if submissions is None:
-                from .classgrade import grade_collected
+                from grader.instructor.classgrade import grade_collected
 
                 results = grade_collected(course=c, assignment=a, out=out, workers=workers,
                                           backend=backend, only=only, regrade=regrade,
@@ -169,9 +169,9 @@ def _grade(*, assignment: str, submissions: Path | None, out: Path, workers: int
 def collect(assignment: str, out: Path, url: str | None, students: tuple[str, ...],
             workers: int, course: Path | None) -> None:
     """Fetch every student's repository and choose the commit to grade (deadline, tags)."""
-    from .collect import collect_class
-    from .github import token_from_env
-    from .roster import load_roster
+    from grader.instructor.collect import collect_class
+    from grader.instructor.github import token_from_env
+    from grader.instructor.roster import load_roster
 
     console = Console()
     with _errors(console):
@@ -182,7 +182,7 @@ def collect(assignment: str, out: Path, url: str | None, students: tuple[str, ..
             raise ConfigError("no students: add a roster to grading.yml (or pass --student)")
         got = collect_class(course=c, assignment=a, roster=roster, out=out, url=url,
                             token=token_from_env(), workers=workers,
-                            log=lambda line: console.print(report.printable(line),
+                            log=lambda line: console.print(text.printable(line),
                                                            soft_wrap=True, markup=False))
         ok = sum(x.status == "ok" for x in got)
         console.print(f"collected {ok} of {len(got)} ({a.id}): {out}/collect.json")
@@ -195,8 +195,8 @@ def collect(assignment: str, out: Path, url: str | None, students: tuple[str, ..
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
 def publish(assignments: tuple[str, ...], out: Path, course: Path | None) -> None:
     """Gradebook, LMS and Classroom 50 CSVs, feedback with the late penalty, class reports."""
-    from .publish import publish as run
-    from .roster import load_roster
+    from grader.instructor.publish import publish as run
+    from grader.instructor.roster import load_roster
 
     console = Console()
     with _errors(console):
@@ -215,7 +215,7 @@ def publish(assignments: tuple[str, ...], out: Path, course: Path | None) -> Non
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
 def similarity(assignment: str, out: Path, threshold: float, course: Path | None) -> None:
     """Code similarity across the collected class (starter excluded); never changes a grade."""
-    from .similarity import similarity_report
+    from grader.instructor.similarity import similarity_report
 
     console = Console()
     with _errors(console):
@@ -236,9 +236,10 @@ def lint_command(assignments: tuple[str, ...], full: bool, backend: str,
                  course: Path | None) -> None:
     """Check that suites can grade anyone and that each export would run (for course authors;
     every batch runs the suite check first)."""
-    from .batch import prepare
-    from .export.kit import check_kit
-    from .lint import SuiteError, lint
+    from grader.batch.local import prepare
+    from grader.export.kit import check_kit
+    from grader.quality.lint import lint
+    from grader.run.suite import SuiteError
 
     console = Console()
     failed = False
@@ -254,7 +255,7 @@ def lint_command(assignments: tuple[str, ...], full: bool, backend: str,
             except SuiteError as exc:
                 failed = True
                 console.print(f"[bold red]{name}: broken[/]")
-                console.print(report.printable(str(exc)), soft_wrap=True, markup=False)
+                console.print(text.printable(str(exc)), soft_wrap=True, markup=False)
                 continue
             points = sum(t.max_score for t in tests)
             console.print(f"{name}: ok, {len(tests)} tests, {points:g} points"
@@ -270,7 +271,7 @@ def images(assignments: tuple[str, ...], course: Path | None) -> None:
     console = Console()
     with _errors(console):
         c = _course(course, Path.cwd())
-        from .images import runtime_image
+        from grader.sandbox.images import runtime_image
 
         for name in assignments or tuple(c.assignments):
             console.print(f"{name}: {runtime_image(c, c.assignment(name), log=console.print)}")
@@ -324,7 +325,7 @@ _NEXT = {
 def mutants(assignment: str, out: Path | None, limit: int, workers: int, backend: str,
             wall: float, fail_under: float, course: Path | None) -> None:
     """Grade mutants of the reference: the suite's mutation score and every survivor's diff."""
-    from .mutants import print_run, run_mutants
+    from grader.quality.mutants import print_run, run_mutants
 
     console = Console()
     with _errors(console):
@@ -347,8 +348,8 @@ def mutants(assignment: str, out: Path | None, limit: int, workers: int, backend
 @main.command()
 def clean() -> None:
     """Remove every container, network and volume the grader made (all runs)."""
-    from .sandbox import runtime
-    from .sandbox.docker import client, reap
+    from grader.sandbox import runtime
+    from grader.sandbox.docker import client, reap
 
     click.echo(f"removed {reap(everything=True) + runtime.remove_all(client())} objects")
 
@@ -359,10 +360,10 @@ def _errors(console: Console) -> Iterator[None]:
     try:
         yield
     except (ConfigError, FileNotFoundError, FileExistsError, RuntimeError, ValueError) as exc:
-        console.print(f"[bold red]error:[/] {report.neutralise(report.printable(str(exc)))}",
+        console.print(f"[bold red]error:[/] {text.neutralise(text.printable(str(exc)))}",
                       soft_wrap=True)
         sys.exit(2)
     except InfraError as exc:
         console.print("[bold red]grader error (not your fault):[/] "
-                      f"{report.neutralise(report.printable(str(exc)))}", soft_wrap=True)
+                      f"{text.neutralise(text.printable(str(exc)))}", soft_wrap=True)
         sys.exit(3)

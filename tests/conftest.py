@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import Course, load_course
+from grader.core.config import Course, load_course
 from grader.sandbox import resolve_backend
 from grader.sandbox.docker import orphans
 

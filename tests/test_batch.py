@@ -16,9 +16,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader.batch import load_result
-from grader.config import Course
-from grader.grade import grade_submission
+from grader.batch.local import load_result
+from grader.core.config import Course
+from grader.run.grade import grade_submission
 
 from .conftest import ROOT, as_in_a_terminal, leftovers
 
@@ -97,7 +97,7 @@ def test_sigkill_mid_batch_then_rerun_loses_and_duplicates_nothing(
 def test_a_write_cut_short_is_swept_by_the_next_write_of_that_file(tmp_path: Path) -> None:
     """A SIGKILL between writing a report's temporary file and renaming it leaves the temporary
     file; the rerun writes that report again, and nothing half-written may remain."""
-    from grader.results import write_atomic
+    from grader.core.results import write_atomic
 
     (tmp_path / ".results.json.tmp").write_text('{"half": ')  # what the SIGKILL left
     write_atomic(tmp_path / "results.json", "{}\n")
@@ -128,10 +128,10 @@ def test_ctrl_c_stops_cleanly_and_keeps_results(tmp_path: Path, docker_ready: st
 def test_an_interrupted_grading_is_not_graded_again(course: Course) -> None:
     """A Ctrl-C reaches the pytest children too: each in-flight grading ends "interrupted", and
     the batch must not start it again (it would run a whole suite while the batch stops)."""
-    from grader import forkserver
-    from grader.batch import _grade
-    from grader.grade import INTERRUPTED
-    from grader.job import Job
+    from grader.batch.local import _grade
+    from grader.core.job import Job
+    from grader.run import forkserver
+    from grader.run.grade import INTERRUPTED
 
     echo = course.assignment("echo")
     job = Job.make(course=course, assignment=echo, backend="process",

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grader.checking import WINDOWS, UnsupportedPlatform, pick_backend
-from grader.config import load_course
+from grader.core.config import load_course
+from grader.student.checking import WINDOWS, UnsupportedPlatform, pick_backend
 
 from .conftest import ROOT, as_in_a_terminal
 

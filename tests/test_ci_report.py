@@ -12,8 +12,9 @@ from pathlib import Path
 import jsonschema
 from rich.console import Console
 
-from grader import ci, report
-from grader.results import Result, TestResult
+from grader.core import report, text
+from grader.core.results import Result, TestResult
+from grader.student import ci
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas/classroom50-result-v1.schema.json")
                     .read_text())
@@ -84,7 +85,7 @@ def test_workflow_commands_cannot_be_forged_by_student_text() -> None:
     error = lines[1]
     assert error.startswith("::error title=echoes%2C exactly%3A bytes::")
     assert "%0A::add-mask::secret" in error and "%250A" in error  # escaped, one line
-    assert report.neutralise("ok\n  ::set-output name=x::1\n##[error]x") == \
+    assert text.neutralise("ok\n  ::set-output name=x::1\n##[error]x") == \
         "ok\n>   ::set-output name=x::1\n> ##[error]x"
 
 

@@ -19,15 +19,15 @@ import psutil
 import pytest
 import yaml
 
-from grader.batch import load_result
-from grader.config import load_course
-from grader.lint import collect
-from grader.loopback import Loopback, Tls
-from grader.remote import Graded, pack, unpack
-from grader.results import Result, TestResult
+from grader.batch.local import load_result
+from grader.batch.remote import Graded, pack, unpack
+from grader.core.config import load_course
+from grader.core.results import Result, TestResult
+from grader.core.submission import STAGE_CAP
+from grader.run.suite import collect
 from grader.sandbox.base import LABEL
 from grader.sandbox.docker import orphans
-from grader.submission import STAGE_CAP
+from tests.loopback import Loopback, Tls
 
 from .conftest import ROOT, leftovers
 from .engineproxy import EngineProxy

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.collect import collect_class
-from grader.config import Course, CourseEntry, LatePolicy, RosterEntry
+from grader.core.config import Course, CourseEntry, LatePolicy, RosterEntry
+from grader.instructor.collect import collect_class
 
 from .gitserve import Student, git, git_daemon, http_git
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import ConfigError, load_course
+from grader.core.config import ConfigError, load_course
 
 from .conftest import ROOT
 

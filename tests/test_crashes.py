@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import load_course
-from grader.grade import grade_submission
+from grader.core.config import load_course
+from grader.run.grade import grade_submission
 
 SERVER = """\
 import os, socket

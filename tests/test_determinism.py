@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import grade_class
-from grader.config import Course
-from grader.results import Result
+from grader.batch.local import grade_class
+from grader.core.config import Course
+from grader.core.results import Result
 
 from .conftest import ROOT
 from .test_assignments import ASSIGNMENTS, VARIANTS, _apply, _expect

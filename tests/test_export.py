@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 import yaml
 
-from grader.config import Course
+from grader.core.config import Course
 from grader.export import TARGETS, export_assignment
 
 from .conftest import ROOT

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.collect import collect_class
-from grader.config import Course, CourseEntry, RosterEntry
-from grader.github import GitHub
+from grader.core.config import Course, CourseEntry, RosterEntry
+from grader.instructor.collect import collect_class
+from grader.instructor.github import GitHub
 
 from .gitserve import Student, http_git
 

@@ -23,10 +23,10 @@ import pytest
 import yaml
 from rich.console import Console
 
-from grader import report
-from grader.batch import grade_class
-from grader.config import Course
-from grader.results import Result
+from grader.batch.local import grade_class
+from grader.core import report
+from grader.core.config import Course
+from grader.core.results import Result
 
 from .conftest import ROOT, leftovers
 

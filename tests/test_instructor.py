@@ -11,12 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from grader import classreport, late
-from grader.collect import Collected
-from grader.config import Course, load_course
-from grader.lint import collect
-from grader.publish import Grade
-from grader.results import Result, TestResult
+from grader.core.config import Course, load_course
+from grader.core.results import Result, TestResult
+from grader.instructor import classreport, late
+from grader.instructor.collect import Collected
+from grader.instructor.grades import Grade
+from grader.run.suite import collect
 
 from .conftest import ROOT
 

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from grader import late, tamper
-from grader.collect import Collected
-from grader.config import Course, CourseEntry, LatePolicy, RosterEntry
+from grader.core.config import Course, CourseEntry, LatePolicy, RosterEntry
+from grader.core.results import Result, TestResult
 from grader.export import export_assignment
-from grader.publish import Grade, gradebook_csv
-from grader.results import Result, TestResult
+from grader.instructor import late, tamper
+from grader.instructor.collect import Collected
+from grader.instructor.grades import Grade
+from grader.instructor.publish import gradebook_csv
 
 DUE = dt.datetime(2026, 10, 1, 23, 59, tzinfo=dt.timezone.utc)
 POLICY = LatePolicy(grace_minutes=15, penalty_per_day=10, cap=25, max_days=5)

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import grade_class
-from grader.config import ConfigError, load_course
+from grader.batch.local import grade_class
+from grader.core.config import ConfigError, load_course
 from grader.export.kit import check_kit
-from grader.lint import SuiteError, collect
+from grader.run.suite import SuiteError, collect
 
 from .conftest import ROOT
 

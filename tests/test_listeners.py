@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from grader.sandbox.listeners import Listener, crash_cause, judge, last_lines, parse_proc_tcp
+from grader.core.text import crash_cause, last_lines
+from grader.sandbox.listeners import Listener, judge, parse_proc_tcp
 
 TCP = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import ConfigError, load_course, load_equivalents
-from grader.grade import grade_submission
-from grader.mutants import Outcome, classify, score
-from grader.mutations import Mutant, generate, sample
-from grader.results import Result, TestResult
+from grader.core.config import ConfigError, load_course, load_equivalents
+from grader.core.results import Result, TestResult
+from grader.quality.mutants import Outcome, classify, score
+from grader.quality.mutations import Mutant, generate, sample
+from grader.run.grade import grade_submission
 
 from .conftest import ROOT
 

@@ -13,7 +13,7 @@ pytest_plugins = ["pytester"]
 
 def _run(pytester: pytest.Pytester, *args: str) -> dict:
     out = pytester.path / "results.json"
-    pytester.runpytest_subprocess("-p", "grader.plugin", "-p", "no:cacheprovider",
+    pytester.runpytest_subprocess("-p", "grader.run.plugin", "-p", "no:cacheprovider",
                                   "--grader-assignment", str(pytester.path),
                                   "--grader-results", str(out), *args)
     return json.loads(out.read_text())
@@ -68,7 +68,7 @@ def test_collection_errors_are_reported_not_scored(pytester: pytest.Pytester) ->
 
 def test_bad_points_marker_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_x="import pytest\n@pytest.mark.points('many')\ndef test_a(): pass\n")
-    result = pytester.runpytest_subprocess("-p", "grader.plugin", "--collect-only")
+    result = pytester.runpytest_subprocess("-p", "grader.run.plugin", "--collect-only")
     assert "points needs a number >= 0, got 'many'" in result.stderr.str() + result.stdout.str()
 
 

@@ -10,7 +10,7 @@ import threading
 
 import psutil
 
-from grader.config import Course
+from grader.core.config import Course
 from grader.sandbox import open_server
 
 from .conftest import ROOT

@@ -9,8 +9,8 @@ import xml.etree.ElementTree as ET
 
 from rich.console import Console
 
-from grader import report
-from grader.results import Result, TestResult
+from grader.core import report
+from grader.core.results import Result, TestResult
 
 EVIL = '<script>alert("x")</script>\x1b[2J\x1b[31mRED\x00'
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import ConfigError, Course
-from grader.roster import load_roster, read_csv
+from grader.core.config import ConfigError, Course
+from grader.instructor.roster import load_roster, read_csv
 
 
 def test_classroom50_roster_skips_staff(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.config import Assignment, ImportRules, load_course
-from grader.rules import breach, check_imports, check_rules, imports_of
+from grader.core.config import Assignment, ImportRules, load_course
+from grader.core.rules import breach, check_imports, check_rules, imports_of
 
 from .conftest import ROOT
 

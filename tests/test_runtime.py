@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from grader.config import Course
-from grader.images import runtime_image
+from grader.core.config import Course
 from grader.sandbox import LABEL, open_server, runtime
+from grader.sandbox.images import runtime_image
 
 from .conftest import ROOT
 

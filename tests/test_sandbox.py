@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from grader.config import Course
-from grader.images import runtime_image
-from grader.job import owner_id
+from grader.core.config import Course
+from grader.core.job import owner_id
 from grader.sandbox import LABEL, open_server
+from grader.sandbox.images import runtime_image
 
 from .conftest import ROOT
 

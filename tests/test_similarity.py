@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from grader.config import Course
-from grader.similarity import similarity_report
+from grader.core.config import Course
+from grader.instructor.similarity import similarity_report
 
 from .conftest import ROOT
 

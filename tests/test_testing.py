@@ -64,13 +64,12 @@ def test_step_turns_a_refused_connection_into_a_sentence() -> None:
 ])
 def test_a_wait_ends_early_only_for_a_server_that_sleeps(pair, monkeypatch, activity,
                                                          cut_short: bool) -> None:
-    import grader.testing as testing
+    from grader.run import wait
 
     calls = iter(range(1000))
-    monkeypatch.setattr(testing, "server_activity", lambda: activity(next(calls)))
-    monkeypatch.setattr(testing, "IDLE", 0.3)
+    monkeypatch.setattr(wait, "IDLE", 0.3)
     client, _ = pair
-    with pytest.raises(ShortRead) as raised:
+    with wait.watching(lambda: activity(next(calls))), pytest.raises(ShortRead) as raised:
         recv_exactly(client, 4, timeout=1.5)
     assert raised.value.ended == "quiet"
     assert ("sat idle for 0.3 s" in str(raised.value)) is cut_short, str(raised.value)

@@ -11,11 +11,10 @@ A template never holds a hidden test, a fixture only hidden tests use, or a refe
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from ..config import Assignment, Course
-from .kit import KIT, build_wheel, constraints, copy_kit, render
+from grader.core.config import Assignment, Course
+from grader.export.kit import KIT, write_template
 
 __all__ = ["KIT", "TARGETS", "export_assignment", "write_template"]
 
@@ -31,34 +30,16 @@ def export_assignment(*, course: Course, assignment: Assignment, out: Path, targ
         raise ValueError(f"--install is for the github workflow; {target} installs the wheel "
                          "the export writes")
     if target == "github":
-        from .github import export_github
+        from grader.export.github import export_github
 
         return export_github(course=course, assignment=assignment, out=out, install=install)
     if target == "classroom50":
-        from .classroom50 import export_classroom50
+        from grader.export.classroom50 import export_classroom50
 
         return export_classroom50(course=course, assignment=assignment, out=out,
                                   classroom=classroom)
     if target == "gradescope":
-        from .gradescope import export_gradescope
+        from grader.export.gradescope import export_gradescope
 
         return export_gradescope(course=course, assignment=assignment, out=out)
     raise ValueError(f"unknown export target {target!r}: expected one of {', '.join(TARGETS)}")
-
-
-def write_template(*, course: Course, assignment: Assignment, out: Path) -> str:
-    """The student's repository, shared by the targets: the starter, the handout as README.md,
-    the assignment's pinned requirements, and the public kit with the grader's wheel.
-    Returns the wheel's path relative to `out`."""
-    shutil.copytree(course.root / "starter" / assignment.id, out, dirs_exist_ok=True)
-    kit = out / KIT
-    copy_kit(course=course, assignment=assignment, dest=kit, hidden=False)
-    wheel = build_wheel(kit)
-    (kit / "constraints.txt").write_text(constraints(assignment))
-    if assignment.requirements_path:
-        shutil.copy(assignment.requirements_path, out / "requirements.txt")
-    handout = assignment.dir / "handout.md"
-    (out / "README.md").write_text(handout.read_text().rstrip() + "\n\n" + render(
-        "checking.md.j2", wheel=f"{KIT}/{wheel.name}", id=assignment.id,
-        requirements=bool(assignment.requirements_path)))
-    return f"{KIT}/{wheel.name}"

@@ -14,9 +14,17 @@ import json
 import re
 from pathlib import Path
 
-from ..config import Assignment, Course
-from . import write_template
-from .kit import KIT, build_wheel, constraints, copy_kit, render, tree, write_manifest
+from grader.core.config import Assignment, Course
+from grader.export.kit import (
+    KIT,
+    build_wheel,
+    constraints,
+    copy_kit,
+    render,
+    tree,
+    write_manifest,
+    write_template,
+)
 
 __all__ = ["REPORT", "export_classroom50", "settings"]
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..config import Assignment, Course
-from . import write_template
-from .kit import KIT, render, tree, write_manifest
+from grader.core.config import Assignment, Course
+from grader.export.kit import KIT, render, tree, write_manifest, write_template
 
 __all__ = ["WORKFLOW", "export_github"]
 

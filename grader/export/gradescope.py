@@ -7,8 +7,8 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from ..config import Assignment, Course
-from .kit import build_wheel, constraints, copy_kit, render
+from grader.core.config import Assignment, Course
+from grader.export.kit import build_wheel, constraints, copy_kit, render
 
 __all__ = ["export_gradescope"]
 

@@ -16,11 +16,11 @@ import jinja2
 import yaml
 from packaging.requirements import Requirement
 
-from ..config import Assignment, Course
-from ..submission import generated
+from grader.core.config import Assignment, Course
+from grader.core.submission import generated
 
 __all__ = ["KIT", "build_wheel", "check_kit", "constraints", "copy_kit", "kit_files", "render",
-           "tree", "write_manifest"]
+           "tree", "write_manifest", "write_template"]
 
 KIT = ".grader"  # where the course's part lives in a student's repository
 _DIST = "course-grader"
@@ -79,8 +79,8 @@ def check_kit(*, course: Course, assignment: Assignment) -> str:
     Returns the problem ("" when there is none)."""
     import tempfile
 
-    from ..config import ConfigError, load_course
-    from ..lint import collect
+    from grader.core.config import ConfigError, load_course
+    from grader.run.suite import collect
 
     with tempfile.TemporaryDirectory(prefix="grader-kit-") as tmp:
         copy_kit(course=course, assignment=assignment, dest=Path(tmp), hidden=False)
@@ -176,3 +176,21 @@ def _b64digest(data: bytes) -> str:
 
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def write_template(*, course: Course, assignment: Assignment, out: Path) -> str:
+    """The student's repository, shared by the targets: the starter, the handout as README.md,
+    the assignment's pinned requirements, and the public kit with the grader's wheel.
+    Returns the wheel's path relative to `out`."""
+    shutil.copytree(course.root / "starter" / assignment.id, out, dirs_exist_ok=True)
+    kit = out / KIT
+    copy_kit(course=course, assignment=assignment, dest=kit, hidden=False)
+    wheel = build_wheel(kit)
+    (kit / "constraints.txt").write_text(constraints(assignment))
+    if assignment.requirements_path:
+        shutil.copy(assignment.requirements_path, out / "requirements.txt")
+    handout = assignment.dir / "handout.md"
+    (out / "README.md").write_text(handout.read_text().rstrip() + "\n\n" + render(
+        "checking.md.j2", wheel=f"{KIT}/{wheel.name}", id=assignment.id,
+        requirements=bool(assignment.requirements_path)))
+    return f"{KIT}/{wheel.name}"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import Assignment, Limits
-from ..job import SandboxRef
-from .base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
+from grader.core.config import Assignment, Limits
+from grader.core.job import SandboxRef
+from grader.sandbox.base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
 
 __all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "engine_answers",
            "open_server", "resolve_backend"]
@@ -39,14 +39,14 @@ def open_server(backend: str, *, assignment: Assignment, submission: Path, limit
                 sandbox: SandboxRef | None = None) -> Server:
     """A server for one submission, not started yet (start() or `with`)."""
     if backend == "docker":
-        from .docker import DockerServer
+        from grader.sandbox.docker import DockerServer
 
         if not image:
             raise ValueError("the docker backend needs the runtime image")
         return DockerServer(assignment=assignment, submission=submission, limits=limits,
                             image=image, owner=owner, sandbox=sandbox)
     if backend == "process":
-        from .process import ProcessServer
+        from grader.sandbox.process import ProcessServer
 
         return ProcessServer(assignment=assignment, submission=submission, limits=limits)
     raise ValueError(f"unknown backend {backend!r}: expected auto, docker or process")

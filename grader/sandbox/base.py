@@ -17,8 +17,9 @@ from pathlib import Path
 
 import psutil
 
-from ..config import Assignment, Limits
-from .listeners import Listener, crash_cause, judge
+from grader.core.config import Assignment, Limits
+from grader.core.text import crash_cause
+from grader.sandbox.listeners import Listener, judge
 
 __all__ = ["DATA_CAP", "FILE_CAP", "InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError",
            "read_folder", "tree_activity", "tree_cpu"]

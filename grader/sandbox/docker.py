@@ -26,10 +26,10 @@ import psutil
 from docker.errors import DockerException
 from docker.types import LogConfig, Mount, Ulimit
 
-from ..job import SandboxRef, owner_id
-from ..submission import TooLarge, stage_copy
-from . import runtime
-from .base import (
+from grader.core.job import SandboxRef, owner_id
+from grader.core.submission import TooLarge, stage_copy
+from grader.sandbox import runtime
+from grader.sandbox.base import (
     DATA_CAP,
     FILE_CAP,
     LABEL,
@@ -39,8 +39,8 @@ from .base import (
     StartupError,
     read_folder,
 )
-from .listeners import Listener, parse_proc_tcp
-from .netns import Sandbox, host_pid, owned_by, remove
+from grader.sandbox.listeners import Listener, parse_proc_tcp
+from grader.sandbox.netns import Sandbox, host_pid, owned_by, remove
 
 __all__ = ["DockerServer", "client", "orphans", "owner_labels", "reap"]
 

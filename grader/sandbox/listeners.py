@@ -8,15 +8,12 @@ sockets for the process backend), and a wrong listener is explained in one line 
 
 from __future__ import annotations
 
-import re
 import socket
 from typing import NamedTuple
 
-__all__ = ["Listener", "crash_cause", "judge", "last_lines", "parse_proc_tcp", "strip_ansi"]
+__all__ = ["Listener", "judge", "normalise", "parse_proc_tcp"]
 
 _WILDCARD = {"0.0.0.0", "::"}
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning)\b.*|^\w+: .+")
 
 
 class Listener(NamedTuple):
@@ -69,26 +66,3 @@ def judge(listeners: list[Listener], *, port: int, reachable: set[str]) -> tuple
         fixes.append("listen on all interfaces (HOST, i.e. 0.0.0.0), not only on loopback, "
                      "so clients can reach it")
     return False, f"the server listens on {where}: {' and '.join(fixes)}"
-
-
-def strip_ansi(text: str) -> str:
-    return _ANSI.sub("", text)
-
-
-def last_lines(log: str, count: int = 10, *, cap: int = 2000) -> str:
-    """The last non-empty lines of a server's output, colour codes stripped, size-capped."""
-    lines = [ln.rstrip() for ln in strip_ansi(log).splitlines() if ln.strip()]
-    return "\n".join(lines[-count:])[-cap:]
-
-
-def crash_cause(log: str, *, cap: int = 200) -> str:
-    """The line that says why a server stopped: the last exception line of a traceback, else
-    its last line of output ('' when it printed nothing)."""
-    lines = [ln.strip() for ln in strip_ansi(log).splitlines() if ln.strip()]
-    if not lines:
-        return ""
-    if any(ln.startswith("Traceback (most recent call last)") for ln in lines):
-        for ln in reversed(lines):
-            if _EXCEPTION.match(ln) and not ln.startswith("File "):
-                return ln[:cap]
-    return lines[-1][:cap]

@@ -22,8 +22,8 @@ from typing import Any
 from docker.errors import DockerException, NotFound
 from docker.types import Mount
 
-from ..job import SandboxRef
-from .base import LABEL, InfraError
+from grader.core.job import SandboxRef
+from grader.sandbox.base import LABEL, InfraError
 
 __all__ = ["NETWORK", "Sandbox", "SandboxPool", "host_pid", "owned_by", "remove"]
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import psutil
 
-from .base import DATA_CAP, FILE_CAP, OUT_OF_TIME, Server, StartupError, read_folder
-from .listeners import Listener, normalise
+from grader.sandbox.base import DATA_CAP, FILE_CAP, OUT_OF_TIME, Server, StartupError, read_folder
+from grader.sandbox.listeners import Listener, normalise
 
 __all__ = ["ProcessServer"]
 

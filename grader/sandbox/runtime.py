@@ -20,7 +20,7 @@ from typing import Any
 from docker.errors import DockerException
 from docker.types import Mount
 
-from .base import LABEL, InfraError
+from grader.sandbox.base import LABEL, InfraError
 
 __all__ = ["KEY", "ensure", "mounts", "remove_all"]
 

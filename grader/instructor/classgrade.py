@@ -1,0 +1,95 @@
+"""`grader grade` after `grader collect`: the collected class through the usual batch.
+
+It adds three things around `batch.grade_class`: students `collect` found nothing for are graded
+as missing (an empty folder), a subset can be regraded (`--only`, `grader regrade`), and every
+run's per-test outcomes are kept in runs.jsonl, so the class report can show tests whose outcome
+changed between two runs of the same submission. The starter is graded too (out/.starter): a
+test the starter passes is suspect.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+
+from grader.batch.local import ExecutorFactory, grade_class, load_result, local_pool, prepare
+from grader.core import report
+from grader.core.config import Assignment, Course
+from grader.core.job import Job
+from grader.core.results import Result, dumps, write_atomic
+from grader.instructor.collect import load_manifest
+from grader.run.grade import run_job
+
+__all__ = ["STARTER", "grade_collected"]
+
+STARTER = ".starter"
+
+
+def grade_collected(*, course: Course, assignment: Assignment, out: Path,
+                    workers: int | None = None,
+                    backend: str = "auto", only: list[str] | None = None, regrade: bool = False,
+                    console: Console | None = None,
+                    executor: ExecutorFactory = local_pool) -> list[Result]:
+    console = console or Console(stderr=True)
+    collected = load_manifest(out)
+    if not collected:
+        raise FileNotFoundError(f"{out}/collect.json not found: run `grader collect "
+                                f"{assignment.id} --out {out}` first")
+    submissions = out / "submissions"
+    for student in collected.values():
+        # nothing to grade: an empty folder grades as "missing" (a fetch error is not graded)
+        if student.status in ("missing", "empty", "no_submission"):
+            shutil.rmtree(submissions / student.student, ignore_errors=True)
+            (submissions / student.student).mkdir(parents=True)
+    unknown = sorted(set(only or []) - set(collected))
+    if unknown:
+        raise FileNotFoundError(f"not in {out}/collect.json: {', '.join(unknown)}")
+    before = {s: load_result(out / s) for s in collected}
+    source = submissions
+    if only:
+        source = out / ".only"
+        shutil.rmtree(source, ignore_errors=True)
+        source.mkdir()
+        for name in only:
+            (source / name).symlink_to((submissions / name).resolve())
+    results = grade_class(course=course, assignment=assignment, submissions=source, out=out,
+                          workers=workers, backend=backend, regrade=regrade or bool(only),
+                          console=console, executor=executor)
+    if only:
+        shutil.rmtree(source, ignore_errors=True)
+    everyone = [r for s in sorted(collected) if (r := load_result(out / s))]
+    write_atomic(out / "grades.csv", report.class_csv(everyone))
+    _record_runs(out, [r for r in results if r != before.get(r.student)])
+    _grade_starter(course=course, assignment=assignment, out=out, backend=backend,
+                   console=console)
+    return everyone if not only else results
+
+
+def _record_runs(out: Path, results: list[Result]) -> None:
+    """Append this run's outcomes (one JSON line per submission graded now)."""
+    if not results:
+        return
+    with (out / "runs.jsonl").open("a", encoding="utf-8") as f:
+        for r in results:
+            if r.status == "ok":
+                f.write(json.dumps({"student": r.student, "fingerprint": r.fingerprint,
+                                    "tests": {t.name: t.status for t in r.tests}}) + "\n")
+
+
+def _grade_starter(*, course: Course, assignment: Assignment, out: Path, backend: str,
+                   console: Console) -> None:
+    starter = course.root / "starter" / assignment.id
+    folder = out / STARTER
+    if not starter.is_dir():
+        return
+    backend, image = prepare(course, assignment, backend, log=console.print)
+    job = Job.make(course=course, assignment=assignment, submission=starter, backend=backend,
+                   image=image)
+    old = load_result(folder)
+    if old and old.fingerprint == job.fingerprint:
+        return
+    result = run_job(job)
+    write_atomic(folder / "results.json", dumps(report.gradescope_json(result)))

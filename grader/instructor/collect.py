@@ -1,0 +1,187 @@
+"""`grader collect`: every student's repository, fetched, with the commit to grade chosen.
+
+What is graded: the last `submit/*` tag, else the default branch as it stood, accepted up to the
+student's deadline (due + extension) plus the late window. When a commit arrived comes from times
+a student cannot forge, in this order: GitHub's push log (its API), the server's own reflog (a
+local bare repository), the collector's own record of when it first saw a commit (a collect run
+at the deadline proves what was there); only when none of these covers the submission is the
+commit's own date used, and it is then marked unverified. Every problem is one student's
+(missing, empty, rewritten history, future dates): reported in `collect.json`, never fatal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from grader.core.config import Assignment, Course, RosterEntry
+from grader.core.results import dumps, write_atomic
+from grader.instructor import arrivals, gitrepo, late, tamper
+from grader.instructor.arrivals import Arrivals
+from grader.instructor.collected import Collected, iso, load_manifest
+from grader.instructor.github import GitHub, owner_repo
+
+__all__ = ["Collected", "collect_class", "load_manifest"]
+
+_SKEW = dt.timedelta(minutes=5)  # clocks disagree a little; beyond this a date is "future"
+
+
+def collect_class(*, course: Course, assignment: Assignment, roster: list[RosterEntry],
+                  out: Path, url: str | None = None, token: str | None = None,
+                  now: dt.datetime | None = None, workers: int = 4,
+                  log: Callable[[str], None] = print) -> list[Collected]:
+    """Fetch each student's repository into out/repos, export the graded commit into
+    out/submissions/<id>, and write out/collect.json (the record of what was graded)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    before = load_manifest(out)
+    expected, manifest = tamper.expected(course=course, assignment=assignment)
+
+    def one(student: RosterEntry) -> Collected:
+        try:
+            return _collect_one(course=course, assignment=assignment, student=student, out=out,
+                                url=url, token=token, now=now, old=before.get(student.id),
+                                expected=(expected, manifest))
+        except gitrepo.GitError as exc:  # a broken repository is that student's problem only
+            old = before.get(student.id)
+            if old and old.status == "ok":  # a hiccup must not turn a submission into a zero
+                old.flags = [*old.flags, f"this run could not fetch ({exc}); graded what "
+                                         f"the collect of {old.collected_at} chose"]
+                return old
+            return Collected(student=student.id, username=student.login, status="error",
+                             reason=str(exc), collected_at=iso(now))
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        results = list(pool.map(one, roster))
+    write_atomic(out / "collect.json", dumps({
+        "assignment": assignment.id, "collected_at": iso(now),
+        "students": [dataclasses.asdict(c) for c in results]}))
+    for c in results:
+        if c.status != "ok" or c.flags:
+            log(f"{c.student}: {c.status}{': ' + c.reason if c.reason else ''}"
+                + "".join(f"\n  ! {f}" for f in c.flags))
+    return results
+
+
+def _collect_one(*, course: Course, assignment: Assignment, student: RosterEntry, out: Path,
+                 url: str | None, token: str | None, now: dt.datetime, old: Collected | None,
+                 expected: tuple[dict[str, str], bool]) -> Collected:
+    settings = course.collect
+    remote = (url or settings.url).format(org=settings.org, classroom=settings.classroom,
+                                          assignment=assignment.id, username=student.login,
+                                          id=student.id)
+    c = Collected(student=student.id, username=student.login, url=remote, collected_at=iso(now),
+                  seen=dict(old.seen) if old else {}, runs=list(old.runs) if old else [])
+    entry = course.assignments[assignment.id]
+    policy = course.late_for(assignment.id)
+    deadline = late.deadline(due=entry.due, extension_days=entry.extensions.get(student.id, 0),
+                             timezone=settings.timezone) if entry.due else None
+    cutoff = late.cutoff(deadline=deadline, policy=policy) if deadline else None
+    c.deadline = iso(deadline) if deadline else ""
+    mirror = out / "repos" / f"{student.id}.git"
+    env = gitrepo.auth_env(url=remote, token=token, token_host=settings.token_host)
+    try:
+        gitrepo.fetch(url=remote, mirror=mirror, env=env)
+    except gitrepo.GitError as exc:
+        if not exc.missing:
+            raise
+        c.status, c.reason = "missing", f"no repository at {remote}"
+        return c
+    refs = gitrepo.refs(mirror=mirror)
+    if not refs:
+        c.status, c.reason = "empty", "the repository has no commits"
+        return c
+    c.flags += _remember(c, refs=refs, mirror=mirror, now=now)
+    c.runs.append(iso(now))
+    times, c.time_source = arrivals.server_times(remote=remote, course=course, token=token,
+                                                 c=c, refs=refs, mirror=mirror)
+    branch = settings.branch and f"refs/heads/{settings.branch}" or \
+        gitrepo.head_branch(mirror=mirror) or next(r for r in refs if r.startswith("refs/heads/"))
+    tags = sorted(r for r in refs if r.startswith("refs/tags/submit/"))
+    chosen = _choose(c, refs=refs, tags=tags, branch=branch, times=times, mirror=mirror,
+                     cutoff=cutoff)
+    if chosen is None:
+        c.status = "no_submission"
+        c.reason = (f"nothing submitted before the cutoff {iso(cutoff)}" if cutoff
+                    else "nothing to grade")
+        return c
+    c.commit, when = chosen
+    c.submitted_at = iso(when)
+    committed = gitrepo.commit_time(mirror=mirror, sha=c.commit)
+    c.commit_date = iso(committed)
+    if committed > now + _SKEW:
+        c.flags.append(f"future-dated commit: {c.commit[:7]} claims {iso(committed)}, "
+                       f"after the collection at {iso(now)}")
+    elif not c.time_source.startswith("commit-date") and committed > when + _SKEW:
+        c.flags.append(f"commit date {iso(committed)} is after the server received it "
+                       f"({iso(when)})")
+    if deadline:
+        c.late_seconds = max(0.0, (when - deadline).total_seconds())
+    if c.time_source == "first-seen" and (why := arrivals.unverified(c, deadline)):
+        c.flags.append(why)
+    dest = out / "submissions" / student.id
+    if not (old and old.commit == c.commit and dest.is_dir()):
+        gitrepo.archive(mirror=mirror, sha=c.commit, dest=dest)
+    c.flags += [f"tamper: {f}" for f in tamper.check(
+        tree=dest, expected=expected[0], manifest=expected[1], assignment=assignment.id)]
+    if c.source.startswith("tag ") and arrivals.on_token_host(remote, course):
+        c.ci_score = _ci_score(remote=remote, course=course, token=token, tag=c.source[4:])
+    return c
+
+
+def _remember(c: Collected, *, refs: dict[str, str], mirror: Path, now: dt.datetime) -> list[str]:
+    """Record when each ref's commit was first seen; flag history a student rewrote."""
+    flags = []
+    for ref, sha in refs.items():
+        history = c.seen.setdefault(ref, {})
+        if sha in history:
+            continue
+        for old in history:
+            if ref.startswith("refs/tags/"):
+                flags.append(f"rewritten history: tag {ref[10:]} moved from {old[:7]} to {sha[:7]}")
+            elif not gitrepo.is_ancestor(mirror=mirror, old=old, new=sha):
+                flags.append(f"rewritten history: {ref[11:]} no longer contains {old[:7]} "
+                             f"(seen {history[old]})")
+        history[sha] = iso(now)
+    return sorted(set(flags))
+
+
+def _choose(c: Collected, *, refs: dict[str, str], tags: list[str], branch: str,
+            times: Arrivals, mirror: Path,
+            cutoff: dt.datetime | None) -> tuple[str, dt.datetime] | None:
+    """The last submission at or before the cutoff: (commit, when it arrived)."""
+    def ok(when: dt.datetime) -> bool:
+        return cutoff is None or when <= cutoff
+
+    arrived = [(when, sha, t) for t in tags for sha, when in times.get(t, []) if sha == refs[t]]
+    best = max(((w, sha, t) for w, sha, t in arrived if ok(w)), default=None)
+    if best:
+        c.source = f"tag {best[2][10:]}"
+        return best[1], best[0]
+    history = [(sha, when) for sha, when in times.get(branch, []) if ok(when)]
+    if history and not tags:
+        c.source = f"branch {branch[11:]}"
+        return history[-1]
+    if tags or c.time_source != "first-seen":
+        return None  # the tags (or the server's log) say nothing arrived in time
+    for sha, when in gitrepo.first_parent(mirror=mirror, ref=branch):
+        if ok(when):  # before anything the collector saw: only the commits' own dates remain
+            c.source, c.time_source = f"branch {branch[11:]}", "commit-date (unverified)"
+            return sha, when
+    return None
+
+
+def _ci_score(*, remote: str, course: Course, token: str | None, tag: str) -> list[float] | None:
+    name = owner_repo(remote)
+    if not name:
+        return None
+    try:
+        got = GitHub(api_url=course.collect.api_url, token=token).ci_score(
+            owner=name[0], repo=name[1], tag=tag)
+    except Exception:
+        return None
+    return list(got) if got else None
+
+

@@ -1,0 +1,51 @@
+"""Final grades: each student's result with the late policy applied, read from what collect and
+grade wrote in OUT/<assignment>/. Publish writes them out; the class report shows them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.batch.local import load_result
+from grader.core.config import Course, RosterEntry
+from grader.core.results import Result
+from grader.instructor import late
+from grader.instructor.collected import Collected, load_manifest
+
+__all__ = ["Grade", "final_grades"]
+
+
+@dataclass(frozen=True)
+class Grade:
+    student: str
+    result: Result | None
+    collected: Collected | None
+    lateness: late.Lateness
+    final: float | None  # None: not graded (or a grader error, which is never a zero)
+
+    @property
+    def max_score(self) -> float:
+        return self.result.max_score if self.result else 0.0
+
+
+def final_grades(*, course: Course, assignment: str, out: Path,
+                 roster: list[RosterEntry]) -> list[Grade]:
+    collected = load_manifest(out)
+    policy = course.late_for(assignment)
+    grades = []
+    for student in sorted({*(r.id for r in roster), *collected}):
+        result, c = load_result(out / student), collected.get(student)
+        lateness = late.Lateness()
+        if c and c.status == "ok" and c.deadline and c.submitted_at:
+            lateness = late.assess(submitted=_parse(c.submitted_at),
+                                   deadline=_parse(c.deadline), policy=policy)
+        final = None
+        if result and not result.needs_rerun:
+            final = late.apply(score=result.score, max_score=result.max_score, lateness=lateness)
+        grades.append(Grade(student, result, c, lateness, final))
+    return grades
+
+
+def _parse(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,90 @@
+"""Tamper flags: did a student change the public tests, the `.grader/` kit or the workflow?
+
+The export writes `.grader/manifest.json` = {"assignment": id, "files": {path: sha256}}. The
+student's copy of that manifest is not trusted: what the export would write is recomputed from
+the course's own files, and the student's tree is compared with that (and with their manifest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+from grader.core.config import Assignment, Course
+from grader.export import KIT, export_assignment
+
+__all__ = ["MANIFEST", "check", "expected"]
+
+MANIFEST = f"{KIT}/manifest.json"
+_COVERED = (f"{KIT}/", ".github/workflows/")
+# The kit's grading.yml carries the due date and limits, which a course may change after the
+# export, and the grader's wheel and constraints are rebuilt by each export (timestamps, newer
+# pins): comparing them would flag the whole class. The tests, the kit and the workflow remain.
+_UNCHECKED_NAMES = {f"{KIT}/grading.yml", f"{KIT}/constraints.txt"}
+
+
+def _unchecked(rel: str) -> bool:
+    return rel in _UNCHECKED_NAMES or (rel.startswith(f"{KIT}/") and rel.endswith(".whl"))
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    files = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and rel != MANIFEST and rel.startswith(_COVERED) \
+                and not _unchecked(rel) and "__pycache__" not in rel:
+            files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return files
+
+
+_CACHE: dict[tuple[str, str], tuple[dict[str, str], bool]] = {}
+
+
+def _export_hashes(course: Course, assignment: Assignment,
+                   install: str) -> tuple[dict[str, str], bool]:
+    with tempfile.TemporaryDirectory(prefix="grader-export-") as tmp:
+        out = Path(tmp, "repo")
+        export_assignment(course=course, assignment=assignment, out=out, target="github",
+                          install=install or None)
+        manifest = out / MANIFEST
+        if manifest.is_file():  # the export's own manifest, when it writes one, is the truth
+            files = json.loads(manifest.read_text())["files"]
+            return {k: v for k, v in files.items() if not _unchecked(k)}, True
+        return _hashes(out), False
+
+
+def expected(*, course: Course, assignment: Assignment) -> tuple[dict[str, str], bool]:
+    """What the export writes today: (path -> sha256, whether it writes a manifest);
+    recomputed from the course's files, cached per assignment."""
+    key = (course.model_dump_json(), assignment.id)  # what the export's output depends on
+    if key not in _CACHE:
+        _CACHE[key] = _export_hashes(course, assignment, course.collect.install)
+    files, manifest = _CACHE[key]
+    return dict(files), manifest
+
+
+def check(*, tree: Path, expected: dict[str, str], assignment: str,
+          manifest: bool = True) -> list[str]:
+    """One line per finding; [] when the tree has the kit exactly as exported. `manifest`:
+    the export writes one (so a missing or different one is itself a finding)."""
+    flags = []
+    try:
+        theirs = json.loads((tree / MANIFEST).read_text())
+        files = {k: v for k, v in (theirs.get("files") or {}).items() if not _unchecked(k)}
+        if theirs.get("assignment") != assignment or files != expected:
+            flags.append("manifest altered: .grader/manifest.json differs from the export's")
+    except FileNotFoundError:
+        if manifest:
+            flags.append("manifest missing: .grader/manifest.json was deleted")
+    except (OSError, ValueError, AttributeError):
+        flags.append("manifest altered: .grader/manifest.json is not the export's JSON")
+    actual = _hashes(tree)
+    for path, digest in sorted(expected.items()):
+        if path not in actual:
+            flags.append(f"deleted: {path}")
+        elif actual[path] != digest:
+            flags.append(f"changed: {path}")
+    flags += [f"added: {path}" for path in sorted(set(actual) - set(expected))]
+    return flags
