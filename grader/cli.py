@@ -15,6 +15,7 @@ from grader.batch.cluster import cluster_pool, settings_for
 from grader.batch.local import ExecutorFactory, grade_class, local_pool
 from grader.core import report, text
 from grader.core.config import ConfigError, Course, load_course
+from grader.core.job import BackendChoice
 from grader.export import KIT, TARGETS, export_assignment
 from grader.sandbox import InfraError
 
@@ -61,7 +62,7 @@ def main() -> None:
 @click.option("--watch", is_flag=True, help="run again each time a file in PATH changes")
 @click.option("--classroom50", is_flag=True,
               help="also write result.json and release-body.md in PATH (Classroom 50's runner)")
-def check(path: Path, assignment: str | None, backend: str, hidden: bool,
+def check(path: Path, assignment: str | None, backend: BackendChoice, hidden: bool,
           course: Path | None, out: Path | None, watch: bool, classroom50: bool) -> None:
     """Run the tests against the submission in PATH; exit 0 only at full marks."""
     from grader.student.checking import check_once, exit_code, pick_backend, watch_changes
@@ -107,7 +108,8 @@ def check(path: Path, assignment: str | None, backend: str, hidden: bool,
               help="grade on this Dask scheduler's workers (default: grading.yml's `cluster:`; "
                    "`local`: this machine)")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def grade(assignment: str, submissions: Path | None, out: Path, workers: int | None, backend: str,
+def grade(assignment: str, submissions: Path | None, out: Path, workers: int | None,
+          backend: BackendChoice,
           regrade: bool, only: tuple[str, ...], cluster: str | None, course: Path | None) -> None:
     """Grade a class (hidden tests included); resumable: rerun to continue."""
     _grade(assignment=assignment, submissions=submissions, out=out, workers=workers,
@@ -120,7 +122,7 @@ def grade(assignment: str, submissions: Path | None, out: Path, workers: int | N
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--backend", type=BACKENDS, default="auto", show_default=True)
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def regrade(assignment: str, students: tuple[str, ...], out: Path, backend: str,
+def regrade(assignment: str, students: tuple[str, ...], out: Path, backend: BackendChoice,
             course: Path | None) -> None:
     """Grade these students of a collected class again."""
     _grade(assignment=assignment, submissions=None, out=out, workers=None, backend=backend,
@@ -128,7 +130,7 @@ def regrade(assignment: str, students: tuple[str, ...], out: Path, backend: str,
 
 
 def _grade(*, assignment: str, submissions: Path | None, out: Path, workers: int | None,
-           backend: str, regrade: bool, only: list[str], course: Path | None,
+           backend: BackendChoice, regrade: bool, only: list[str], course: Path | None,
            cluster: str | None = None) -> None:
     console = Console()
     with _errors(console):
@@ -232,7 +234,7 @@ def similarity(assignment: str, out: Path, threshold: float, course: Path | None
 @click.option("--backend", type=BACKENDS, default="process", show_default=True,
               help="for --full")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def lint_command(assignments: tuple[str, ...], full: bool, backend: str,
+def lint_command(assignments: tuple[str, ...], full: bool, backend: BackendChoice,
                  course: Path | None) -> None:
     """Check that suites can grade anyone and that each export would run (for course authors;
     every batch runs the suite check first)."""
@@ -248,7 +250,7 @@ def lint_command(assignments: tuple[str, ...], full: bool, backend: str,
         for name in assignments or tuple(c.assignments):
             a = c.assignment(name)
             try:
-                used, _ = prepare(c, a, backend) if full else (backend, None)
+                used, _ = prepare(c, a, backend) if full else ("process", None)
                 tests = lint(course=c, assignment=a, full=full, backend=used)
                 if problem := check_kit(course=c, assignment=a):
                     raise SuiteError(problem)
@@ -322,7 +324,8 @@ _NEXT = {
 @click.option("--fail-under", default=0.0, show_default=True,
               help="exit 1 when the score (in %) is below this")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def mutants(assignment: str, out: Path | None, limit: int, workers: int, backend: str,
+def mutants(assignment: str, out: Path | None, limit: int, workers: int,
+            backend: BackendChoice,
             wall: float, fail_under: float, course: Path | None) -> None:
     """Grade mutants of the reference: the suite's mutation score and every survivor's diff."""
     from grader.quality.mutants import print_run, run_mutants

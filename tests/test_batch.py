@@ -16,8 +16,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from grader.batch.local import load_result
 from grader.core.config import Course
+from grader.core.results import load_result
 from grader.run.grade import grade_submission
 
 from .conftest import ROOT, as_in_a_terminal, leftovers
@@ -75,12 +75,12 @@ def test_sigkill_mid_batch_then_rerun_loses_and_duplicates_nothing(
                              str(out), "--backend", "docker"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
-    while len(list(out.glob("*/results.json"))) < 4 and time.monotonic() < deadline:
+    while len(list(out.glob("*/grade.json"))) < 4 and time.monotonic() < deadline:
         assert proc.poll() is None, "the batch ended before it could be killed"
         time.sleep(0.2)
     proc.kill()  # SIGKILL: no cleanup of its own
     proc.wait()
-    done_before = {p.parent.name for p in out.glob("*/results.json")}
+    done_before = {p.parent.name for p in out.glob("*/grade.json")}
     assert 4 <= len(done_before) < 20
     rerun = _grade(subs, out, "--backend", "docker", timeout=600)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
@@ -114,13 +114,13 @@ def test_ctrl_c_stops_cleanly_and_keeps_results(tmp_path: Path, docker_ready: st
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
     deadline = time.monotonic() + 240
-    while not list(out.glob("*/results.json")) and time.monotonic() < deadline:
+    while not list(out.glob("*/grade.json")) and time.monotonic() < deadline:
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     output, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, output
     assert "interrupted" in output and "run the same command to resume" in output
-    kept = {p.parent.name for p in out.glob("*/results.json")}
+    kept = {p.parent.name for p in out.glob("*/grade.json")}
     assert kept and all(load_result(out / s) for s in kept)
     assert not leftovers(), "containers left after Ctrl-C"
 

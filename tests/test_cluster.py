@@ -19,10 +19,9 @@ import psutil
 import pytest
 import yaml
 
-from grader.batch.local import load_result
 from grader.batch.remote import Graded, pack, unpack
 from grader.core.config import load_course
-from grader.core.results import Result, TestResult
+from grader.core.results import Result, TestResult, load_result
 from grader.core.submission import STAGE_CAP
 from grader.run.suite import collect
 from grader.sandbox.base import LABEL
@@ -222,7 +221,7 @@ def test_no_host_able_to_grade_is_a_grader_error(tmp_path: Path, docker_ready: s
         done = _grade("echo", subs, tmp_path / "out", "--cluster", lb.address)
     assert done.returncode == 3, done.stdout + done.stderr
     assert "no grading host could be prepared" in done.stdout
-    assert not (tmp_path / "out/ada/results.json").exists()  # no grade, not a zero
+    assert not (tmp_path / "out/ada/grade.json").exists()  # no grade, not a zero
 
 
 @pytest.mark.full_only  # costly fault injection (the local batch's: make test): make test-all
@@ -243,7 +242,7 @@ def test_every_host_lost_is_a_grader_error_then_a_rerun_grades(tmp_path: Path,
                                  str(out), "--course", str(course)], cwd=ROOT, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
-        while not (list(out.glob("*/results.json"))
+        while not (list(out.glob("*/grade.json"))
                    and list(scratch.glob("grader-worker-*/grader-sub-*/s*"))):
             assert proc.poll() is None and time.monotonic() < deadline, "never graded"
             time.sleep(0.05)
@@ -269,12 +268,12 @@ def test_coordinator_killed_then_rerun_resumes(cluster: Loopback, tmp_path: Path
                              str(out), "--cluster", cluster.address], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
-    while len(list(out.glob("*/results.json"))) < 2:
+    while len(list(out.glob("*/grade.json"))) < 2:
         assert proc.poll() is None and time.monotonic() < deadline
         time.sleep(0.1)
     proc.kill()
     proc.wait()
-    kept = {p.parent.name for p in out.glob("*/results.json")}
+    kept = {p.parent.name for p in out.glob("*/grade.json")}
     assert 2 <= len(kept) < 6
     rerun = _grade("echo", subs, out, "--cluster", cluster.address)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr

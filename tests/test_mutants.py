@@ -13,7 +13,7 @@ import pytest
 
 from grader.core.config import ConfigError, load_course, load_equivalents
 from grader.core.results import Result, TestResult
-from grader.quality.mutants import Outcome, classify, score
+from grader.quality.mutants import MutantVerdict, classify, score
 from grader.quality.mutations import Mutant, generate, sample
 from grader.run.grade import grade_submission
 
@@ -82,7 +82,7 @@ def test_equivalent_mutants_are_left_out_of_the_score() -> None:
     outcomes = [classify(a, _result(False), equivalents), classify(b, _result(True), equivalents),
                 classify(c, _result(True), equivalents), classify(d, _result(True), equivalents)]
     assert [o.verdict for o in outcomes] == ["killed", "equivalent", "survived", "equivalent"]
-    assert outcomes[1] == Outcome(b, "equivalent", "same bytes on the wire")
+    assert outcomes[1] == MutantVerdict(b, "equivalent", "same bytes on the wire")
     assert score(killed=1, survived=1) == 0.5  # 1 / (4 - 2 equivalent)
     assert classify(a, _result(False, status="error"), {}).verdict == "error"  # not a verdict
     assert classify(a, _result(False), {"a": "stale"}).verdict == "killed"  # shown as stale

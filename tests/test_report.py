@@ -6,11 +6,12 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from rich.console import Console
 
 from grader.core import report
-from grader.core.results import Result, TestResult
+from grader.core.results import STORE, Result, TestResult, load_result, save_result
 
 EVIL = '<script>alert("x")</script>\x1b[2J\x1b[31mRED\x00'
 
@@ -36,7 +37,23 @@ def test_gradescope_json_has_the_fields_gradescope_reads() -> None:
     assert [t["status"] for t in data["tests"]] == ["passed", "failed"]
     assert data["tests"][1]["visibility"] == "after_published"
     assert data["tests"][1]["max_score"] == 3 and data["tests"][1]["output"] == EVIL
-    assert Result.from_dict(data["extra_data"]["grader"]) == _result(reason="why")
+    assert "extra_data" not in data  # the store's own file is grade.json
+
+
+def test_the_store_reads_back_what_it_wrote_and_nothing_else(tmp_path: Path) -> None:
+    """grade.json round-trips the whole result; a file of another format, a half-written one or
+    a Gradescope results.json is no result (the submission is graded again)."""
+    save_result(tmp_path, _result(reason="why"))
+    assert load_result(tmp_path) == _result(reason="why")
+    stored = json.loads((tmp_path / STORE).read_text())
+    assert stored["format"] == "course-grader/result/v1" and stored["student"].startswith("=")
+    for text in ('{"format": "course-grader/result/v0", "student": "s", "assignment": "a"}',
+                 (tmp_path / STORE).read_text()[:40], "[]"):
+        (tmp_path / STORE).write_text(text)
+        assert load_result(tmp_path) is None
+    (tmp_path / STORE).unlink()
+    (tmp_path / "results.json").write_text(json.dumps(report.gradescope_json(_result())))
+    assert load_result(tmp_path) is None
 
 
 def test_html_escapes_student_text() -> None:

@@ -1,4 +1,4 @@
-"""Import rules (grader/rules.py): the submission's files are parsed, never run, and a breach
+"""Import rules (grader/core/rules.py): the submission's files are parsed, never run, and a breach
 names the file, the line and the rule. Plus the `support` folder's placeholders (config)."""
 
 from __future__ import annotations

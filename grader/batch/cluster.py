@@ -2,7 +2,7 @@
 
 Dask schedules; the batch stays on the coordinator (fingerprints, resume, reports). Each job
 goes to a worker that offers the `grader` resource (one slot per submission graded at once) as
-bytes, and is graded there with that host's engine (grader/remote.py). Before the batch every
+bytes, and is graded there with that host's engine (grader/batch/remote.py). Before the batch every
 host reaps leftovers and builds the image it lacks; after it, every host reaps again.
 
 Losing a worker is Dask's to handle: it reschedules the tasks that were running there (a task

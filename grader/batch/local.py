@@ -7,7 +7,6 @@ whose fingerprint still matches and grades the rest.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -22,15 +21,15 @@ from rich.progress import Progress
 
 from grader.core import report
 from grader.core.config import Assignment, Course, Limits
-from grader.core.job import Job, SandboxRef, owner_id
-from grader.core.results import Result, TestResult, dumps, write_atomic
-from grader.run.grade import retry_once, run_job
+from grader.core.job import Backend, BackendChoice, Job, SandboxRef, owner_id
+from grader.core.results import Result, TestResult, dumps, load_result, save_result, write_atomic
+from grader.run.grade import run_with_retry
 from grader.run.suite import collect as plan_suite
 from grader.sandbox import resolve_backend
 from grader.sandbox.netns import SandboxPool
 
 __all__ = ["Executor", "ExecutorFactory", "collect", "default_workers", "grade_class",
-           "load_result", "local_pool", "prepare", "write_reports"]
+           "local_pool", "prepare", "write_reports"]
 
 _PER_CORE = 4  # workers per core (see default_workers)
 
@@ -42,10 +41,10 @@ def collect(submissions: Path) -> list[Path]:
     return sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def prepare(course: Course, assignment: Assignment, backend: str,
-            log: Callable[[str], None] = print) -> tuple[str, str | None]:
-    """Resolve the backend and build what it needs: (backend, image)."""
-    backend = resolve_backend(backend)
+def prepare(course: Course, assignment: Assignment, choice: BackendChoice,
+            log: Callable[[str], None] = print) -> tuple[Backend, str | None]:
+    """The one place a backend is chosen and made ready: (backend, image)."""
+    backend = resolve_backend(choice)
     if backend != "docker":
         return backend, None
     from grader.sandbox.docker import reap
@@ -60,7 +59,7 @@ class Executor:
     """Where jobs are graded: the backend and image the batch's jobs name, how many jobs may
     run at once, and how one is handed over (a future of its result)."""
 
-    backend: str
+    backend: Backend
     image: str | None
     slots: Callable[[], int]
     submit: Callable[[Job, list[TestResult]], Future[Result]]
@@ -69,16 +68,16 @@ class Executor:
 
 # (course, assignment, backend, workers or None for the default, log) -> a context that
 # prepares, runs and cleans up
-ExecutorFactory = Callable[[Course, Assignment, str, "int | None", Callable[[str], None]],
-                           AbstractContextManager[Executor]]
+ExecutorFactory = Callable[[Course, Assignment, BackendChoice, "int | None",
+                            Callable[[str], None]], AbstractContextManager[Executor]]
 
 
 @contextmanager
-def local_pool(course: Course, assignment: Assignment, backend: str, workers: int | None,
-               log: Callable[[str], None]) -> Iterator[Executor]:
+def local_pool(course: Course, assignment: Assignment, choice: BackendChoice,
+               workers: int | None, log: Callable[[str], None]) -> Iterator[Executor]:
     """This machine: a thread per slot, each running one pytest child at a time; with docker,
     the next submissions' network sandboxes are made ahead and used ones removed behind."""
-    backend, image = prepare(course, assignment, backend, log=log)
+    backend, image = prepare(course, assignment, choice, log=log)
     slots = workers or default_workers(backend, course.limits_for(assignment))
     pool = ThreadPoolExecutor(max_workers=max(1, slots))
     sandboxes = _sandbox_pool(course, assignment, backend, image, slots)
@@ -111,20 +110,31 @@ def local_pool(course: Course, assignment: Assignment, backend: str, workers: in
 
 
 def grade_class(*, course: Course, assignment: Assignment, submissions: Path, out: Path,
-                workers: int | None = None, backend: str = "auto", regrade: bool = False,
+                students: list[str] | None = None, workers: int | None = None,
+                backend: BackendChoice = "auto", regrade: bool = False,
                 console: Console | None = None,
                 executor: ExecutorFactory = local_pool) -> list[Result]:
+    """Grade every student folder of `submissions` (or only those named in `students`) into
+    `out/<student>/`; returns their results, in the folders' order."""
     console = console or Console(stderr=True)
-    students = collect(submissions)
+    everyone = collect(submissions)
+    chosen = everyone
+    if students is not None:
+        unknown = sorted(set(students) - {p.name for p in everyone})
+        if unknown:
+            raise FileNotFoundError(f"no submission folder in {submissions} for "
+                                    f"{', '.join(unknown)}")
+        chosen = [p for p in everyone if p.name in set(students)]
     planned = plan_suite(assignment)  # a broken suite stops here, before anyone is graded
     with executor(course, assignment, backend, workers, console.print) as pool:
-        return _grade_all(course=course, assignment=assignment, students=students, out=out,
-                          regrade=regrade, console=console, planned=planned, pool=pool)
+        return _grade_all(course=course, assignment=assignment, students=chosen,
+                          everyone=everyone, out=out, regrade=regrade, console=console,
+                          planned=planned, pool=pool)
 
 
-def _grade_all(*, course: Course, assignment: Assignment, students: list[Path], out: Path,
-               regrade: bool, console: Console, planned: list[TestResult],
-               pool: Executor) -> list[Result]:
+def _grade_all(*, course: Course, assignment: Assignment, students: list[Path],
+               everyone: list[Path], out: Path, regrade: bool, console: Console,
+               planned: list[TestResult], pool: Executor) -> list[Result]:
     backend, image = pool.backend, pool.image
     done: dict[str, Result] = {}
     todo = []
@@ -162,7 +172,7 @@ def _grade_all(*, course: Course, assignment: Assignment, students: list[Path], 
                       f"{out}; run the same command to resume", soft_wrap=True)
         raise
     finally:
-        write_atomic(out / "grades.csv", report.class_csv(_all_results(out, students)))
+        write_atomic(out / "grades.csv", report.class_csv(_all_results(out, everyone)))
     results = [done[s.name] for s in students if s.name in done]
     rerun = [r.student for r in results if r.needs_rerun]
     if rerun:
@@ -171,7 +181,7 @@ def _grade_all(*, course: Course, assignment: Assignment, students: list[Path], 
     return results
 
 
-def default_workers(backend: str, limits: Limits) -> int:
+def default_workers(backend: Backend, limits: Limits) -> int:
     """Submissions graded at once. Suites mostly wait on sockets (a quiet server costs a
     timeout, not CPU), so a worker per core leaves the machine idle: measured with
     bench/class.py on 2 cores, 40 echo submissions took 159 s with 1 worker, 82 s with 2, 49 s
@@ -193,19 +203,23 @@ def default_workers(backend: str, limits: Limits) -> int:
 
 def _grade(job: Job, planned: list[TestResult],
            sandboxes: SandboxPool | None) -> tuple[Result, SandboxRef | None]:
-    """A grader error gets one more try (`retry_once`), in a fresh sandbox, before it is
-    reported. Returns the result and the sandbox to remove."""
+    """A grader error gets one more try, in a fresh sandbox, before it is reported. Returns the
+    result and the sandbox to remove."""
     sandbox = sandboxes.take() if sandboxes else None
-    result = run_job(job.model_copy(update={"sandbox": sandbox}), planned=planned)
-    if retry_once(result):
+
+    def again(_: Result) -> Job:
+        nonlocal sandbox
         if sandboxes:
             sandboxes.release(sandbox)
             sandbox = sandboxes.take()
-        result = run_job(job.model_copy(update={"sandbox": sandbox}), planned=planned)
+        return job.model_copy(update={"sandbox": sandbox})
+
+    result = run_with_retry(job.model_copy(update={"sandbox": sandbox}), planned=planned,
+                            again=again)
     return result, sandbox
 
 
-def _sandbox_pool(course: Course, assignment: Assignment, backend: str, image: str | None,
+def _sandbox_pool(course: Course, assignment: Assignment, backend: Backend, image: str | None,
                   workers: int) -> SandboxPool | None:
     """Docker: the next submissions' network sandboxes, made while the current suites run."""
     if backend != "docker" or not image:
@@ -220,19 +234,13 @@ def _sandbox_pool(course: Course, assignment: Assignment, backend: str, image: s
 
 def write_reports(result: Result, folder: Path, *, assignment: Assignment,
                   course: Course) -> None:
-    """results.json last: its presence is what marks the submission as graded."""
+    """Every report, rendered from the result, then the store's own file last: its presence
+    is what marks the submission as graded."""
     write_atomic(folder / "feedback.html",
                  report.feedback_html(result, title=assignment.title, course=course.name))
     write_atomic(folder / "junit.xml", report.junit_xml(result))
     write_atomic(folder / "results.json", dumps(report.gradescope_json(result)))
-
-
-def load_result(folder: Path) -> Result | None:
-    try:
-        data = json.loads((folder / "results.json").read_text())
-        return Result.from_dict(data["extra_data"]["grader"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    save_result(folder, result)
 
 
 def _all_results(out: Path, students: list[Path]) -> list[Result]:

@@ -139,7 +139,7 @@ def grade_here(job: Job, submission: bytes, course: Course, key: str, assignment
                planned: list[TestResult]) -> Graded:
     """Grade one submission on this host. A grader error gets one more try, unless this host's
     engine stopped answering: then the coordinator retires the host and sends the job on."""
-    from grader.run.grade import retry_once, run_job
+    from grader.run.grade import run_with_retry
 
     where = _address()
     with tempfile.TemporaryDirectory(prefix="grader-sub-", dir=_workdir()) as tmp:
@@ -156,11 +156,16 @@ def grade_here(job: Job, submission: bytes, course: Course, key: str, assignment
         with _sweeping:
             _busy[job.student] += 1
         try:
-            result = run_job(local, planned=planned)
-            if retry_once(result):
-                if not engine_answers(timeout=10):
-                    return Graded(result, where, engine_ok=False)
-                result = run_job(local, planned=planned)
+            engine_ok = True
+
+            def again(_: Result) -> Job | None:  # a host whose engine is gone is retired
+                nonlocal engine_ok
+                engine_ok = engine_answers(timeout=10)
+                return local if engine_ok else None
+
+            result = run_with_retry(local, planned=planned, again=again)
+            if not engine_ok:
+                return Graded(result, where, engine_ok=False)
             return Graded(result, where, engine_ok=not result.needs_rerun or engine_answers(10))
         finally:
             _sweep(job.student)

@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = ["Assignment", "ClusterSettings", "CollectSettings", "ConfigError", "Course",
-           "CourseEntry", "ImportRules", "LatePolicy", "Limits", "RosterEntry", "load_course",
+           "CourseEntry", "ImportRules", "LatePolicy", "Limits", "RosterEntry", "load_assignment",
+           "load_course",
            "load_equivalents"]
 
 
@@ -48,7 +49,7 @@ class Limits(_Model):
 
 
 class ImportRules(_Model):
-    """What a submission's .py files may import, checked by parsing them (grader/rules.py)."""
+    """What a submission's .py files may import, checked by parsing them (grader/core/rules.py)."""
 
     forbidden: list[str] = Field(
         default_factory=list, description="modules (and their submodules) no file may import")
@@ -123,7 +124,7 @@ class Assignment(_Model):
 
 
 class LatePolicy(_Model):
-    """What a late submission costs (grader/late.py does the arithmetic)."""
+    """What a late submission costs (grader/instructor/late.py does the arithmetic)."""
 
     grace_minutes: float = Field(0, ge=0, description="minutes after the due date that are free")
     penalty_per_day: float = Field(
@@ -173,7 +174,7 @@ class CollectSettings(_Model):
 
 
 class ClusterSettings(_Model):
-    """A Dask scheduler whose workers run on Docker hosts (grader/cluster.py)."""
+    """A Dask scheduler whose workers run on Docker hosts (grader/batch/cluster.py)."""
 
     scheduler: str = Field(description="the scheduler's address: tcp://HOST:PORT or tls://HOST:PORT")
     tls_ca: str | None = Field(None, description="CA certificate (PEM) for tls://, course-relative")
@@ -246,7 +247,7 @@ class Course(_Model):
         if name not in self.assignments:
             known = ", ".join(sorted(self.assignments)) or "none"
             raise ConfigError(f"unknown assignment {name!r}: grading.yml lists {known}")
-        return _load_assignment(self.root / "assignments" / name)
+        return load_assignment(self.root / "assignments" / name)
 
     def limits_for(self, assignment: Assignment) -> Limits:
         return assignment.limits or self.limits
@@ -267,7 +268,8 @@ def load_course(root: Path | str = ".") -> Course:
     return course
 
 
-def _load_assignment(folder: Path) -> Assignment:
+def load_assignment(folder: Path) -> Assignment:
+    """Load and validate `folder/assignment.yml` (the folder's name is the id)."""
     path = folder / "assignment.yml"
     assignment = _validate(Assignment, _read_yaml(path), path, id=folder.name, dir=folder)
     named = [("docroot", assignment.docroot), ("support", assignment.support),

@@ -2,8 +2,7 @@
 
 The batch computes every fact once, per submission, into a frozen `Job` (assignment, limits,
 backend, image, fingerprint); the child reads it from one JSON file and never re-reads the course.
-The child writes back a typed `Record` (rewritten after each test, so a killed run still leaves
-what it finished) whose `outcome` says how the run ended.
+The child writes back a `Record` (grader/core/results.py).
 """
 
 from __future__ import annotations
@@ -17,17 +16,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from grader.core.config import Assignment, Course, Limits
-from grader.core.results import TestResult
 from grader.core.submission import files
 
-__all__ = ["Job", "Outcome", "Record", "SandboxRef", "fingerprint", "owner_id"]
+__all__ = ["Backend", "BackendChoice", "Job", "SandboxRef", "fingerprint", "owner_id"]
 
 _NOT_GRADED = {"equivalent_mutants.yml"}  # for `grader mutants` only: marking regrades nobody
-_VERSION = "2"  # bump when scoring changes, so a resumed batch regrades
+_VERSION = "3"  # bump when scoring changes, so a resumed batch regrades
 
-# graded: the suite ran; no_server: it never listened; out_of_time: the wall-clock budget ran out;
-# grader_error: the grader's machinery broke (rerun); suite_broken: the course's suite is wrong.
-Outcome = Literal["graded", "no_server", "out_of_time", "grader_error", "suite_broken"]
+# Where a submission runs: a locked-down container, or a process of this machine; and what a
+# command line may ask for (auto: docker where an engine answers, sandbox.resolve_backend).
+Backend = Literal["docker", "process"]
+BackendChoice = Literal["auto", "docker", "process"]
 
 
 class _Frozen(BaseModel):
@@ -50,7 +49,7 @@ class Job(_Frozen):
 
     assignment: Assignment
     submission: Path
-    backend: Literal["docker", "process"]
+    backend: Backend
     image: str | None = None
     limits: Limits
     hidden: bool = True
@@ -59,29 +58,17 @@ class Job(_Frozen):
     fingerprint: str
 
     @classmethod
-    def make(cls, *, course: Course, assignment: Assignment, submission: Path, backend: str,
+    def make(cls, *, course: Course, assignment: Assignment, submission: Path, backend: Backend,
              image: str | None = None, hidden: bool = True) -> Job:
         limits = course.limits_for(assignment)
         submission = submission.absolute()
-        return cls(assignment=assignment, submission=submission, backend=backend,  # type: ignore[arg-type]
-                   image=image, limits=limits, hidden=hidden, owner=owner_id(),
+        return cls(assignment=assignment, submission=submission, backend=backend, image=image,
+                   limits=limits, hidden=hidden, owner=owner_id(),
                    fingerprint=fingerprint(assignment, submission, backend, limits, hidden))
 
     @property
     def student(self) -> str:
         return self.submission.name
-
-
-class Record(BaseModel):
-    """What the child reports: one entry per test, and how the run ended."""
-
-    outcome: Outcome = "graded"
-    reason: str = ""  # why, when the outcome is not "graded"
-    tests: list[TestResult] = []
-    log: str = ""  # tail of the server's output (untrusted text)
-    crashes: list[str] = []  # each time the server died mid-suite
-    cpu_seconds: float | None = None  # CPU time the server used, all runs
-    idle_cpu: float | None = None  # share of a core it used with no client connected
 
 
 def owner_id() -> str:

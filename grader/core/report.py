@@ -26,7 +26,8 @@ __all__ = ["class_csv", "feedback_html", "gradescope_json", "junit_xml", "markdo
            "print_summary", "status_word"]
 
 _WORDS = {"no_server": "no server", "timeout": "out of time", "missing": "nothing submitted",
-          "invalid": "not accepted", "error": "grader error (not a grade)"}
+          "invalid": "not accepted", "error": "grader error (not a grade)",
+          "suite_broken": "the suite is broken (not a grade)"}
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("grader", "templates"),
     autoescape=True,  # everything a submission printed or sent is shown as text, never as HTML
@@ -45,7 +46,7 @@ def status_word(result: Result) -> str:
 
 
 def gradescope_json(result: Result) -> dict[str, Any]:
-    """Gradescope's results.json; our full record rides along in extra_data."""
+    """Gradescope's results.json (the store's own file is grade.json: core/results.py)."""
     out = [result.reason] if result.reason else []
     if result.log and (result.crashes or result.status == "no_server"):
         out.append(f"\nYour server's last output:\n{last_lines(result.log)}")
@@ -61,7 +62,6 @@ def gradescope_json(result: Result) -> dict[str, Any]:
              "output": t.feedback, "visibility": t.visibility}
             for t in result.tests
         ],
-        "extra_data": {"grader": result.to_dict()},
     }
 
 

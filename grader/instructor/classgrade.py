@@ -15,11 +15,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from grader.batch.local import ExecutorFactory, grade_class, load_result, local_pool, prepare
+from grader.batch.local import ExecutorFactory, grade_class, local_pool, prepare
 from grader.core import report
 from grader.core.config import Assignment, Course
-from grader.core.job import Job
-from grader.core.results import Result, dumps, write_atomic
+from grader.core.job import BackendChoice, Job
+from grader.core.results import Result, load_result, save_result, write_atomic
 from grader.instructor.collect import load_manifest
 from grader.run.grade import run_job
 
@@ -30,7 +30,8 @@ STARTER = ".starter"
 
 def grade_collected(*, course: Course, assignment: Assignment, out: Path,
                     workers: int | None = None,
-                    backend: str = "auto", only: list[str] | None = None, regrade: bool = False,
+                    backend: BackendChoice = "auto", only: list[str] | None = None,
+                    regrade: bool = False,
                     console: Console | None = None,
                     executor: ExecutorFactory = local_pool) -> list[Result]:
     console = console or Console(stderr=True)
@@ -48,18 +49,9 @@ def grade_collected(*, course: Course, assignment: Assignment, out: Path,
     if unknown:
         raise FileNotFoundError(f"not in {out}/collect.json: {', '.join(unknown)}")
     before = {s: load_result(out / s) for s in collected}
-    source = submissions
-    if only:
-        source = out / ".only"
-        shutil.rmtree(source, ignore_errors=True)
-        source.mkdir()
-        for name in only:
-            (source / name).symlink_to((submissions / name).resolve())
-    results = grade_class(course=course, assignment=assignment, submissions=source, out=out,
-                          workers=workers, backend=backend, regrade=regrade or bool(only),
-                          console=console, executor=executor)
-    if only:
-        shutil.rmtree(source, ignore_errors=True)
+    results = grade_class(course=course, assignment=assignment, submissions=submissions, out=out,
+                          students=only or None, workers=workers, backend=backend,
+                          regrade=regrade or bool(only), console=console, executor=executor)
     everyone = [r for s in sorted(collected) if (r := load_result(out / s))]
     write_atomic(out / "grades.csv", report.class_csv(everyone))
     _record_runs(out, [r for r in results if r != before.get(r.student)])
@@ -79,17 +71,16 @@ def _record_runs(out: Path, results: list[Result]) -> None:
                                     "tests": {t.name: t.status for t in r.tests}}) + "\n")
 
 
-def _grade_starter(*, course: Course, assignment: Assignment, out: Path, backend: str,
+def _grade_starter(*, course: Course, assignment: Assignment, out: Path, backend: BackendChoice,
                    console: Console) -> None:
     starter = course.root / "starter" / assignment.id
     folder = out / STARTER
     if not starter.is_dir():
         return
-    backend, image = prepare(course, assignment, backend, log=console.print)
-    job = Job.make(course=course, assignment=assignment, submission=starter, backend=backend,
+    used, image = prepare(course, assignment, backend, log=console.print)
+    job = Job.make(course=course, assignment=assignment, submission=starter, backend=used,
                    image=image)
     old = load_result(folder)
     if old and old.fingerprint == job.fingerprint:
         return
-    result = run_job(job)
-    write_atomic(folder / "results.json", dumps(report.gradescope_json(result)))
+    save_result(folder, run_job(job))

@@ -10,6 +10,7 @@ and the starter does not.
 from __future__ import annotations
 
 from grader.core.config import Assignment, Course
+from grader.core.job import Backend
 from grader.core.results import TestResult
 from grader.run.grade import grade_submission
 from grader.run.suite import SuiteError, collect
@@ -18,7 +19,7 @@ __all__ = ["lint"]
 
 
 def lint(*, course: Course, assignment: Assignment, full: bool = False,
-         backend: str = "process") -> list[TestResult]:
+         backend: Backend = "process") -> list[TestResult]:
     """Check the suite (and with `full`, grade the reference and the starter); SuiteError with
     every problem found. Returns the plan."""
     tests = collect(assignment, hidden=True)

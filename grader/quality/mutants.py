@@ -21,11 +21,12 @@ from rich.text import Text
 
 from grader.batch.local import grade_class
 from grader.core.config import EQUIVALENTS, Assignment, ConfigError, Course, load_equivalents
+from grader.core.job import BackendChoice
 from grader.core.results import Result, write_atomic
 from grader.core.text import printable
 from grader.quality.mutations import Mutant, generate, sample
 
-__all__ = ["MutationRun", "Outcome", "print_run", "run_mutants", "score"]
+__all__ = ["MutationRun", "MutantVerdict", "print_run", "run_mutants", "score"]
 
 CONTROL = "reference"  # the unchanged reference, graded with the mutants: it must score 100%
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader", "templates"), autoescape=True,
@@ -34,7 +35,7 @@ Verdict = Literal["killed", "survived", "equivalent", "error"]
 
 
 @dataclass(frozen=True)
-class Outcome:
+class MutantVerdict:
     mutant: Mutant
     verdict: Verdict
     detail: str = ""  # killed: the first failure; equivalent: the reason; error: the reason
@@ -44,7 +45,7 @@ class Outcome:
 class MutationRun:
     assignment: str
     generated: int  # mutants before sampling
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[MutantVerdict] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)  # marked equivalent, yet killed
 
     def count(self, verdict: Verdict) -> int:
@@ -67,20 +68,20 @@ def score(*, killed: int, survived: int) -> float | None:
     return killed / (killed + survived) if killed + survived else None
 
 
-def classify(mutant: Mutant, result: Result | None, equivalents: dict[str, str]) -> Outcome:
+def classify(mutant: Mutant, result: Result | None, equivalents: dict[str, str]) -> MutantVerdict:
     if result is None or result.needs_rerun:
-        return Outcome(mutant, "error", result.reason if result else "not graded")
+        return MutantVerdict(mutant, "error", result.reason if result else "not graded")
     if result.full_marks:
         if mutant.id in equivalents:
-            return Outcome(mutant, "equivalent", equivalents[mutant.id])
-        return Outcome(mutant, "survived")
+            return MutantVerdict(mutant, "equivalent", equivalents[mutant.id])
+        return MutantVerdict(mutant, "survived")
     failed = next((t for t in result.tests if t.status != "passed"), None)
     detail = f"{failed.title}: {failed.feedback}" if failed else result.reason
-    return Outcome(mutant, "killed", f"{result.status}: {detail}"[:300])
+    return MutantVerdict(mutant, "killed", f"{result.status}: {detail}"[:300])
 
 
 def run_mutants(*, course: Course, assignment: Assignment, out: Path, limit: int | None = 40,
-                workers: int = 2, backend: str = "auto", wall: float | None = 60,
+                workers: int = 2, backend: BackendChoice = "auto", wall: float | None = 60,
                 console: Console | None = None) -> MutationRun:
     """Generate, grade and score the mutants of ASSIGNMENT's reference; write the report to
     OUT/mutants.html and OUT/mutants.json. Rerun to resume."""

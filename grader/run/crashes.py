@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
+from grader.core.results import TestResult
 from grader.core.text import crash_cause
 from grader.run.wait import Wait
 from grader.sandbox import OUT_OF_TIME, Server, StartupError
@@ -51,7 +51,7 @@ class CrashWatch:
     out_of_time: bool = False  # the server used up the wall-clock budget
     _tracebacks: int = 0  # tracebacks in the current run's output at the last look
 
-    def before_test(self, *, previous: dict[str, Any] | None, never_crashed: bool) -> None:
+    def before_test(self, *, previous: TestResult | None, never_crashed: bool) -> None:
         """Raise ServerDown if this test cannot run against a server that never crashed."""
         if self.server is None:
             return  # not started yet: the server fixture starts it
@@ -63,7 +63,7 @@ class CrashWatch:
             raise ServerDown(f"not run: this test needs a server that never crashed, and "
                              f"{self.crashes[0].line()}")
 
-    def after_session(self, *, previous: dict[str, Any] | None) -> None:
+    def after_session(self, *, previous: TestResult | None) -> None:
         if self.server is not None and not self.down:
             self._check(previous, this_test_pays=False, restart=False)
         if self.server is not None and self.server.exited() == OUT_OF_TIME:
@@ -85,22 +85,22 @@ class CrashWatch:
             time.sleep(0.02)
         return how
 
-    def _check(self, previous: dict[str, Any] | None, *, this_test_pays: bool,
+    def _check(self, previous: TestResult | None, *, this_test_pays: bool,
                restart: bool = True) -> None:
         assert self.server is not None
-        how = self._exited(failed=bool(previous and previous["status"] != "passed"))
+        how = self._exited(failed=bool(previous and previous.status != "passed"))
         if how is None:
             return
         cause = crash_cause(self.server.current_logs())
         because = f": {cause}" if cause else ""
-        charged = previous is not None and previous["status"] != "passed"
+        charged = previous is not None and previous.status != "passed"
         if previous is not None and charged:
-            seen = previous["feedback"]
-            previous["feedback"] = f"the server {how} during this test{because}" + (
+            seen = previous.feedback
+            previous.feedback = f"the server {how} during this test{because}" + (
                 f" (the test saw: {seen})" if seen else "")
-            self.crashes.append(Crash(how, cause, previous["title"]))
+            self.crashes.append(Crash(how, cause, previous.title))
         else:
-            self.crashes.append(Crash(how, cause, previous["title"] if previous else "the start",
+            self.crashes.append(Crash(how, cause, previous.title if previous else "the start",
                                       when="after"))
         if how == OUT_OF_TIME:  # the budget is for the whole submission: no second one
             self.down, self.out_of_time = f"the server {how}", True
@@ -114,7 +114,7 @@ class CrashWatch:
             except StartupError as exc:
                 self.down = f"the server did not start again after it {how}: {exc.reason}"
         if not charged and this_test_pays:
-            after = f"after '{previous['title']}'" if previous else "before this test"
+            after = f"after '{previous.title}'" if previous else "before this test"
             again = "" if self.down else "; it was restarted for the next test"
             raise ServerDown(f"the server {how} {after}, so this test could not run"
                              f"{because}{again}")

@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import requests
 
-from grader.core.job import Job, Record
-from grader.core.results import TestResult, write_atomic
+from grader.core.config import Assignment, ConfigError, load_assignment
+from grader.core.job import Job
+from grader.core.results import Record, TestResult, TestStatus, write_atomic
 from grader.run import wait
 from grader.run.crashes import CrashWatch, ServerDown
 from grader.run.suite import suite_problems
@@ -84,11 +85,11 @@ class Collector:
         adir = opt("--grader-assignment")
         self.assignment_dir = (self.job.assignment.dir if self.job else
                                Path(adir).resolve() if adir else Path(config.rootpath))
-        self.tests: dict[str, dict[str, Any]] = {}
+        self.tests: dict[str, TestResult] = {}
         self.record = Record()
         self.log = ""
         self.watch = CrashWatch(max_restarts=self.job.assignment.restarts if self.job else 0)
-        self.previous: dict[str, Any] | None = None  # the last test that used the server
+        self.previous: TestResult | None = None  # the last test that used the server
 
     # -- the server --------------------------------------------------------------------------
 
@@ -113,19 +114,28 @@ class Collector:
 
     def broken(self, why: str) -> None:
         """The suite itself is wrong: the course's error, never charged to a student."""
-        if self.record.outcome != "suite_broken":
-            self.record.outcome, self.record.reason = "suite_broken", ""
+        if self.record.status != "suite_broken":
+            self.record.status, self.record.reason = "suite_broken", ""
         self.record.reason = f"{self.record.reason}\n{why.strip()}".strip()
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for problem in suite_problems(session, self.assignment_dir):
             self.broken(problem)
+        hidden = self.hidden_visibility()
         for item in session.items:
-            self.tests[item.nodeid] = {
-                "name": item.nodeid, "title": _title(item), "max_score": _points(item),
-                "score": 0.0, "status": "failed", "feedback": "not run", "duration": 0.0,
-                "visibility": "hidden" if _is_hidden(item, self.assignment_dir) else "visible"}
+            self.tests[item.nodeid] = TestResult(
+                name=item.nodeid, title=_title(item), max_score=_points(item), feedback="not run",
+                visibility=hidden if _is_hidden(item, self.assignment_dir) else "visible")
         self.write()
+
+    def hidden_visibility(self) -> str:
+        """What Gradescope shows of a hidden test: the assignment's `hidden_visibility`."""
+        if self.job:
+            return self.job.assignment.hidden_visibility
+        try:
+            return load_assignment(self.assignment_dir).hidden_visibility
+        except ConfigError:  # a suite outside a course (plugin tests): the default
+            return str(Assignment.model_fields["hidden_visibility"].default)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -151,14 +161,14 @@ class Collector:
         entry = self.tests.get(item.nodeid)
         if entry is None:
             return report
-        entry["duration"] = round(entry["duration"] + report.duration, 3)
+        entry.duration = round(entry.duration + report.duration, 3)
         if report.when == "setup":
-            entry.update(status="passed", feedback="")
+            entry.status, entry.feedback = "passed", ""
         if report.skipped:
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else "skipped"
-            entry.update(status="skipped", feedback=str(reason).removeprefix("Skipped: "))
-        elif report.failed and entry["status"] == "passed":
-            status = "failed" if report.when == "call" else "error"
+            entry.status, entry.feedback = "skipped", str(reason).removeprefix("Skipped: ")
+        elif report.failed and entry.status == "passed":
+            status: TestStatus | None = "failed" if report.when == "call" else "error"
             exc = call.excinfo.value if call.excinfo else None
             if isinstance(exc, ServerDown):
                 status = "failed"
@@ -166,19 +176,19 @@ class Collector:
                 # it listened before, then did not start again (a restart test): graded, with
                 # the tests it passed; the later ones say why they did not run
                 self.watch.down = f"the server did not start again after a restart: {exc.reason}"
-                entry.update(status="failed", feedback=self.watch.down[:_FEEDBACK_CAP])
-                status = ""
+                entry.status, entry.feedback = "failed", self.watch.down[:_FEEDBACK_CAP]
+                status = None
             elif isinstance(exc, StartupError):  # it never listened: no_server
                 status, self.log = "failed", exc.log
-                if self.record.outcome == "graded":
-                    self.record.outcome, self.record.reason = "no_server", exc.reason
+                if self.record.status == "ok":
+                    self.record.status, self.record.reason = "no_server", exc.reason
             elif isinstance(exc, InfraError):
-                self.record.outcome, self.record.reason = "grader_error", str(exc)
+                self.record.status, self.record.reason = "error", str(exc)
             elif isinstance(exc, pytest.FixtureLookupError):
                 self.broken(f"{item.nodeid}: {exc.formatrepr()}")
             if status:
-                entry.update(status=status, feedback=self.feedback(call, item))
-        entry["score"] = entry["max_score"] if entry["status"] == "passed" else 0.0
+                entry.status, entry.feedback = status, self.feedback(call, item)
+        entry.score = entry.max_score if entry.status == "passed" else 0.0
         if report.when == "teardown":
             self.write()
         return report
@@ -194,17 +204,17 @@ class Collector:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         """A broken suite grades nobody: not one test runs against a student's server."""
-        return True if self.record.outcome == "suite_broken" else None
+        return True if self.record.status == "suite_broken" else None
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.watch.out_of_time and self.record.outcome == "graded":
-            self.record.outcome = "out_of_time"
+        if self.watch.out_of_time and self.record.status == "ok":
+            self.record.status = "timeout"
         self.write()
 
     def write(self) -> None:
         if not self.results_path:
             return
-        self.record.tests = [TestResult(**t) for t in self.tests.values()]
+        self.record.tests = list(self.tests.values())
         self.record.log = self.log
         self.record.crashes = [c.line() for c in self.watch.crashes]
         write_atomic(self.results_path, self.record.model_dump_json(indent=1))

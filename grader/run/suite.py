@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.core.config import Assignment, ConfigError
-from grader.core.job import Record
-from grader.core.results import TestResult
+from grader.core.results import Record, TestResult
 from grader.run import forkserver
 
 __all__ = ["SUITE_INI", "SuiteError", "collect", "pytest_command", "run_suite",
@@ -81,8 +80,8 @@ def collect(assignment: Assignment, *, hidden: bool = True) -> list[TestResult]:
         try:
             record = Record.model_validate_json(results.read_text())
         except (OSError, ValueError):
-            record = Record(outcome="suite_broken", reason=tail or f"pytest exited with {code}")
-    if record.outcome == "suite_broken" or code not in (0, 5):
+            record = Record(status="suite_broken", reason=tail or f"pytest exited with {code}")
+    if record.status == "suite_broken" or code not in (0, 5):
         raise SuiteError(f"the suite of {assignment.id!r} cannot grade anyone:\n"
                          f"{record.reason or tail}")
     return record.tests

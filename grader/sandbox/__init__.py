@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.core.config import Assignment, Limits
-from grader.core.job import SandboxRef
+from grader.core.job import Backend, BackendChoice, SandboxRef
 from grader.sandbox.base import LABEL, OUT_OF_TIME, InfraError, Server, StartupError
 
 __all__ = ["InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError", "engine_answers",
@@ -27,14 +27,14 @@ def engine_answers(timeout: float = 5) -> bool:
         return False
 
 
-def resolve_backend(backend: str) -> str:
+def resolve_backend(backend: BackendChoice) -> Backend:
     """`auto` means docker where an engine answers, else the local process backend."""
     if backend != "auto":
         return backend
     return "docker" if engine_answers() else "process"
 
 
-def open_server(backend: str, *, assignment: Assignment, submission: Path, limits: Limits,
+def open_server(backend: Backend, *, assignment: Assignment, submission: Path, limits: Limits,
                 image: str | None = None, owner: str = "",
                 sandbox: SandboxRef | None = None) -> Server:
     """A server for one submission, not started yet (start() or `with`)."""

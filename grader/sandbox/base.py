@@ -22,6 +22,7 @@ from grader.core.text import crash_cause
 from grader.sandbox.listeners import Listener, judge
 
 __all__ = ["DATA_CAP", "FILE_CAP", "InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError",
+           "server_command",
            "read_folder", "tree_activity", "tree_cpu"]
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
@@ -29,6 +30,26 @@ OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
 FILE_CAP = 64 * 1024 * 1024  # RLIMIT_FSIZE: no file the submission writes grows past this
 DATA_CAP = 32 * 1024 * 1024  # bytes of DATA_DIR a suite reads back (data_files), at most
 _WRONG_GRACE = 1.0  # s a wrong listener may stay before we say so (a server may open two)
+
+
+def server_command(assignment: Assignment, *, port: int, host: str, home: str, support: str,
+                   docroot: str | None, data_dir: str | None,
+                   path: str | None = None) -> tuple[list[str], dict[str, str]]:
+    """The command a submission's server starts with and its whole environment, the same on
+    both backends: what the handout promises (PORT, HOST, DOCROOT, DATA_DIR, SUPPORT, the
+    assignment's own variables) and what a Python needs, never the grader's own variables (a
+    token in the instructor's shell stays there). `path`: PATH, where the image's own does not
+    apply (a container keeps its image's)."""
+    argv, extra = assignment.command(support=support)
+    env = {**({"PATH": path} if path else {}), "HOME": home, "LANG": "C.UTF-8", **extra,
+           "PORT": str(port),
+           "HOST": host, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+           "MALLOC_ARENA_MAX": "2"}  # glibc's per-thread arenas would eat the memory limit
+    if docroot:
+        env["DOCROOT"] = docroot
+    if data_dir:
+        env["DATA_DIR"] = data_dir
+    return argv, env
 
 
 class StartupError(Exception):

@@ -38,6 +38,7 @@ from grader.sandbox.base import (
     Server,
     StartupError,
     read_folder,
+    server_command,
 )
 from grader.sandbox.listeners import Listener, parse_proc_tcp
 from grader.sandbox.netns import Sandbox, host_pid, owned_by, remove
@@ -107,11 +108,12 @@ class DockerServer(Server):
 
     def _run_args(self) -> dict[str, Any]:
         lim = self.limits
-        argv, extra = self.assignment.command(support=_SUPPORT)
-        env = {**extra, "PORT": str(self.port), "HOST": "0.0.0.0", "HOME": "/tmp",
-               "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"}
         assert self._stage is not None and self._box is not None
         box = self._box
+        argv, env = server_command(
+            self.assignment, port=self.port, host="0.0.0.0", home="/tmp", support=_SUPPORT,
+            docroot="/srv/www" if self.docroot else None,
+            data_dir="/data" if box.volume is not None else None)
         volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
         support = self.assignment.support_path
         if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
@@ -119,10 +121,8 @@ class DockerServer(Server):
         mounts = list(self._runtime)
         if self.docroot:
             volumes[str(self.docroot.resolve())] = {"bind": "/srv/www", "mode": "ro"}
-            env["DOCROOT"] = "/srv/www"
         if box.volume is not None:
             mounts.append(Mount("/data", box.volume.name, type="volume"))
-            env["DATA_DIR"] = "/data"
         return dict(
             command=["timeout", "-s", "KILL", str(int(self.time_left())), *argv],
             name=f"{box.name}-app{self._runs}", detach=True, user=STUDENT,

@@ -22,7 +22,15 @@ from pathlib import Path
 
 import psutil
 
-from grader.sandbox.base import DATA_CAP, FILE_CAP, OUT_OF_TIME, Server, StartupError, read_folder
+from grader.sandbox.base import (
+    DATA_CAP,
+    FILE_CAP,
+    OUT_OF_TIME,
+    Server,
+    StartupError,
+    read_folder,
+    server_command,
+)
 from grader.sandbox.listeners import Listener, normalise
 
 __all__ = ["ProcessServer"]
@@ -73,20 +81,12 @@ class ProcessServer(Server):
             self._data = Path(tempfile.mkdtemp(prefix="grader-data-"))
         self.port = _free_port()
         support = self.assignment.support_path
-        argv, extra = self.assignment.command(support=str(support.resolve()) if support else "")
-        env = {
-            **os.environ,
-            **extra,
-            "PORT": str(self.port),
-            "HOST": self.host,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "MALLOC_ARENA_MAX": "2",  # glibc's per-thread arenas would eat the memory limit
-        }
-        if self._data:
-            env["DATA_DIR"] = str(self._data)
-        if self.docroot:
-            env["DOCROOT"] = str(self.docroot)
+        argv, env = server_command(
+            self.assignment, port=self.port, host=self.host, home=os.environ.get("HOME", "/tmp"),
+            support=str(support.resolve()) if support else "",
+            docroot=str(self.docroot) if self.docroot else None,
+            data_dir=str(self._data) if self._data else None,
+            path=os.environ.get("PATH", os.defpath))
         if argv[0] in ("python", "python3"):
             argv = [sys.executable, *argv[1:]]  # the grader's interpreter has the allowed packages
         env[_MARK] = self._mark  # how its descendants are found, even those that left the session

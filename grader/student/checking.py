@@ -17,6 +17,7 @@ from rich.console import Console
 from grader.batch.local import prepare, write_reports
 from grader.core import report
 from grader.core.config import Assignment, Course
+from grader.core.job import Backend, BackendChoice
 from grader.core.results import Result
 from grader.run.grade import grade_submission
 from grader.sandbox import InfraError, resolve_backend
@@ -32,9 +33,9 @@ WINDOWS = ("the process backend needs Linux or macOS: on Windows, run `grader ch
            "or start Docker Desktop and use --backend docker")
 
 
-def pick_backend(*, course: Course, assignment: Assignment, backend: str,
+def pick_backend(*, course: Course, assignment: Assignment, backend: BackendChoice,
                  log: Callable[[str], None],
-                 platform: str = sys.platform) -> tuple[str, str | None]:
+                 platform: str = sys.platform) -> tuple[Backend, str | None]:
     """(backend, image) for this machine; `auto` falls back to the process backend."""
     if backend != "process" and resolve_backend(backend) == "docker":
         try:
@@ -49,7 +50,7 @@ def pick_backend(*, course: Course, assignment: Assignment, backend: str,
     return "process", None
 
 
-def check_once(*, course: Course, assignment: Assignment, path: Path, backend: str,
+def check_once(*, course: Course, assignment: Assignment, path: Path, backend: Backend,
                image: str | None, hidden: bool, out: Path | None, console: Console,
                env: Mapping[str, str], classroom50: bool = False) -> Result:
     """Grade once and report: the terminal, plus whatever the CI around us reads."""
