@@ -31,7 +31,11 @@ __all__ = ["NETWORK", "Sandbox", "SandboxPool", "host_pid", "owned_by", "remove"
 # a non-blocking send() whose unsent rest is dropped shows as it would there; on loopback with
 # the default 4 MiB buffers a 64 KiB send never comes back short. (A blocking send() on Linux
 # waits for room like sendall, whatever the buffers: that one never comes back short.)
-NETWORK = {"net.ipv4.tcp_wmem": "4096 16384 65536", "net.ipv4.tcp_rmem": "4096 65536 65536"}
+# No TIME_WAIT in the namespace (tcp_max_tw_buckets 0: a closed connection is freed at once), so
+# a restarted server can always bind PORT again, with or without SO_REUSEADDR (most lab handouts
+# never mention it): the connections its crashed run closed would otherwise hold PORT for 60 s.
+NETWORK = {"net.ipv4.tcp_wmem": "4096 16384 65536", "net.ipv4.tcp_rmem": "4096 65536 65536",
+           "net.ipv4.tcp_max_tw_buckets": "0"}
 
 _HOLD = """
 set -e
