@@ -20,6 +20,11 @@ from grader.export import KIT, TARGETS, export_assignment
 from grader.sandbox import InfraError
 
 BACKENDS = click.Choice(["auto", "docker", "process"])
+# A class, hidden tests included, is graded in containers unless the process backend is named:
+# never a silent fall-back to no sandbox when the engine misses a ping.
+BATCH_BACKENDS = click.Choice(["docker", "process"])
+NO_SANDBOX = ("grading with the process backend: each server runs as a local process of this "
+              "machine, with no container around it")
 
 
 def _course(path: Path | None, start: Path) -> Course:
@@ -101,7 +106,7 @@ def check(path: Path, assignment: str | None, backend: BackendChoice, hidden: bo
 @click.option("--workers", type=int, default=None,
               help="submissions graded at once (default: from the cores and memory of the "
                    "engine, see README: suites mostly wait, so more than the cores)")
-@click.option("--backend", type=BACKENDS, default="auto", show_default=True)
+@click.option("--backend", type=BATCH_BACKENDS, default="docker", show_default=True)
 @click.option("--regrade", is_flag=True, help="grade again even what is already graded")
 @click.option("--only", multiple=True, help="grade (again) only this student; repeatable")
 @click.option("--cluster", metavar="tcp://HOST:PORT",
@@ -120,7 +125,7 @@ def grade(assignment: str, submissions: Path | None, out: Path, workers: int | N
 @click.argument("assignment")
 @click.argument("students", nargs=-1, required=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--backend", type=BACKENDS, default="auto", show_default=True)
+@click.option("--backend", type=BATCH_BACKENDS, default="docker", show_default=True)
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
 def regrade(assignment: str, students: tuple[str, ...], out: Path, backend: BackendChoice,
             course: Path | None) -> None:
@@ -136,6 +141,8 @@ def _grade(*, assignment: str, submissions: Path | None, out: Path, workers: int
     with _errors(console):
         c = _course(course, Path.cwd())
         a = c.assignment(assignment)
+        if backend == "process":
+            console.print(NO_SANDBOX, soft_wrap=True)
         executor: ExecutorFactory = local_pool
         settings = settings_for(c, cluster)
         if settings:
@@ -318,7 +325,7 @@ _NEXT = {
 @click.option("--max", "limit", default=40, show_default=True,
               help="grade at most this many mutants, a deterministic sample (0: all)")
 @click.option("--workers", default=2, show_default=True, help="mutants graded at once")
-@click.option("--backend", type=BACKENDS, default="auto", show_default=True)
+@click.option("--backend", type=BATCH_BACKENDS, default="docker", show_default=True)
 @click.option("--wall", default=60.0, show_default=True,
               help="seconds one mutant may take (one that hangs is stopped there)")
 @click.option("--fail-under", default=0.0, show_default=True,
@@ -335,6 +342,8 @@ def mutants(assignment: str, out: Path | None, limit: int, workers: int,
         c = _course(course, Path.cwd())
         a = c.assignment(assignment)
         out = out or Path("out") / "mutants" / a.id
+        if backend == "process":
+            console.print(NO_SANDBOX, soft_wrap=True)
         try:
             run = run_mutants(course=c, assignment=a, out=out, limit=limit or None,
                               workers=workers, backend=backend, wall=wall, console=console)

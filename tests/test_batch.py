@@ -210,3 +210,19 @@ def test_submission_requirements_within_the_allowed_packages(
                               submission=sub, backend="process", hidden=False)
     assert result.status == status and reason in result.reason, result.reason
     assert result.full_marks == (status == "ok")
+
+
+def test_a_class_is_never_graded_outside_a_container_unless_asked(tmp_path: Path) -> None:
+    """No silent fall-back to no sandbox: without an engine, `grader grade` (docker by default)
+    stops with the engine's error and grades nobody; the process backend, named, says in one
+    line that there is no container."""
+    subs, out = _class(tmp_path / "subs", 1), tmp_path / "out"
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    done = _grade(subs, out, env=env, timeout=120)
+    assert done.returncode == 3 and "the Docker engine does not answer" in done.stdout, \
+        done.stdout + done.stderr
+    assert not list(out.glob("*/grade.json")) and not (out / "grades.csv").exists()
+    done = _grade(subs, out, "--backend", "process", env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "grading with the process backend" in done.stdout.splitlines()[0]
+    assert load_result(out / "s00") is not None

@@ -111,7 +111,7 @@ def local_pool(course: Course, assignment: Assignment, choice: BackendChoice,
 
 def grade_class(*, course: Course, assignment: Assignment, submissions: Path, out: Path,
                 students: list[str] | None = None, workers: int | None = None,
-                backend: BackendChoice = "auto", regrade: bool = False,
+                backend: BackendChoice = "docker", regrade: bool = False,
                 console: Console | None = None,
                 executor: ExecutorFactory = local_pool) -> list[Result]:
     """Grade every student folder of `submissions` (or only those named in `students`) into

@@ -30,7 +30,7 @@ STARTER = ".starter"
 
 def grade_collected(*, course: Course, assignment: Assignment, out: Path,
                     workers: int | None = None,
-                    backend: BackendChoice = "auto", only: list[str] | None = None,
+                    backend: BackendChoice = "docker", only: list[str] | None = None,
                     regrade: bool = False,
                     console: Console | None = None,
                     executor: ExecutorFactory = local_pool) -> list[Result]:

@@ -81,7 +81,7 @@ def classify(mutant: Mutant, result: Result | None, equivalents: dict[str, str])
 
 
 def run_mutants(*, course: Course, assignment: Assignment, out: Path, limit: int | None = 40,
-                workers: int = 2, backend: BackendChoice = "auto", wall: float | None = 60,
+                workers: int = 2, backend: BackendChoice = "docker", wall: float | None = 60,
                 console: Console | None = None) -> MutationRun:
     """Generate, grade and score the mutants of ASSIGNMENT's reference; write the report to
     OUT/mutants.html and OUT/mutants.json. Rerun to resume."""
