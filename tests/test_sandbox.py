@@ -118,6 +118,25 @@ def test_container_limits_are_on_by_default(course: Course, docker_ready: str) -
     assert not _left("echo")
 
 
+def test_holder_and_data_dir_are_locked_down_too(course: Course, docker_ready: str) -> None:
+    """The network holder (the only container with NET_ADMIN) gets no-new-privileges and a log
+    limit; DATA_DIR's volume is mounted nosuid, nodev and noexec."""
+    books = course.assignment("books")
+    image = runtime_image(course, books, log=lambda _: None)
+    with open_server("docker", assignment=books, limits=course.limits, image=image,
+                     submission=ROOT / "reference" / "books"):
+        client = docker.from_env()
+        [holder] = [c for c in client.containers.list(filters={"label": LABEL})
+                    if c.name.endswith("-net") and c in _left("books")]
+        host = holder.attrs["HostConfig"]
+        assert host["SecurityOpt"] == ["no-new-privileges"] and host["CapAdd"] == ["NET_ADMIN"]
+        assert host["LogConfig"]["Config"]["max-size"] == "64k"
+        [volume] = [v for v in _left("books") if isinstance(v, docker.models.volumes.Volume)]
+        options = volume.attrs["Options"]["o"].split(",")
+        assert {"nosuid", "nodev", "noexec"} <= set(options), options
+    assert not _left("books")
+
+
 def _left(student: str) -> list[object]:
     """What this process's sandboxes for `student` left behind."""
     client = docker.from_env()

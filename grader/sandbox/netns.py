@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from docker.errors import DockerException, NotFound
-from docker.types import Mount
+from docker.types import LogConfig, Mount
 
 from grader.core.job import SandboxRef
 from grader.sandbox.base import LABEL, InfraError
@@ -78,7 +78,8 @@ class Sandbox:
                 box.volume = client.volumes.create(
                     box.name, driver="local", labels=labels,
                     driver_opts={"type": "tmpfs", "device": "tmpfs",
-                                 "o": f"size={tmpfs},uid=10001,gid=10001,mode=0700"})
+                                 "o": f"size={tmpfs},uid=10001,gid=10001,mode=0700,"
+                                      "nosuid,nodev,noexec"})
             box.network = client.networks.create(box.name, driver="bridge", internal=True,
                                                  labels=labels)
             # Its kill timer covers a wait in the pool as well as the submission's budget.
@@ -87,7 +88,8 @@ class Sandbox:
                 name=f"{box.name}-net", detach=True, network=box.name, user="0",
                 cap_drop=["ALL"], cap_add=["NET_ADMIN"], read_only=True,
                 tmpfs={"/run": "size=1m"}, mem_limit="64m", pids_limit=16, labels=labels,
-                sysctls=NETWORK,
+                sysctls=NETWORK, security_opt=["no-new-privileges"],
+                log_config=LogConfig(type="json-file", config={"max-size": "64k"}),
                 mounts=[Mount("/data", box.name, type="volume")] if data_dir else [])
             box._wait_ready()
         except DockerException as exc:
