@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import shutil
+import stat
 from pathlib import Path
 
 __all__ = ["SKIP", "STAGE_CAP", "TooLarge", "files", "generated", "is_empty", "stage_copy"]
@@ -22,12 +23,15 @@ class TooLarge(Exception):
 
 
 def files(folder: Path) -> list[Path]:
-    """A folder's regular files, sorted, without SKIP folders (symlinks not followed) and
-    without what its own .gitignore names (generated files, e.g. a large test fixture)."""
+    """A folder's regular files, sorted, without SKIP folders and without what its own
+    .gitignore names (generated files, e.g. a large test fixture). A symlink is never a file of
+    the submission, nor followed: the grader hashes and parses these files on the host, maybe as
+    root, and a link could name any host file (/proc/kcore, a fifo)."""
     found = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in SKIP)
-        found += [Path(root, n) for n in names if n not in SKIP and Path(root, n).is_file()]
+        found += [p for n in names if n not in SKIP
+                  and stat.S_ISREG((p := Path(root, n)).lstat().st_mode)]
     return sorted(p for p in found if not generated(folder, p))
 
 

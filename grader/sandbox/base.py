@@ -283,29 +283,53 @@ def _per_thread(procs: list[psutil.Process], name: str) -> Iterator[str]:
             continue
 
 
-def read_folder(root: str | Path, cap: int) -> dict[str, bytes]:
-    """The regular files under `root` by relative path, `cap` bytes in all at most. No symlink
-    is ever followed, even one swapped in while we read (the submission may still be running,
-    and the grader may be root): fwalk holds each folder open, and each file is opened relative
-    to it with O_NOFOLLOW. Raises OSError when `root` itself cannot be opened."""
+def read_folder(root: str | Path, cap: int, *, depth: int = 32,
+                entries: int = 10_000) -> dict[str, bytes]:
+    """The regular files under `root` by relative path: `cap` bytes, `entries` names and `depth`
+    folders deep at most. No link is followed at any level, even one swapped in while we read
+    (the submission may still be running, and the grader may be root): every entry is opened
+    relative to its parent's open folder with O_NOFOLLOW | O_NONBLOCK (a link is refused, a fifo
+    does not block) and read only when fstat says it is a regular file. Iterative, with only the
+    folders on the current path open: a very deep tree stops at `depth`. Raises OSError when
+    `root` itself cannot be opened."""
     files: dict[str, bytes] = {}
     top = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    path: list[tuple[int, str, Iterator[str]]] = [(top, "", iter(_names(top)))]
+    seen = 0
     try:
-        for folder, subfolders, names, dir_fd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
-            subfolders.sort()
-            for name in sorted(names):
-                try:
-                    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-                except OSError:
-                    continue  # a symlink, or gone meanwhile
-                with open(fd, "rb") as f:
-                    if not stat.S_ISREG(os.fstat(fd).st_mode):
-                        continue  # a fifo or a device: never read
-                    data = f.read(cap)
-                files[os.path.normpath(os.path.join(folder, name))] = data
-                cap -= len(data)
-                if cap <= 0:
-                    return files
+        while path:
+            folder_fd, folder, names = path[-1]
+            name = next(names, None)
+            if name is None:
+                os.close(path.pop()[0])
+                continue
+            seen += 1
+            if seen > entries or cap <= 0:
+                break
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder_fd)
+            except OSError:
+                continue  # a link, or gone meanwhile
+            rel = f"{folder}/{name}" if folder else name
+            kind = os.fstat(fd).st_mode
+            if stat.S_ISDIR(kind) and len(path) < depth:
+                path.append((fd, rel, iter(_names(fd))))
+                continue
+            if not stat.S_ISREG(kind):  # never a fifo or a device; a folder past `depth`
+                os.close(fd)
+                continue
+            with open(fd, "rb") as f:
+                files[rel] = f.read(cap)
+            cap -= len(files[rel])
     finally:
-        os.close(top)
+        for fd, _, _ in path:
+            os.close(fd)
     return files
+
+
+def _names(folder_fd: int) -> list[str]:
+    try:
+        with os.scandir(folder_fd) as listing:
+            return sorted(entry.name for entry in listing)
+    except OSError:
+        return []
