@@ -16,8 +16,10 @@ from grader.testing import (
     WSGI_ERROR,
     ShortRead,
     exchange,
+    expect_status,
     explain,
     http_request,
+    media_type,
     read_raw,
     read_response,
     recv_exactly,
@@ -311,7 +313,23 @@ def test_a_response_wait_ends_early_for_a_server_that_sleeps(pair, monkeypatch) 
                                       "blocked, using no CPU)")
 
 
-# -- the WSGI runner's report ----------------------------------------------------------------
+# -- responses through requests --------------------------------------------------------------
+
+
+def test_expect_status_names_the_status_then_the_media_type() -> None:
+    response = requests.Response()
+    response.status_code, response.reason = 404, "Not Found"
+    response.headers["Content-Type"] = "Text/HTML; charset=utf-8"
+    assert media_type(response) == "text/html"
+    expect_status(response, 404, "GET /x", "text/html")
+    with pytest.raises(AssertionError) as caught:
+        expect_status(response, 200, "GET /x", "text/html")
+    assert str(caught.value) == "GET /x: expected status 200, got 404 Not Found"
+    with pytest.raises(AssertionError) as caught:
+        expect_status(response, 404, "GET /x", "application/json")
+    assert str(caught.value) == ("GET /x: expected Content-Type application/json, got "
+                                 "'Text/HTML; charset=utf-8'")
+
 
 
 @pytest.mark.parametrize(("header", "message"), [

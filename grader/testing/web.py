@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import requests
 
-__all__ = ["WSGI_ERROR", "ServerSession", "explain"]
+__all__ = ["WSGI_ERROR", "ServerSession", "expect_status", "explain", "media_type"]
 
 WSGI_ERROR = "X-WSGI-Error"
 """The header in which an assignment's `support/wsgi_runner.py` reports, in one line
@@ -55,3 +55,20 @@ def explain(what: str, response: requests.Response, *, rejected: str = "the appl
                              f"{error.removeprefix('AssertionError: ')}")
     raise AssertionError(f"{what}: the application raised {error} (the server answered 500)"
                          + (f"; {hint}" if hint else ""))
+
+
+def media_type(response: requests.Response) -> str:
+    """The response's media type without parameters, lower case ("" when there is none)."""
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+def expect_status(response: requests.Response, status: int, what: str,
+                  kind: str | None = None) -> None:
+    """Fail unless the response has `status` and, when `kind` is given, that media type:
+    "{what}: expected status 404, got 200 OK", "{what}: expected Content-Type text/html, got
+    'text/plain'"."""
+    assert response.status_code == status, (
+        f"{what}: expected status {status}, got {response.status_code} {response.reason}")
+    if kind is not None:
+        got = response.headers.get("Content-Type", "no Content-Type header")
+        assert media_type(response) == kind, f"{what}: expected Content-Type {kind}, got {got!r}"
