@@ -1,14 +1,30 @@
 """grader.testing over real loopback sockets: a short read keeps its evidence, steps name
-themselves, socket errors read as sentences."""
+themselves, socket errors read as sentences; the raw HTTP client reads what a server sent, as it
+framed it, and says what went wrong in one line; the WSGI runner's report becomes feedback."""
 
 from __future__ import annotations
 
 import socket
 import struct
+import threading
+import time
 
 import pytest
+import requests
 
-from grader.testing import ShortRead, recv_exactly, step
+from grader.testing import (
+    WSGI_ERROR,
+    ShortRead,
+    exchange,
+    expect_status,
+    explain,
+    http_request,
+    media_type,
+    read_raw,
+    read_response,
+    recv_exactly,
+    step,
+)
 
 
 @pytest.fixture
@@ -74,3 +90,262 @@ def test_a_wait_ends_early_only_for_a_server_that_sleeps(pair, monkeypatch, acti
     assert raised.value.ended == "quiet"
     assert ("sat idle for 0.3 s" in str(raised.value)) is cut_short, str(raised.value)
     assert ("for 1.5 s" in str(raised.value)) is not cut_short
+
+
+# -- the raw HTTP client ---------------------------------------------------------------------
+
+
+def test_http_request_is_the_bytes_a_test_means() -> None:
+    assert http_request("GET", "/a b") == (
+        b"GET /a b HTTP/1.1\r\nHost: localhost\r\nUser-Agent: course-grader\r\n"
+        b"Connection: close\r\n\r\n")
+    assert http_request("POST", "/echo", host="h:1", headers={"X-A": "1"}, body=b"abc",
+                        version="HTTP/1.0", close=False) == (
+        b"POST /echo HTTP/1.0\r\nHost: h:1\r\nUser-Agent: course-grader\r\nX-A: 1\r\n"
+        b"Content-Length: 3\r\n\r\nabc")
+    given = http_request("POST", "/", headers={"content-length": "9"}, body=b"abc")
+    assert given.count(b"ength:") == 1 and given.endswith(b"\r\n\r\nabc")
+
+
+def test_a_response_framed_by_its_content_length_keeps_what_came_after(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 201 Created Here\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                 b"X-Twice: 1\r\nContent-Length: 5\r\nx-twice: 2\r\n\r\nhelloHTTP/1.1 204")
+    response = read_response(client, what="GET /", timeout=2)
+    assert (response.status, response.reason, response.version) == (201, "Created Here", "1.1")
+    assert response.body == b"hello" and response.extra == b"HTTP/1.1 204"
+    assert response.content_type == "text/plain" and response.content_length() == 5
+    assert response.headers["x-twice"] == "2"  # the last one; `fields` keeps them all
+    assert [v for n, v in response.fields if n.lower() == "x-twice"] == ["1", "2"]
+    assert response.problems == []
+
+
+def test_pipelined_responses_are_read_one_after_the_other(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"
+                 b"HTTP/1.1 202 Accepted\r\nContent-Length: 3\r\n\r\ntwo")
+    first = read_response(client, what="first", timeout=2)
+    second = read_response(client, what="second", timeout=2, pending=first.extra)
+    assert (first.status, first.body, second.status, second.body) == (200, b"one", 202, b"two")
+    assert second.extra == b""
+
+
+def test_a_body_without_content_length_ends_at_the_close(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.0 200 OK\r\n\r\nall of ")
+    time.sleep(0.05)
+    peer.sendall(b"it")
+    peer.close()
+    response = read_response(client, what="GET /", timeout=2)
+    assert (response.version, response.body) == ("1.0", b"all of it")
+
+
+def test_a_body_without_framing_that_never_ends_says_a_client_cannot_tell(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 200 OK\r\n\r\npart")
+    with pytest.raises(ShortRead) as caught:
+        read_response(client, what="GET /stream", timeout=0.3)
+    assert str(caught.value).startswith(
+        "GET /stream: got 4 bytes of body and no Content-Length, then the server went quiet "
+        "for 0.3 s without closing: a client cannot tell where it ends")
+    assert (caught.value.got, caught.value.ended) == (b"part", "quiet")
+
+
+def test_a_short_body_is_returned_leniently_and_fails_strictly(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    peer.close()
+    assert read_response(client, what="GET /", timeout=2).body == b"abc"
+
+
+def test_strict_fails_on_a_body_cut_short_by_the_close(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    peer.close()
+    with pytest.raises(ShortRead) as caught:
+        read_response(client, what="GET /", timeout=2, strict=True)
+    assert str(caught.value) == ("GET /: the connection closed after 3 bytes of body; "
+                                 "Content-Length announced 10")
+    assert (caught.value.got, caught.value.ended) == (b"abc", "closed")
+
+
+def test_a_body_cut_short_by_silence_names_the_length(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+    with pytest.raises(ShortRead) as caught:
+        read_response(client, what="GET /", timeout=0.3)
+    assert str(caught.value) == ("GET /: got 3 bytes of body of the 10 its Content-Length "
+                                 "announced, then the server went quiet for 0.3 s")
+
+
+@pytest.mark.parametrize(("sent", "lenient", "strict"), [
+    (b"HTTP/1.1 200 OK\nContent-Length: 0\n\n",
+     "every line of the head ends with '\\r\\n', got a bare '\\n' after b'HTTP/1.1 200 OK'",
+     None),  # strict grades framing, not line ends: forgiven, still noted
+    (b"HTTP/1.1 200 OK\r\nNo colon\r\nContent-Length: 0\r\n\r\n",
+     "a header line must be 'Name: value', got b'No colon'",
+     "a header line must be 'Name: value', got b'No colon'"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n", None,
+     "Content-Length must be a number, got 'ten'"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabcd", None,
+     "2 bytes more than the Content-Length of 2: b'cd'"),
+])
+def test_what_lenient_forgives_strict_charges(sent: bytes, lenient: str | None,
+                                              strict: str | None) -> None:
+    for mode in ("lenient", "strict"):
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            client = socket.create_connection(listener.getsockname())
+            peer, _ = listener.accept()
+        with client, peer:
+            peer.sendall(sent)
+            peer.shutdown(socket.SHUT_WR)
+            if mode == "strict" and strict:
+                with pytest.raises(AssertionError) as caught:
+                    read_response(client, what="GET /", timeout=2, strict=True)
+                assert str(caught.value) == f"GET /: {strict}"
+                continue
+            response = read_response(client, what="GET /", timeout=2, strict=mode == "strict")
+            assert response.status == 200
+            assert response.problems == ([f"GET /: {lenient}"] if lenient else [])
+
+
+@pytest.mark.parametrize(("sent", "close", "message"), [
+    (b"", True, "GET /: the server closed the connection without sending a response"),
+    (b"HTTP/1.1 200 OK\r\nX: 1\r\n", True,
+     "GET /: the connection closed before the blank line that ends the headers (a head ends "
+     "with '\\r\\n\\r\\n'); got b'HTTP/1.1 200 OK\\r\\nX: 1\\r\\n'"),
+    (b"", False, "GET /: no response came for 0.3 s"),
+    (b"HTTP/1.1 200 OK\r\n", False,
+     "GET /: no blank line after the headers came for 0.3 s; got b'HTTP/1.1 200 OK\\r\\n'"),
+    (b"200 OK\r\n\r\n", False,
+     "GET /: the response must start with a status line such as 'HTTP/1.1 200 OK', got "
+     "b'200 OK'"),
+])
+def test_a_head_that_never_completes_says_how(pair, sent: bytes, close: bool,
+                                              message: str) -> None:
+    client, peer = pair
+    peer.sendall(sent)
+    if close:
+        peer.close()
+    with pytest.raises(AssertionError) as caught:
+        read_response(client, what="GET /", timeout=0.3)
+    assert str(caught.value) == message
+
+
+def test_a_head_request_accepts_silence_after_the_head(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")  # and the connection stays open
+    response = read_response(client, what="HEAD /", timeout=0.3, head_only=True)
+    assert (response.status, response.body, response.content_length()) == (200, b"", 5)
+
+
+def test_a_chunked_body_is_decoded_when_asked(pair) -> None:
+    client, peer = pair
+    chunks = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", b"lo\r\n",
+              b"7;ext=1\r\n, world\r\n0\r\nX-Trailer: 1\r\n\r\nHTTP/1.1 201"]
+
+    def send_slowly() -> None:
+        for piece in chunks:
+            peer.sendall(piece)
+            time.sleep(0.05)
+
+    sender = threading.Thread(target=send_slowly)
+    sender.start()
+    response = read_response(client, what="GET /", timeout=2, chunked=True)
+    sender.join()
+    assert (response.body, response.extra) == (b"hello, world", b"HTTP/1.1 201")
+
+
+def test_a_chunked_body_is_raw_when_chunked_framing_is_not_allowed(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n")
+    peer.close()
+    assert read_response(client, what="GET /", timeout=2).body == b"2\r\nhi\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize(("sent", "message"), [
+    (b"zz\r\n", "GET /: a chunk must start with its size in hex on a line of its own, got b'zz'"),
+    (b"2\r\nhiX\r\n", "GET /: a chunk of 2 bytes must be followed by '\\r\\n', got b'X\\r'"),
+    (b"5\r\nhel", "GET /: the connection closed after 0 bytes of a chunked body, before its "
+     "last chunk (size 0)"),
+])
+def test_a_broken_chunked_body_says_where(pair, sent: bytes, message: str) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + sent)
+    peer.close()
+    with pytest.raises(AssertionError) as caught:
+        read_response(client, what="GET /", timeout=2, chunked=True)
+    assert str(caught.value) == message
+
+
+def test_exchange_sends_every_byte_and_names_the_request_line(pair) -> None:
+    client, peer = pair
+    request = http_request("GET", "/x", close=False)
+    with pytest.raises(AssertionError) as caught:
+        exchange(client, request, timeout=0.2)
+    assert str(caught.value) == "GET /x HTTP/1.1: no response came for 0.2 s"
+    assert recv_exactly(peer, len(request), timeout=1) == request
+
+
+def test_read_raw_takes_whatever_came_and_how_it_ended(pair) -> None:
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 404 Not Found\r\n\r\nno")
+    got = read_raw(client, timeout=2, idle=0.2)  # quiet for 0.2 s after the first byte
+    assert (got.data, got.status, got.ended, got.quiet) == (
+        b"HTTP/1.1 404 Not Found\r\n\r\nno", 404, "quiet", " for 0.2 s")
+    peer.sendall(b"garbage")
+    peer.close()
+    got = read_raw(client, timeout=2)
+    assert (got.data, got.status, got.ended) == (b"garbage", None, "closed")
+
+
+def test_a_response_wait_ends_early_for_a_server_that_sleeps(pair, monkeypatch) -> None:
+    from grader.run import wait
+
+    monkeypatch.setattr(wait, "IDLE", 0.2)
+    client, peer = pair
+    peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc")
+    started = time.monotonic()
+    with wait.watching(lambda: (0.5, True)), pytest.raises(ShortRead) as caught:
+        read_response(client, what="GET /", timeout=5)
+    assert time.monotonic() - started < 2
+    assert str(caught.value).endswith("then the server went quiet (it sat idle for 0.2 s: "
+                                      "blocked, using no CPU)")
+
+
+# -- responses through requests --------------------------------------------------------------
+
+
+def test_expect_status_names_the_status_then_the_media_type() -> None:
+    response = requests.Response()
+    response.status_code, response.reason = 404, "Not Found"
+    response.headers["Content-Type"] = "Text/HTML; charset=utf-8"
+    assert media_type(response) == "text/html"
+    expect_status(response, 404, "GET /x", "text/html")
+    with pytest.raises(AssertionError) as caught:
+        expect_status(response, 200, "GET /x", "text/html")
+    assert str(caught.value) == "GET /x: expected status 200, got 404 Not Found"
+    with pytest.raises(AssertionError) as caught:
+        expect_status(response, 404, "GET /x", "application/json")
+    assert str(caught.value) == ("GET /x: expected Content-Type application/json, got "
+                                 "'Text/HTML; charset=utf-8'")
+
+
+
+@pytest.mark.parametrize(("header", "message"), [
+    (None, None),
+    ("AssertionError: Header value 3 must be a str",
+     "GET /: wsgiref.validate rejected the framework: Header value 3 must be a str"),
+    ("KeyError: 'message'",
+     "GET /: the application raised KeyError: 'message' (the server answered 500); catch it"),
+])
+def test_explain_quotes_the_runners_report(header: str | None, message: str | None) -> None:
+    response = requests.Response()
+    if header is not None:
+        response.status_code, response.headers[WSGI_ERROR] = 500, header
+    if message is None:
+        explain("GET /", response, rejected="the framework", hint="catch it")
+        return
+    with pytest.raises(AssertionError) as caught:
+        explain("GET /", response, rejected="the framework", hint="catch it")
+    assert str(caught.value) == message

@@ -1,8 +1,9 @@
-"""Helpers shared by the public and hidden echo tests."""
+"""Helpers shared by the public and hidden echo tests: send a message, read it back, and say
+why when it does not come back whole."""
 
-import pytest
+import socket
 
-from grader.testing import ShortRead, recv_exactly
+from grader.testing import ShortRead, recv_exactly, show
 
 
 def hint(sent: bytes, got: bytes, ended: str) -> str:
@@ -38,16 +39,21 @@ def with_hint(exc: ShortRead, sent: bytes) -> ShortRead:
     return ShortRead(f"{exc}; {why}" if why else str(exc), got=exc.got, ended=exc.ended)
 
 
-@pytest.fixture
-def echo(connect):
-    """echo(data) -> what the server sent back for it, on a fresh connection."""
+def read_back(sock: socket.socket, sent: bytes, *, timeout: float = 5.0,
+              hints: bool = True) -> bytes:
+    """Send `sent` and read as many bytes back. A short read fails (ShortRead) with the cause
+    the evidence supports (`hint`), unless `hints=False`: a test about something else (a
+    silent client, concurrency) names its own cause."""
+    sock.sendall(sent)
+    try:
+        return recv_exactly(sock, len(sent), timeout=timeout)
+    except ShortRead as exc:
+        raise (with_hint(exc, sent) if hints else exc) from None
 
-    def _echo(data: bytes, timeout: float = 5.0) -> bytes:
-        sock = connect(timeout)
-        sock.sendall(data)
-        try:
-            return recv_exactly(sock, len(data), timeout=timeout)
-        except ShortRead as exc:
-            raise with_hint(exc, data) from None
 
-    return _echo
+def echo_back(sock: socket.socket, sent: bytes, *, timeout: float = 5.0,
+              hints: bool = True) -> None:
+    """`read_back`, then fail unless the same bytes came back ("sent ..., got ... back"); in a
+    multi-step test, wrap it in `step(...)` so the line names the step."""
+    got = read_back(sock, sent, timeout=timeout, hints=hints)
+    assert got == sent, f"sent {show(sent)}, got {show(got)} back"

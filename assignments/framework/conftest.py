@@ -3,7 +3,7 @@
 The grader serves its own site (support/website.py, written with the student's framework) with
 its runner, through `wsgiref.validate`. When the validator rejects something, or an exception
 escapes the application, the runner answers 500 with an `X-WSGI-Error` header: `fetch` turns
-that into the test's feedback, quoting it.
+that into the test's feedback, quoting it (grader.testing's `explain`).
 """
 
 from __future__ import annotations
@@ -14,19 +14,14 @@ from typing import Any
 import pytest
 import requests
 
-ERROR_HEADER = "X-WSGI-Error"
+from grader import testing
+from grader.testing import ServerSession
 
 
 def explain(what: str, response: requests.Response) -> None:
-    """Fail with the runner's report when the validator or the app raised."""
-    error = response.headers.get(ERROR_HEADER)
-    if not error:
-        return
-    if error.startswith("AssertionError: "):
-        raise AssertionError(f"{what}: wsgiref.validate rejected the framework: "
-                             f"{error.removeprefix('AssertionError: ')}")
-    raise AssertionError(f"{what}: an exception escaped the application: {error}; the "
-                         "framework must catch what a view raises and answer 500 itself")
+    """The runner's report, said to the author of the framework (not of the application)."""
+    testing.explain(what, response, rejected="the framework",
+                    hint="the framework must catch what a view raises and answer 500 itself")
 
 
 @pytest.fixture
@@ -45,8 +40,6 @@ def fetch(http) -> Callable[..., requests.Response]:
 @pytest.fixture
 def browser(server) -> Callable[[], Any]:
     """browser() -> a second, independent client (its own cookie jar) with the same checks."""
-    from grader.testing import ServerSession
-
     opened: list[ServerSession] = []
 
     def _browser() -> Any:
@@ -64,18 +57,6 @@ def browser(server) -> Callable[[], Any]:
     yield _browser
     for session in opened:
         session.close()
-
-
-def media_type(response: requests.Response) -> str:
-    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-
-
-def expect(response: requests.Response, status: int, what: str, kind: str | None = None) -> None:
-    assert response.status_code == status, (
-        f"{what}: expected status {status}, got {response.status_code} {response.reason}")
-    if kind is not None:
-        got = response.headers.get("Content-Type", "no Content-Type header")
-        assert media_type(response) == kind, f"{what}: expected Content-Type {kind}, got {got!r}"
 
 
 def text(response: requests.Response) -> str:

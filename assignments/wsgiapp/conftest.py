@@ -3,7 +3,7 @@
 The grader serves `app:application` with its own runner (support/wsgi_runner.py), through
 `wsgiref.validate.validator`. When the validator rejects something, or an exception escapes the
 application, the runner answers 500 with an `X-WSGI-Error` header: `fetch` turns that into the
-test's feedback, quoting it.
+test's feedback, quoting it (grader.testing's `explain`).
 """
 
 from __future__ import annotations
@@ -14,18 +14,7 @@ from html.parser import HTMLParser
 import pytest
 import requests
 
-ERROR_HEADER = "X-WSGI-Error"
-
-
-def explain(what: str, response: requests.Response) -> None:
-    """Fail with the runner's report when the validator or the app raised."""
-    error = response.headers.get(ERROR_HEADER)
-    if not error:
-        return
-    if error.startswith("AssertionError: "):
-        raise AssertionError(f"{what}: wsgiref.validate rejected the application: "
-                             f"{error.removeprefix('AssertionError: ')}")
-    raise AssertionError(f"{what}: the application raised {error} (the server answered 500)")
+from grader.testing import expect_status, explain
 
 
 @pytest.fixture
@@ -38,18 +27,6 @@ def fetch(http) -> Callable[..., requests.Response]:
         return response
 
     return _fetch
-
-
-def media_type(response: requests.Response) -> str:
-    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-
-
-def expect(response: requests.Response, status: int, what: str, kind: str | None = None) -> None:
-    assert response.status_code == status, (
-        f"{what}: expected status {status}, got {response.status_code} {response.reason}")
-    if kind is not None:
-        got = response.headers.get("Content-Type", "no Content-Type header")
-        assert media_type(response) == kind, f"{what}: expected Content-Type {kind}, got {got!r}"
 
 
 class Page(HTMLParser):
@@ -96,7 +73,7 @@ def send(fetch) -> Callable[[str], list[str]]:
     def _send(encoded: str) -> list[str]:
         target = f"/echo?message={encoded}"
         response = fetch(target)
-        expect(response, 200, f"GET {target}", "text/html")
+        expect_status(response, 200, f"GET {target}", "text/html")
         return Page(response.content.decode("utf-8", "replace")).items
 
     return _send

@@ -3,14 +3,16 @@
 import json
 
 import pytest
-from conftest import ERROR_HEADER, expect, text
+from conftest import text
+
+from grader.testing import WSGI_ERROR, expect_status
 
 
 @pytest.mark.points(1)
 def test_parameter_utf8(fetch):
     """Path parameters are UTF-8 decoded: /hello/%C3%A9mile is 'émile'"""
     response = fetch("/hello/%C3%A9mile%20Zola")
-    expect(response, 200, "GET /hello/%C3%A9mile%20Zola", "text/html")
+    expect_status(response, 200, "GET /hello/%C3%A9mile%20Zola", "text/html")
     assert text(response) == "Hello, émile Zola!", (
         f"GET /hello/%C3%A9mile%20Zola: expected 'Hello, émile Zola!', got "
         f"{text(response)[:80]!r}; PATH_INFO holds the URL's bytes as latin-1")
@@ -20,9 +22,9 @@ def test_parameter_utf8(fetch):
 def test_whole_path_matches(fetch):
     """Routes match the whole path, literally: /hello/a/b, /hello, /robots-txt are 404"""
     for target in ("/hello/a/b", "/hello", "/add/1", "/xhello/a", "/search/more"):
-        expect(fetch(target), 404, f"GET {target}")
-    expect(fetch("/robots-txt"), 404, "GET /robots-txt (the site has a route /robots.txt: its "
-                                      "'.' is a dot, not any character; re.escape the path)")
+        expect_status(fetch(target), 404, f"GET {target}")
+    expect_status(fetch("/robots-txt"), 404, "GET /robots-txt (the site has a route "
+                  "/robots.txt: its '.' is a dot, not any character; re.escape the path)")
 
 
 @pytest.mark.points(2)
@@ -33,7 +35,7 @@ def test_headers(fetch):
     assert response.status_code != 500, (
         "GET /headers: the view failed (500) reading request.headers['x-Custom'] for the "
         "header X-Custom: request.headers must be case-insensitive")
-    expect(response, 200, "GET /headers", "application/json")
+    expect_status(response, 200, "GET /headers", "application/json")
     got = response.json()
     assert got.get("has_custom") is not False, (
         "GET /headers with the header X-Custom: the view's 'X-CUSTOM' in request.headers was "
@@ -48,7 +50,7 @@ def test_headers(fetch):
 def test_response_status_and_headers(fetch):
     """Response(body, status, headers) sets its own status and headers"""
     response = fetch("/teapot")
-    expect(response, 418, "GET /teapot", "text/plain")
+    expect_status(response, 418, "GET /teapot", "text/plain")
     assert response.headers.get("X-Tea") == "earl grey", (
         f"GET /teapot: expected the header X-Tea: earl grey, got "
         f"{response.headers.get('X-Tea')!r}")
@@ -59,7 +61,7 @@ def test_response_status_and_headers(fetch):
 def test_redirect_with_status(fetch):
     """redirect(location, status=301)"""
     response = fetch("/old")
-    expect(response, 301, "GET /old")
+    expect_status(response, 301, "GET /old")
     assert response.headers.get("Location", "").endswith("/new"), (
         f"GET /old: expected Location /new, got {response.headers.get('Location')!r}")
 
@@ -68,15 +70,15 @@ def test_redirect_with_status(fetch):
 def test_methods_across_routes(fetch):
     """One path in two routes (GET, PUT): each method reaches its view; Allow lists both"""
     response = fetch("/note", "PUT", json={"text": "remember the milk"})
-    expect(response, 201, "PUT /note")
+    expect_status(response, 201, "PUT /note")
     assert response.headers.get("X-Note-Length") == "17", "PUT /note: the Response's header " \
                                                           "X-Note-Length is missing"
     response = fetch("/note")
-    expect(response, 200, "GET /note after PUT /note", "application/json")
+    expect_status(response, 200, "GET /note after PUT /note", "application/json")
     assert response.json() == {"text": "remember the milk"}, "GET /note after PUT /note: " \
                                                              f"got {response.json()!r}"
     response = fetch("/note", "DELETE")
-    expect(response, 405, "DELETE /note")
+    expect_status(response, 405, "DELETE /note")
     allow = {m.strip() for m in response.headers.get("Allow", "").split(",")}
     assert {"GET", "PUT"} <= allow, (f"DELETE /note: Allow should list GET and PUT (two "
                                      f"routes), got {response.headers.get('Allow')!r}")
@@ -85,14 +87,14 @@ def test_methods_across_routes(fetch):
 @pytest.mark.points(1)
 def test_bad_parameter_500(fetch):
     """A view that fails on its parameters (int('one')) is a 500, not a crash"""
-    expect(fetch("/add/one/2"), 500, "GET /add/one/2 (the view raises ValueError)")
+    expect_status(fetch("/add/one/2"), 500, "GET /add/one/2 (the view raises ValueError)")
 
 
 @pytest.mark.points(1)
 def test_json_none_without_json(fetch):
     """request.json is None when the body is not JSON, or does not parse"""
     response = fetch("/echo-json", "POST", data={"a": "1"})
-    expect(response, 200, "POST /echo-json with a form body", "application/json")
+    expect_status(response, 200, "POST /echo-json with a form body", "application/json")
     assert response.json()["got"] is None, (f"POST /echo-json with a form body: request.json "
                                             f"should be None, got {response.json()['got']!r}")
     what = "POST /echo-json with the body '{\"a\": ' (Content-Type: application/json)"
@@ -100,7 +102,7 @@ def test_json_none_without_json(fetch):
                      headers={"Content-Type": "application/json"})
     assert response.status_code != 500, (f"{what}: got 500 Internal Server Error; a body that "
                                          "does not parse as JSON gives request.json None")
-    expect(response, 200, what, "application/json")
+    expect_status(response, 200, what, "application/json")
     assert response.json()["got"] is None, f"{what}: request.json should be None, got " \
                                            f"{response.json()['got']!r}"
 
@@ -131,7 +133,7 @@ def test_login_cookie(browser):
     """A login kept in a signed cookie: HttpOnly, Path=/account, read back on the next request"""
     client = browser()
     response = client("/account/login", "POST", data={"user": "grace", "password": "hopper"})
-    expect(response, 303, "POST /account/login (good password)")
+    expect_status(response, 303, "POST /account/login (good password)")
     cookies = [c for c in client.session.cookies if c.name == "session"]
     assert cookies, "POST /account/login: no 'session' cookie reached the client"
     cookie = cookies[0]
@@ -150,8 +152,8 @@ def test_bad_login(browser):
     """A wrong password is a 401 and sets no session"""
     client = browser()
     response = client("/account/login", "POST", data={"user": "ada", "password": "nope"})
-    expect(response, 401, "POST /account/login (wrong password)")
-    expect(client("/account/me"), 401, "GET /account/me after a failed login")
+    expect_status(response, 401, "POST /account/login (wrong password)")
+    expect_status(client("/account/me"), 401, "GET /account/me after a failed login")
 
 
 @pytest.mark.points(1)
@@ -164,7 +166,7 @@ def test_logout(browser):
     left = [c.value for c in client.session.cookies if c.name == "session"]
     assert not left, (f"after POST /account/logout (set_cookie with max_age=0) the client still "
                       f"has the session cookie {left[0]!r}: Max-Age=0 removes a cookie")
-    expect(client("/account/me"), 401, "GET /account/me after logging out")
+    expect_status(client("/account/me"), 401, "GET /account/me after logging out")
 
 
 @pytest.mark.points(2)
@@ -172,13 +174,14 @@ def test_first_and_blank_values(fetch):
     """request.query and request.form: the first value of a repeated key, blank values kept"""
     target = "/params?q=first&q=second&blank=&x=a+b%26c"
     response = fetch(target)
-    expect(response, 200, f"GET {target}", "application/json")
+    expect_status(response, 200, f"GET {target}", "application/json")
     want = {"q": "first", "blank": "", "x": "a b&c"}
     got = response.json()["query"]
     assert got == want, f"GET {target}: the view saw request.query {got!r}, expected {want!r}"
     form = [("name", ""), ("tag", "one"), ("tag", "two")]
     response = fetch("/params", "POST", data=form)
-    expect(response, 200, "POST /params with the form name=&tag=one&tag=two", "application/json")
+    expect_status(response, 200, "POST /params with the form name=&tag=one&tag=two",
+                  "application/json")
     want = {"name": "", "tag": "one"}
     got = response.json()["form"]
     assert got == want, (f"POST /params with the form name=&tag=one&tag=two: the view saw "
@@ -193,12 +196,12 @@ def test_content_type_with_parameters(fetch):
     ctype = "Application/JSON; charset=utf-8"
     response = fetch("/echo-json", "POST", data=json.dumps(body).encode(),
                      headers={"Content-Type": ctype})
-    expect(response, 200, f"POST /echo-json (Content-Type: {ctype})", "application/json")
+    expect_status(response, 200, f"POST /echo-json (Content-Type: {ctype})", "application/json")
     got = response.json()["got"]
     assert got == body, f"POST /echo-json with {body} as {ctype!r}: request.json is {got!r}"
     ctype = "application/x-www-form-urlencoded; charset=UTF-8"
     response = fetch("/params", "POST", data=b"name=tea", headers={"Content-Type": ctype})
-    expect(response, 200, f"POST /params (Content-Type: {ctype})", "application/json")
+    expect_status(response, 200, f"POST /params (Content-Type: {ctype})", "application/json")
     got = response.json()["form"]
     assert got == {"name": "tea"}, (f"POST /params with name=tea as {ctype!r} (what jQuery "
                                     f"sends): request.form is {got!r}")
@@ -209,8 +212,8 @@ def test_malformed_cookie_header(fetch):
     """A Cookie header that does not parse (x/y=1) does not break the request"""
     header = "x/y=1; visits=2"
     response = fetch("/counter", headers={"Cookie": header})
-    expect(response, 200, f"GET /counter with the header 'Cookie: {header}' (SimpleCookie "
-           "raises CookieError on it)", "text/html")
+    expect_status(response, 200, f"GET /counter with the header 'Cookie: {header}' (SimpleCookie "
+                  "raises CookieError on it)", "text/html")
     assert "visits:" in text(response), f"GET /counter with 'Cookie: {header}': got " \
                                         f"{text(response)[:80]!r}"
 
@@ -220,7 +223,7 @@ def test_status_httpstatus_does_not_know(http):
     """Response(status=419), a code http.HTTPStatus does not know, is sent as 419"""
     response = http.get("/expired", allow_redirects=False)
     what = "GET /expired (the view returns Response(..., status=419))"
-    error = response.headers.get(ERROR_HEADER, "")
+    error = response.headers.get(WSGI_ERROR, "")
     assert not error, (f"{what}: the framework raised {error}; HTTPStatus(419) raises "
                        "ValueError: give a code it does not know a reason phrase of your own")
-    expect(response, 419, what)
+    expect_status(response, 419, what)

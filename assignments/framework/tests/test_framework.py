@@ -3,14 +3,16 @@
 import uuid
 
 import pytest
-from conftest import expect, text
+from conftest import text
+
+from grader.testing import expect_status
 
 
 @pytest.mark.points(1)
 def test_str_view(fetch):
     """A view returning str is a 200 text/html page, charset utf-8"""
     response = fetch("/")
-    expect(response, 200, "GET /", "text/html")
+    expect_status(response, 200, "GET /", "text/html")
     ctype = response.headers["Content-Type"].lower().replace(" ", "")
     assert "charset=utf-8" in ctype, f"GET /: expected 'text/html; charset=utf-8', got " \
                                      f"{response.headers['Content-Type']!r}"
@@ -21,7 +23,7 @@ def test_str_view(fetch):
 def test_path_parameter(fetch):
     """/hello/<name> passes the path parameter to the view by name"""
     response = fetch("/hello/ada")
-    expect(response, 200, "GET /hello/ada", "text/html")
+    expect_status(response, 200, "GET /hello/ada", "text/html")
     assert text(response) == "Hello, ada!", f"GET /hello/ada: expected 'Hello, ada!', got " \
                                             f"{text(response)[:80]!r}"
 
@@ -30,7 +32,7 @@ def test_path_parameter(fetch):
 def test_two_parameters_and_json(fetch):
     """/add/<a>/<b>: two parameters; a dict becomes a JSON response"""
     response = fetch("/add/2/40")
-    expect(response, 200, "GET /add/2/40", "application/json")
+    expect_status(response, 200, "GET /add/2/40", "application/json")
     got = response.json()
     assert got == {"a": "2", "b": "40", "sum": 42}, f"GET /add/2/40: got {got!r}"
 
@@ -39,7 +41,7 @@ def test_two_parameters_and_json(fetch):
 def test_query(fetch):
     """request.query holds the decoded query string"""
     response = fetch("/search?q=wsgi+rocks%21&page=2")
-    expect(response, 200, "GET /search?q=wsgi+rocks%21&page=2", "application/json")
+    expect_status(response, 200, "GET /search?q=wsgi+rocks%21&page=2", "application/json")
     got = response.json()
     want = {"q": "wsgi rocks!", "page": "2", "method": "GET", "path": "/search"}
     assert got == want, f"GET /search?q=wsgi+rocks%21&page=2: the view saw {got!r}, " \
@@ -51,7 +53,7 @@ def test_form_post_and_redirect(fetch):
     """A form POST reaches request.form; redirect() gives 302 with Location"""
     name = f"apple-{uuid.uuid4().hex[:6]}"
     response = fetch("/items", "POST", data={"name": name})
-    expect(response, 302, "POST /items")
+    expect_status(response, 302, "POST /items")
     location = response.headers.get("Location", "")
     assert location.endswith("/items"), f"POST /items: expected Location /items, got " \
                                         f"{location!r}"
@@ -65,7 +67,7 @@ def test_json_body(fetch):
     """A JSON body is in request.json"""
     body = {"x": [1, 2, {"y": "é"}], "ok": True}
     response = fetch("/echo-json", "POST", json=body)
-    expect(response, 200, "POST /echo-json", "application/json")
+    expect_status(response, 200, "POST /echo-json", "application/json")
     got = response.json()
     assert got == {"got": body, "method": "POST", "path": "/echo-json"}, (
         f"POST /echo-json with {body}: the view saw {got!r}")
@@ -74,14 +76,14 @@ def test_json_body(fetch):
 @pytest.mark.points(1)
 def test_unknown_path_404(fetch):
     """An unknown path is a 404"""
-    expect(fetch("/no/such/page"), 404, "GET /no/such/page")
+    expect_status(fetch("/no/such/page"), 404, "GET /no/such/page")
 
 
 @pytest.mark.points(1)
 def test_wrong_method_405(fetch):
     """A known path with another method is a 405 with Allow"""
     response = fetch("/items", "DELETE")
-    expect(response, 405, "DELETE /items")
+    expect_status(response, 405, "DELETE /items")
     allow = {m.strip() for m in response.headers.get("Allow", "").split(",")}
     assert {"GET", "POST"} <= allow, (f"DELETE /items: Allow should list GET and POST, got "
                                       f"{response.headers.get('Allow')!r}")
@@ -90,8 +92,8 @@ def test_wrong_method_405(fetch):
 @pytest.mark.points(1)
 def test_view_exception_500(fetch):
     """An exception in a view is a 500 from the framework, which keeps serving"""
-    expect(fetch("/boom"), 500, "GET /boom (the view raises)")
-    expect(fetch("/"), 200, "GET / after the exception")
+    expect_status(fetch("/boom"), 500, "GET /boom (the view raises)")
+    expect_status(fetch("/"), 200, "GET / after the exception")
 
 
 @pytest.mark.points(2)

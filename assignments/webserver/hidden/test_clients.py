@@ -7,7 +7,7 @@ import time
 import pytest
 from conftest import links, request_bytes
 
-from grader.testing import ShortRead, socket_error
+from grader.testing import ShortRead, read_response, socket_error
 
 # Plain ASCII files with LF line endings: this test is about concurrency, not bytes or types.
 FILES = ["/files/alpha.txt", "/files/beta.html", "/files/notes/todo.txt", "/docs/guide.txt",
@@ -28,7 +28,7 @@ PAUSE = 1.5
 
 
 @pytest.mark.points(3)
-def test_large_file_slow_reader(connect, server, read_response, huge, check_file):
+def test_large_file_slow_reader(connect, server, huge, check_file):
     """Serves a 16 MiB file whole to a client that pauses reading for 1.5 s"""
     what = f"GET /huge.txt ({len(huge)} bytes) by a client that did not read for {PAUSE:g} s"
     sock = connect(5)
@@ -65,7 +65,7 @@ def test_large_listing(fetch, many):
 
 
 @pytest.mark.points(2)
-def test_request_in_pieces(connect, server, read_response, www, check_file):
+def test_request_in_pieces(connect, server, www, check_file):
     """Handles a request that arrives in several pieces, 0.3 s apart"""
     pieces = [b"GE", b"T /docs/gu", b"ide.txt HTTP/1.1\r\nHo",
               f"st: {server.host}\r\nConnection: close\r\n".encode(), b"\r\n"]
@@ -106,7 +106,7 @@ def test_slow_client_does_not_block_others(connect, fetch, www, check_file):
 
 
 @pytest.mark.points(2)
-def test_many_clients_at_once(connect, server, read_response, www, check_file):
+def test_many_clients_at_once(connect, server, www, check_file):
     """Serves eight clients connected at the same time, each its own file"""
     socks = [connect() for _ in FILES]
     for sock, target in zip(socks, FILES, strict=True):

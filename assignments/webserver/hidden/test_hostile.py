@@ -12,7 +12,7 @@ import urllib.parse
 import pytest
 from conftest import links, request_bytes
 
-from grader.testing import show
+from grader.testing import ENDED, show
 
 PASSWD = b"root:x:0:0:"  # the first line of /etc/passwd, in the container and on most hosts
 UP = "../" * 12  # more than enough to climb from the document root to /
@@ -34,10 +34,9 @@ def check_refused(fetch_raw, secret: bytes, targets: list[str], hint: str) -> No
             raise AssertionError(f"GET {target} (outside the document root): expected 403 "
                                  f"Forbidden or 404 Not Found, got {raw.status}")
         got = f"got {show(raw.data)}" if raw.data else "got nothing"
-        how = {"closed": "before the server closed the connection",
-               "quiet": "before the server went quiet"}.get(raw.ended, "")
         raise AssertionError(f"GET {target} (outside the document root): expected a response "
-                             f"such as 'HTTP/1.1 404 Not Found', {got} {how}".rstrip())
+                             f"such as 'HTTP/1.1 404 Not Found', {got} before the server "
+                             f"{ENDED[raw.ended]}")
 
 
 @pytest.mark.points(3)

@@ -5,7 +5,9 @@ import random
 import uuid
 
 import pytest
-from conftest import Page, expect
+from conftest import Page
+
+from grader.testing import expect_status
 
 
 def tag() -> str:
@@ -37,7 +39,7 @@ def test_echo_html_escaped(fetch):
     t = tag()
     target = f"/echo?message=%3Cscript%3Ealert(%22{t}%22)%3C%2Fscript%3E%3Cb%3E%26amp%3B"
     response = fetch(target)
-    expect(response, 200, f"GET {target}", "text/html")
+    expect_status(response, 200, f"GET {target}", "text/html")
     body = response.content.decode("utf-8", "replace")
     message = f'<script>alert("{t}")</script><b>&amp;'
     assert f'<script>alert("{t}")' not in body and "<b>&amp;" not in body, (
@@ -50,7 +52,7 @@ def test_echo_html_escaped(fetch):
 @pytest.mark.points(1)
 def test_echo_empty_message_400(fetch):
     """GET /echo?message= (empty) is a 400 Bad Request"""
-    expect(fetch("/echo?message="), 400, "GET /echo?message=")
+    expect_status(fetch("/echo?message="), 400, "GET /echo?message=")
 
 
 def operand() -> int:
@@ -65,7 +67,7 @@ def test_add_random_large(fetch):
         a, b = operand(), operand()
         target = f"/add?a={a}&b={b}"
         response = fetch(target)
-        expect(response, 200, f"GET {target}", "application/json")
+        expect_status(response, 200, f"GET {target}", "application/json")
         got = json.loads(response.content)  # ints stay exact ints
         assert got == {"result": a + b} and type(got.get("result")) is int, (
             f"GET {target}: expected {{\"result\": {a + b}}}, got {response.text[:300]!r}; "
@@ -78,7 +80,7 @@ def test_add_missing_or_bad_operand(fetch):
     for query in ("?a=5", "?b=5", "?a=1.5&b=2", "?a=3&b=4x", ""):
         target = f"/add{query}"
         response = fetch(target)
-        expect(response, 400, f"GET {target}", "application/json")
+        expect_status(response, 400, f"GET {target}", "application/json")
         assert "error" in response.json(), f"GET {target}: expected JSON {{\"error\": ...}}"
 
 
@@ -87,7 +89,7 @@ def test_unknown_path_404_any_method(fetch):
     """An unknown path is 404 for POST, PUT and DELETE too"""
     for method in ("POST", "PUT", "DELETE"):
         target = f"/missing-{tag()}"
-        expect(fetch(target, method), 404, f"{method} {target}")
+        expect_status(fetch(target, method), 404, f"{method} {target}")
 
 
 @pytest.mark.points(2)
@@ -96,7 +98,7 @@ def test_405_for_every_page(fetch):
     for path in ("/", "/echo", "/add"):
         for method in ("POST", "PUT", "DELETE"):
             response = fetch(path, method)
-            expect(response, 405, f"{method} {path}")
+            expect_status(response, 405, f"{method} {path}")
             allow = response.headers.get("Allow")
             assert allow is not None and "GET" in allow, (
                 f"{method} {path}: a 405 needs an Allow header listing GET, got {allow!r}")

@@ -4,7 +4,9 @@ import random
 import uuid
 
 import pytest
-from conftest import Page, expect
+from conftest import Page
+
+from grader.testing import expect_status
 
 
 def unique(prefix: str = "msg") -> str:
@@ -15,7 +17,7 @@ def unique(prefix: str = "msg") -> str:
 def test_form(fetch):
     """GET / shows a form that sends `message` to /echo"""
     response = fetch("/")
-    expect(response, 200, "GET /", "text/html")
+    expect_status(response, 200, "GET /", "text/html")
     forms = Page(response.content.decode("utf-8", "replace")).forms
     assert forms, "GET /: no <form> on the page"
     good = [f for f in forms if f.get("action") == "/echo"
@@ -47,7 +49,7 @@ def test_echo_newest_first(send):
 @pytest.mark.points(1)
 def test_echo_missing_message_400(fetch):
     """GET /echo without a message is a 400 Bad Request"""
-    expect(fetch("/echo"), 400, "GET /echo (no message)")
+    expect_status(fetch("/echo"), 400, "GET /echo (no message)")
 
 
 @pytest.mark.points(2)
@@ -58,7 +60,7 @@ def test_add(fetch):
         a = -abs(a) - 1 if i == 0 else a  # a minus sign at least once
         target = f"/add?a={a}&b={b}"
         response = fetch(target)
-        expect(response, 200, f"GET {target}", "application/json")
+        expect_status(response, 200, f"GET {target}", "application/json")
         assert response.json() == {"result": a + b}, (
             f"GET {target}: expected {{\"result\": {a + b}}}, got {response.text[:100]!r}")
 
@@ -68,7 +70,7 @@ def test_add_bad_operand_400(fetch):
     """GET /add with a non-integer operand is a 400 with a JSON error"""
     target = "/add?a=one&b=2"
     response = fetch(target)
-    expect(response, 400, f"GET {target}", "application/json")
+    expect_status(response, 400, f"GET {target}", "application/json")
     assert "error" in response.json(), f"GET {target}: expected JSON {{\"error\": ...}}, got " \
                                        f"{response.text[:100]!r}"
 
@@ -77,14 +79,14 @@ def test_add_bad_operand_400(fetch):
 def test_unknown_path_404(fetch):
     """An unknown path gets the status 404 Not Found"""
     target = f"/{unique('nothing')}"
-    expect(fetch(target), 404, f"GET {target}")
+    expect_status(fetch(target), 404, f"GET {target}")
 
 
 @pytest.mark.points(1)
 def test_method_not_allowed(fetch):
     """POST / is 405 Method Not Allowed with an Allow header"""
     response = fetch("/", "POST")
-    expect(response, 405, "POST /")
+    expect_status(response, 405, "POST /")
     allow = response.headers.get("Allow")
     assert allow is not None and "GET" in allow, (
         f"POST /: a 405 needs an Allow header listing GET, got {allow!r}")

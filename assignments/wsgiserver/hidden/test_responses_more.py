@@ -6,19 +6,19 @@ import time
 import uuid
 
 import pytest
-from conftest import CHUNKS, LARGE, build, read_response
+from conftest import CHUNKS, LARGE, read_response
 
-from grader.testing import Wait, recv_some, show
+from grader.testing import Wait, http_request, read_raw, recv_some, show
 
 
 @pytest.mark.points(1)
 def test_streamed_list_and_empty(exchange):
     """A body from a list arrives whole; an empty body is still a full response"""
-    response = exchange(build("GET", "/stream/list"))
+    response = exchange(http_request("GET", "/stream/list"))
     assert response.status == 200 and response.body == CHUNKS, (
         f"GET /stream/list: expected 200 and the {len(CHUNKS)} bytes of the list, got "
         f"{response.status} and {len(response.body)} bytes")
-    response = exchange(build("GET", "/stream/empty"))
+    response = exchange(http_request("GET", "/stream/empty"))
     assert response.status == 200 and response.body == b"", (
         f"GET /stream/empty (the app returns []): expected 200 with an empty body, got "
         f"{response.status} and {show(response.body)}; send the headers even without a body")
@@ -28,11 +28,11 @@ def test_streamed_list_and_empty(exchange):
 def test_close_is_called(exchange):
     """The server calls close() on the app's iterable"""
     token = uuid.uuid4().hex
-    response = exchange(build("GET", f"/closing/{token}"))
+    response = exchange(http_request("GET", f"/closing/{token}"))
     assert response.body == b"closing probe", f"GET /closing/...: got {show(response.body)}"
     closed = False
     for _ in range(20):  # close() may come just after the response is sent
-        closed = json.loads(exchange(build("GET", f"/closed/{token}")).body)["closed"]
+        closed = json.loads(exchange(http_request("GET", f"/closed/{token}")).body)["closed"]
         if closed:
             break
         time.sleep(0.1)
@@ -43,7 +43,7 @@ def test_close_is_called(exchange):
 @pytest.mark.points(1)
 def test_raise_before_first_chunk(exchange):
     """An app that calls start_response and then raises before any body gets a 500"""
-    response = exchange(build("GET", "/raise/first"), what="GET /raise/first")
+    response = exchange(http_request("GET", "/raise/first"), what="GET /raise/first")
     assert response.status == 500, (
         f"GET /raise/first: the app called start_response('200 OK') and raised before its "
         f"first chunk; expected 500, got {response.status}: send the status line with the "
@@ -54,25 +54,13 @@ def test_raise_before_first_chunk(exchange):
 def test_raise_mid_body(connect, exchange):
     """An app that raises mid-body: that connection is closed, the server keeps serving"""
     sock = connect()
-    sock.sendall(build("GET", "/raise/middle", close=False))
-    data, deadline = b"", time.monotonic() + 5
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            break
-        except ConnectionResetError:
-            chunk = b""
-        if not chunk:
-            data += b"<closed>"
-            break
-        data += chunk
-    ok = data.startswith(b"HTTP/1.") and data[9:12] == b"500" or data.endswith(b"<closed>")
-    assert ok, (f"GET /raise/middle: the app sent part of its body and raised; the connection "
-                f"stayed open for 5 s (got {show(data)}): close it, so the client knows the "
-                "body is cut short")
-    after = exchange(build("GET", "/status/201"), what="GET /status/201 after the error")
+    sock.sendall(http_request("GET", "/raise/middle", close=False))
+    got = read_raw(sock, timeout=5, idle=None)
+    assert got.status == 500 or got.ended == "closed", (
+        f"GET /raise/middle: the app sent part of its body and raised; the connection stayed "
+        f"open{got.quiet} (got {show(got.data)}): close it, so the client knows the body is "
+        "cut short")
+    after = exchange(http_request("GET", "/status/201"), what="GET /status/201 after the error")
     assert after.status == 201, "the server stopped serving after an error mid-body"
 
 
@@ -80,11 +68,11 @@ def test_raise_mid_body(connect, exchange):
 def test_keep_alive_or_close(connect):
     """A kept-alive connection answers its next request (or the server closes it)"""
     sock = connect()
-    sock.sendall(build("GET", "/environ/first", close=False))
+    sock.sendall(http_request("GET", "/environ/first", close=False))
     first = read_response(sock, what="GET /environ/first (HTTP/1.1, no Connection: close)")
     assert first.status == 200, f"GET /environ/first: expected 200, got {first.status}"
     try:
-        sock.sendall(build("GET", "/status/201", close=False))
+        sock.sendall(http_request("GET", "/status/201", close=False))
     except OSError:
         return  # closed after the first response: allowed
     sock.settimeout(5)
@@ -107,7 +95,7 @@ def test_keep_alive_or_close(connect):
 def test_unframed_response_is_framed(connect):
     """A body without the app's Content-Length is framed: a computed length, or a close"""
     sock = connect()
-    sock.sendall(build("GET", "/stream/gen", close=False))
+    sock.sendall(http_request("GET", "/stream/gen", close=False))
     response = read_response(sock, what="GET /stream/gen (HTTP/1.1, no Connection: close)")
     assert response.body == CHUNKS, f"GET /stream/gen: got {len(response.body)} bytes of " \
                                     f"{len(CHUNKS)}"
@@ -139,7 +127,7 @@ def test_slow_client_does_not_block(connect):
                  b"Connection: close\r\n\r\nabc")
     time.sleep(0.3)
     other = connect(3)
-    other.sendall(build("GET", "/status/201"))
+    other.sendall(http_request("GET", "/status/201"))
     try:
         response = read_response(other, what="GET /status/201", timeout=3)
     except AssertionError:
@@ -156,7 +144,7 @@ def test_slow_client_does_not_block(connect):
 def test_large_unframed_body(connect):
     """A 16 MiB body the app yields without a Content-Length arrives whole"""
     sock = connect()
-    sock.sendall(build("GET", "/stream/large"))
+    sock.sendall(http_request("GET", "/stream/large"))
     try:  # 16 MiB: more than one send() takes, even on loopback (about 4 MiB there)
         response = read_response(sock, what="GET /stream/large", timeout=10)
     except AssertionError as error:
@@ -177,7 +165,7 @@ def test_one_content_length(exchange):
     """A response carries one Content-Length, never the app's and the server's both"""
     for target, given in (("/status/201", "the app's Content-Length: 12"),
                           ("/stream/gen", "no Content-Length from the app")):
-        response = exchange(build("GET", target))
+        response = exchange(http_request("GET", target))
         lengths = [v for name, v in response.fields if name.lower() == "content-length"]
         assert len(lengths) <= 1, (
             f"GET {target} ({given}): the response has {len(lengths)} Content-Length headers "
@@ -191,9 +179,9 @@ def test_one_content_length(exchange):
 def test_connection_close_honoured(connect):
     """The connection is closed after the response to 'Connection: Close' and to HTTP/1.0"""
     for raw, what in (
-            (build("GET", "/status/201", close=False, headers={"Connection": "Close"}),
+            (http_request("GET", "/status/201", close=False, headers={"Connection": "Close"}),
              "GET /status/201 HTTP/1.1 with 'Connection: Close'"),
-            (build("GET", "/status/201", version="HTTP/1.0", close=False),
+            (http_request("GET", "/status/201", version="HTTP/1.0", close=False),
              "GET /status/201 HTTP/1.0 (no Connection header)")):
         sock = connect()
         sock.sendall(raw)
@@ -212,24 +200,20 @@ def test_connection_close_honoured(connect):
 def test_pipelined_requests(connect):
     """Two requests sent at once (pipelined): the second is answered, or the connection closed"""
     sock = connect()
-    sock.sendall(build("GET", "/status/202", close=False) + build("GET", "/status/201"))
-    data, wait = b"", Wait(3)
-    while True:
-        chunk = recv_some(sock, wait)
-        if chunk is None:
-            what = ("two requests sent at once (GET /status/202 kept alive, then GET /status/201 "
-                    "with Connection: close)")
-            if codes(data) == [202, 201]:
-                raise AssertionError(f"{what}: both answered, but the connection stayed open "
-                                     f"after the second, which said Connection: close"
-                                     f"{wait.quiet()}") from None
-            raise AssertionError(
-                f"{what}: the statuses so far are {codes(data)} and the connection stayed open"
-                f"{wait.quiet()}: the bytes after the first request are the next request; keep "
-                "them for the next read (or close the connection after the first response)")
-        if not chunk:
-            break
-        data += chunk
+    sock.sendall(http_request("GET", "/status/202", close=False)
+                 + http_request("GET", "/status/201"))
+    got = read_raw(sock, timeout=3, idle=None)
+    data = got.data
+    if got.ended == "quiet":
+        what = ("two requests sent at once (GET /status/202 kept alive, then GET /status/201 "
+                "with Connection: close)")
+        if codes(data) == [202, 201]:
+            raise AssertionError(f"{what}: both answered, but the connection stayed open after "
+                                 f"the second, which said Connection: close{got.quiet}")
+        raise AssertionError(
+            f"{what}: the statuses so far are {codes(data)} and the connection stayed open"
+            f"{got.quiet}: the bytes after the first request are the next request; keep "
+            "them for the next read (or close the connection after the first response)")
     assert codes(data) in ([202], [202, 201]), (
         f"two requests sent at once (GET /status/202, then GET /status/201): expected the "
         f"responses 202 then 201 (or 202 and a close), got the statuses {codes(data)}")

@@ -3,7 +3,9 @@
 import os
 
 import pytest
-from conftest import build, expect_key
+from conftest import expect_key
+
+from grader.testing import http_request
 
 
 @pytest.mark.points(2)
@@ -70,7 +72,7 @@ def test_server_keys(environ, server):
 def test_body_through_wsgi_input(exchange):
     """wsgi.input gives the request body: a probe app reads it and sends it back"""
     body = os.urandom(1000) + b"\r\n\r\nend"
-    response = exchange(build("POST", "/echo", body=body), what="POST /echo (1003 bytes)")
+    response = exchange(http_request("POST", "/echo", body=body), what="POST /echo (1003 bytes)")
     assert response.status == 200, f"POST /echo: expected 200, got {response.status}"
     assert response.body == body, (f"POST /echo: the app read {len(response.body)} bytes from "
                                    f"wsgi.input, not the {len(body)} bytes of the body")

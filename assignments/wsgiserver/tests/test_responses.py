@@ -4,16 +4,16 @@ import socket
 import time
 
 import pytest
-from conftest import CHUNKS, build, read_response
+from conftest import CHUNKS, read_response
 
-
+from grader.testing import http_request
 
 
 @pytest.mark.points(2)
 def test_status_and_headers(exchange):
     """The status line and headers are the ones the app gave start_response"""
     for code in (201, 404):
-        response = exchange(build("GET", f"/status/{code}"))
+        response = exchange(http_request("GET", f"/status/{code}"))
         what = f"GET /status/{code} (the app says '{code} Probe Reason')"
         assert (response.status, response.reason) == (code, "Probe Reason"), (
             f"{what}: got the status line '{response.status} {response.reason}'")
@@ -27,7 +27,7 @@ def test_status_and_headers(exchange):
 @pytest.mark.points(2)
 def test_streamed_generator(exchange):
     """A body the app yields in chunks (one empty) arrives whole"""
-    response = exchange(build("GET", "/stream/gen"))
+    response = exchange(http_request("GET", "/stream/gen"))
     assert response.status == 200, f"GET /stream/gen: expected 200, got {response.status}"
     assert response.body == CHUNKS, (
         f"GET /stream/gen: expected the {len(CHUNKS)} bytes the app yielded, got "
@@ -37,10 +37,12 @@ def test_streamed_generator(exchange):
 @pytest.mark.points(2)
 def test_exception_gives_500(exchange):
     """An app that raises before its response gets a 500, and the server keeps serving"""
-    response = exchange(build("GET", "/raise/before"), what="GET /raise/before (the app raises)")
+    response = exchange(http_request("GET", "/raise/before"),
+                        what="GET /raise/before (the app raises)")
     assert response.status == 500, (f"GET /raise/before: the app raised; expected status 500, "
                                     f"got {response.status}")
-    after = exchange(build("GET", "/status/201"), what="GET /status/201 after the exception")
+    after = exchange(http_request("GET", "/status/201"),
+                     what="GET /status/201 after the exception")
     assert after.status == 201, "the server stopped serving after the application raised"
 
 
@@ -61,7 +63,7 @@ def test_idle_client_does_not_block(connect):
     time.sleep(0.2)
     started = time.monotonic()
     other = connect(3.0)
-    other.sendall(build("GET", "/status/201"))
+    other.sendall(http_request("GET", "/status/201"))
     try:
         response = read_response(other, what="GET /status/201", timeout=3.0)
     except AssertionError:

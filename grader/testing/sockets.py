@@ -1,4 +1,5 @@
-"""Helpers for suite authors: socket reads that fail with a line a student understands."""
+"""Socket reads that fail with a line a student understands: exact, up to a marker, to the
+close, by lines; each wait ends early once the server sleeps (`Wait`)."""
 
 from __future__ import annotations
 
@@ -6,18 +7,27 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, Protocol
-
-import requests
+from types import MappingProxyType
+from typing import Literal
 
 from grader.run.wait import IDLE, Wait
 
-__all__ = ["IDLE", "ServerSession", "ShortRead", "Wait", "recv_all", "recv_exactly", "recv_lines",
+__all__ = ["ENDED", "IDLE", "ShortRead", "Wait", "recv_all", "recv_exactly", "recv_lines",
            "recv_some", "recv_until", "show", "socket_error", "step"]
+
 
 def recv_some(sock: socket.socket, wait: Wait, size: int = 65536) -> bytes | None:
     """One recv within `wait`: the bytes, b"" when the server closed (or reset) the
     connection, None once the wait is over."""
+    try:
+        return _recv(sock, wait, size)
+    except ConnectionResetError:
+        return b""
+
+
+def _recv(sock: socket.socket, wait: Wait, size: int = 65536) -> bytes | None:
+    """One recv within `wait`: the bytes, b"" once closed, None once the wait is over; a reset
+    raises ConnectionResetError."""
     while True:
         sock.settimeout(wait.step())
         try:
@@ -26,15 +36,8 @@ def recv_some(sock: socket.socket, wait: Wait, size: int = 65536) -> bytes | Non
             if wait.over():
                 return None
             continue
-        except ConnectionResetError:
-            return b""
         wait.progress()
         return chunk
-
-
-class _HasUrl(Protocol):
-    @property
-    def url(self) -> str: ...
 
 
 def show(data: bytes, limit: int = 60) -> str:
@@ -53,8 +56,9 @@ class ShortRead(AssertionError):
         self.got, self.ended = got, ended
 
 
-_ENDED = {"quiet": "went quiet", "closed": "closed the connection",
-          "reset": "reset the connection"}
+ENDED = MappingProxyType({"quiet": "went quiet", "closed": "closed the connection",
+                          "reset": "reset the connection"})
+"""How a read ended, as the end of "... before the server ___" (a ShortRead's `ended`)."""
 
 
 def recv_exactly(sock: socket.socket, n: int, *, timeout: float = 5.0) -> bytes:
@@ -62,23 +66,17 @@ def recv_exactly(sock: socket.socket, n: int, *, timeout: float = 5.0) -> bytes:
     got = bytearray()
     wait = Wait(timeout)
     while len(got) < n:
-        sock.settimeout(wait.step())
-        ended: Literal["quiet", "closed", "reset"] | None = None
+        ended: Literal["quiet", "closed", "reset"]
         try:
-            chunk = sock.recv(min(65536, n - len(got)))
-            ended = None if chunk else "closed"
-        except TimeoutError:
-            if not wait.over():
-                continue
-            ended = "quiet"
+            chunk = _recv(sock, wait, min(65536, n - len(got)))
+            ended = "quiet" if chunk is None else "closed"  # should nothing come
         except ConnectionResetError:
-            ended = "reset"
-        if ended:
+            chunk, ended = None, "reset"
+        if not chunk:
             quiet = wait.quiet() if ended == "quiet" else ""
             raise ShortRead(f"expected {n} bytes, got {len(got)} before the server "
-                            f"{_ENDED[ended]}{quiet}", got=bytes(got), ended=ended)
+                            f"{ENDED[ended]}{quiet}", got=bytes(got), ended=ended)
         got += chunk
-        wait.progress()
     return bytes(got)
 
 
@@ -117,19 +115,14 @@ def recv_until(sock: socket.socket, marker: bytes, *, timeout: float = 5.0,
     got = bytearray()
     wait = Wait(timeout)
     while marker not in got:
-        sock.settimeout(wait.step())
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            if not wait.over():
-                continue
+        chunk = _recv(sock, wait)
+        if chunk is None:
             raise AssertionError(f"no {show(marker)} came{wait.quiet()}; got "
-                                 f"{show(bytes(got))}") from None
+                                 f"{show(bytes(got))}")
         if not chunk:
             raise AssertionError(f"the server closed the connection before sending "
                                  f"{show(marker)}; got {show(bytes(got))}")
         got += chunk
-        wait.progress()
         if len(got) > limit:
             raise AssertionError(f"more than {limit} bytes without {show(marker)}")
     return bytes(got)
@@ -140,18 +133,13 @@ def recv_all(sock: socket.socket, *, timeout: float = 5.0, limit: int = 64 << 20
     got = bytearray()
     wait = Wait(timeout)
     while True:
-        sock.settimeout(wait.step())
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            if not wait.over():
-                continue
+        chunk = _recv(sock, wait)
+        if chunk is None:
             raise AssertionError(f"the server did not close the connection: it went quiet"
-                                 f"{wait.quiet()}; got {len(got)} bytes") from None
+                                 f"{wait.quiet()}; got {len(got)} bytes")
         if not chunk:
             return bytes(got)
         got += chunk
-        wait.progress()
         if len(got) > limit:
             raise AssertionError(f"the server sent more than {limit} bytes")
 
@@ -172,21 +160,3 @@ def recv_lines(sock: socket.socket, count: int, *, timeout: float = 5.0) -> list
         except AssertionError:
             raise AssertionError(f"expected {count} lines, got {len(lines)}: {lines!r}") from None
     return lines  # anything after the last line is dropped: use a buffered client for streams
-
-
-class ServerSession(requests.Session):
-    """A requests.Session bound to the server: `http.get("/path")`, with a default timeout.
-
-    The base URL is read at each request, so it follows the server across a restart.
-    """
-
-    def __init__(self, server: _HasUrl, timeout: float = 5.0) -> None:
-        super().__init__()
-        self.server, self.timeout = server, timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any,
-                **kwargs: Any) -> requests.Response:
-        if isinstance(url, str) and url.startswith("/"):
-            url = self.server.url + url
-        kwargs.setdefault("timeout", self.timeout)
-        return super().request(method, url, *args, **kwargs)
