@@ -12,6 +12,8 @@ from rich.console import Console
 from grader.core import report
 from grader.core.results import Result, TestResult
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 EVIL = '<script>alert("x")</script>\x1b[2J\x1b[31mRED\x00'
 
 

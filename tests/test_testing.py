@@ -10,6 +10,8 @@ import pytest
 
 from grader.testing import ShortRead, recv_exactly, step
 
+TIER = "process"  # real loopback sockets (tests/conftest.py)
+
 
 @pytest.fixture
 def pair():
