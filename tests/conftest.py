@@ -1,9 +1,16 @@
-"""Shared fixtures for the project's own tests: the real course, real backends."""
+"""Shared fixtures for the project's own tests (the real course, real backends), and the tiers
+that say what each test needs to run."""
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import sys
+import threading
+import warnings
+from collections.abc import Generator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,19 +24,142 @@ ROOT = Path(__file__).resolve().parent.parent
 # what other tests already cover. `make test-all` (GRADER_TESTS=all) runs them too.
 EVERYTHING = os.environ.get("GRADER_TESTS", "") == "all"
 
+# Every test has exactly one tier, what it needs to run (lightest first); tier_of() decides,
+# and a test with none or two stops the run before anything runs.
+TIERS = {
+    "pure": "no process, no socket, no Docker: logic on values and files",
+    "process": "starts processes, servers or git repositories on this machine; no Docker",
+    "docker": "needs a Docker engine",
+}
+# Without an engine a docker test is skipped and says why, unless GRADER_REQUIRE_DOCKER is set
+# (make test and make test-all set it, so CI does): there it fails, as a skip must never make
+# CI green.
+REQUIRE_DOCKER = os.environ.get("GRADER_REQUIRE_DOCKER", "") not in ("", "0")
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "full_only: run only by `make test-all` (costly, and "
                             "covered in part by the other tests)")
+    for tier, what in TIERS.items():
+        config.addinivalue_line("markers", f"{tier}: tier: {what}")
+    config.addinivalue_line("markers", "slow: whole classes, suites through the CLI, exports, "
+                            "every assignment (5 s to minutes): left out of `make test-fast`")
+    sys.addaudithook(_audit)
 
 
+def tier_of(item: pytest.Item) -> str:
+    """What `item` needs: the heavier of what its fixtures need and its module's `TIER`, unless
+    the test has its own marker (`@pytest.mark.pure`), which may not be lighter than its
+    fixtures. Fixtures: `docker_ready` (asked for directly or through another fixture) or a
+    `backend` parameter of "docker" need docker; `pytester` or a `backend` of "process" need
+    process. ValueError when a test has no tier, two, or one lighter than its fixtures."""
+    rank = list(TIERS).index
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    fixtures = getattr(item, "fixturenames", ())
+    needs = ("docker" if "docker_ready" in fixtures or params.get("backend") == "docker" else
+             "process" if "pytester" in fixtures or params.get("backend") == "process" else None)
+    own = [m.name for m in item.own_markers if m.name in TIERS]
+    module = getattr(getattr(item, "module", None), "TIER", None)
+    if len(own) > 1:
+        raise ValueError(f"marked {' and '.join(own)}: a test has one tier")
+    if module is not None and module not in TIERS:
+        raise ValueError(f"its module's TIER is {module!r}, not one of {', '.join(TIERS)}")
+    if own and needs and rank(own[0]) < rank(needs):
+        raise ValueError(f"marked {own[0]}, but its fixtures need {needs}")
+    found = own or [tier for tier in (needs, module) if tier]
+    if not found:
+        raise ValueError(f"no tier: set TIER = {' | '.join(map(repr, TIERS))} in its module, "
+                         "or mark the test")
+    return max(found, key=rank)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by the markers added here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    problems = []
+    for item in items:
+        try:
+            tier = tier_of(item)
+        except ValueError as exc:
+            problems.append(f"{item.nodeid}: {exc}")
+            continue
+        if not item.get_closest_marker(tier):
+            item.add_marker(tier)
+    if problems:
+        raise pytest.UsageError("tests need exactly one tier (tests/conftest.py):\n  "
+                                + "\n  ".join(problems))
     if EVERYTHING:
         return
     left_out = [item for item in items if item.get_closest_marker("full_only")]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = [item for item in items if not item.get_closest_marker("full_only")]
+
+
+@functools.cache
+def no_engine() -> str:
+    """Why no Docker engine answers here ("" when one does); asked once per run."""
+    import docker
+
+    # The client leaves the socket of a failed connection unclosed: its ResourceWarning (an
+    # error here) would fail whichever test runs when the socket is collected.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            docker.from_env(timeout=5).ping()
+            why = ""
+        except Exception as exc:  # the client's own words: no socket, refused, a bad DOCKER_HOST
+            why = (str(exc).splitlines() or [type(exc).__name__])[0][:300]
+        gc.collect()
+    return why
+
+
+def require_docker() -> None:
+    """Skip the running test when no engine answers, with the reason; fail it instead under
+    GRADER_REQUIRE_DOCKER."""
+    why = no_engine()
+    if not why:
+        return
+    where = os.environ.get("DOCKER_HOST") or "the default socket"
+    if REQUIRE_DOCKER:
+        pytest.fail(f"these tests need a Docker engine (make test sets everything else up): "
+                    f"none answered at {where} ({why})")
+    pytest.skip(f"needs a Docker engine: none answered at {where} ({why})")
+
+
+# A pure test that starts a process or opens a socket fails at the call that did it: an audit
+# hook (there for the whole run: hooks cannot be removed) that acts while a pure test is set up
+# or runs, in the thread that runs it.
+_NOT_PURE = frozenset({"subprocess.Popen", "os.fork", "os.forkpty", "os.posix_spawn",
+                       "os.spawn", "os.exec", "os.system", "socket.bind", "socket.connect"})
+_in_pure = threading.local()
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if event in _NOT_PURE and getattr(_in_pure, "test", False):
+        raise RuntimeError(f"{event} in a pure test: it is a process test (tests/conftest.py)")
+
+
+@contextmanager
+def _pure_if(item: pytest.Item) -> Iterator[None]:
+    _in_pure.test = item.get_closest_marker("pure") is not None
+    try:
+        yield
+    finally:
+        _in_pure.test = False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    if item.get_closest_marker("docker"):
+        require_docker()
+    with _pure_if(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    with _pure_if(item):  # not teardown: it may end a module's servers after its last test
+        return (yield)
 
 
 @pytest.fixture(scope="session")
@@ -39,9 +169,9 @@ def course() -> Course:
 
 @pytest.fixture(scope="session")
 def docker_ready(course: Course) -> str:
-    """Build the images once per run (the real ones: no mocks of the container path)."""
-    if resolve_backend("auto") != "docker":
-        pytest.fail("these tests need a Docker engine (make test sets everything else up)")
+    """The real engine and images (no mocks of the container path); without an engine, see
+    require_docker()."""
+    require_docker()
     return "docker"
 
 

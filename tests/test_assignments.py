@@ -108,6 +108,7 @@ def _failed(result: Result) -> set[str]:
     return {t.name.rpartition("::")[2] for t in result.tests if t.status != "passed"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_reference_full_marks_starter_low(graded, backend: str, assignment: str) -> None:
@@ -120,6 +121,7 @@ def test_reference_full_marks_starter_low(graded, backend: str, assignment: str)
     assert starter.status != "error", starter.reason
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("backend", "variant"), [
     pytest.param(b, v, id=f"{b}-{v.parent.name}/{v.name}",
                  marks=[] if _graded_now(b, v) else [pytest.mark.full_only])
@@ -142,6 +144,7 @@ def test_buggy_variant_loses_what_it_deserves(graded, backend: str, variant: Pat
         assert expect["reason"] in result.reason, result.reason
 
 
+@pytest.mark.pure
 def test_process_sample_is_stable_and_takes_from_every_assignment() -> None:
     assert _process_sample() == SAMPLE
     for assignment in ASSIGNMENTS:

@@ -22,6 +22,8 @@ from grader.run.grade import grade_submission
 
 from .conftest import ROOT, as_in_a_terminal, leftovers
 
+TIER = "process"  # what its tests need (tests/conftest.py)
+
 GRADER = [sys.executable, "-m", "grader"]
 
 
@@ -44,6 +46,7 @@ def _rows(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_rerun_keeps_finished_results_and_regrades_changes(tmp_path: Path) -> None:
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -94,6 +97,7 @@ def test_sigkill_mid_batch_then_rerun_loses_and_duplicates_nothing(
     assert not leftovers(), "the killed grader's containers were not reaped"
 
 
+@pytest.mark.pure
 def test_a_write_cut_short_is_swept_by_the_next_write_of_that_file(tmp_path: Path) -> None:
     """A SIGKILL between writing a report's temporary file and renaming it leaves the temporary
     file; the rerun writes that report again, and nothing half-written may remain."""
@@ -179,6 +183,7 @@ def test_missing_submission_gets_a_grade_and_a_reason(tmp_path: Path, course: Co
     assert result.max_score == 19 and all(t.feedback.startswith("not run") for t in result.tests)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("path", "code"), [("reference/echo", 0), ("starter/echo", 1)])
 def test_check_exit_code_means_full_marks(path: str, code: int) -> None:
     done = subprocess.run([*GRADER, "check", path, "--backend", "process"], cwd=ROOT,

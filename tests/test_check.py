@@ -22,6 +22,8 @@ from grader.student.checking import WINDOWS, UnsupportedPlatform, pick_backend
 
 from .conftest import ROOT, as_in_a_terminal
 
+TIER = "process"  # what its tests need (tests/conftest.py)
+
 GRADER = [sys.executable, "-m", "grader"]
 
 
@@ -74,6 +76,7 @@ def test_unreachable_registry_builds_on_the_local_base(tmp_path: Path, docker_re
     assert "(docker backend)" in done.stdout
 
 
+@pytest.mark.pure
 def test_windows_is_told_to_use_wsl_or_docker() -> None:
     course = load_course(ROOT)
     with pytest.raises(UnsupportedPlatform, match="WSL") as err:
@@ -101,6 +104,7 @@ def test_a_server_that_never_listens_is_one_line_and_its_output(tmp_path: Path) 
     assert "> ::error::not from the grader" in out
 
 
+@pytest.mark.slow
 def test_watch_reruns_when_a_file_changes(tmp_path: Path) -> None:
     sub = tmp_path / "echo"
     shutil.copytree(ROOT / "starter/echo", sub)

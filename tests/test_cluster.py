@@ -341,6 +341,7 @@ def _certificates(folder: Path) -> Tls:
     return files
 
 
+@pytest.mark.pure
 def test_a_submission_travels_as_capped_bytes(tmp_path: Path) -> None:
     """Symlinks stay links (a link to a coordinator file never ships the file); past the cap,
     only the largest file is cut, just enough for the worker's staging to refuse it."""
@@ -365,6 +366,7 @@ def test_a_submission_travels_as_capped_bytes(tmp_path: Path) -> None:
     assert STAGE_CAP > 1000
 
 
+@pytest.mark.pure
 def test_what_comes_back_pickles() -> None:
     """Dask pickles the worker's answer: the Result (a dataclass) must survive it whole."""
     result = Result(student="ann", assignment="echo", status="ok", reason="", fingerprint="f",

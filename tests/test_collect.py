@@ -14,6 +14,8 @@ from grader.instructor.collect import collect_class
 
 from .gitserve import Student, git, git_daemon, http_git
 
+TIER = "process"  # what its tests need (tests/conftest.py)
+
 DUE = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.timezone.utc)
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)

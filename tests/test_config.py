@@ -12,6 +12,8 @@ from grader.core.config import ConfigError, load_course
 
 from .conftest import ROOT
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 
 @pytest.fixture
 def course_dir(tmp_path: Path) -> Path:

@@ -11,6 +11,8 @@ import pytest
 from grader.core.config import load_course
 from grader.run.grade import grade_submission
 
+TIER = "process"  # what its tests need (tests/conftest.py)
+
 SERVER = """\
 import os, socket
 server = socket.create_server(("0.0.0.0", int(os.environ["PORT"])))

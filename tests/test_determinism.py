@@ -35,6 +35,7 @@ from .test_assignments import ASSIGNMENTS, VARIANTS, _apply, _expect
 SAMPLE = 2
 BACKEND = os.environ.get("GRADER_DETERMINISM_BACKEND", "process")
 EVERY = os.environ.get("GRADER_DETERMINISM", "") == "all"
+TIER = "docker" if BACKEND == "docker" else "process"  # tests/conftest.py
 
 
 def chosen(assignment: str) -> list[Path]:
@@ -81,6 +82,7 @@ def outcomes(results: list[Result]) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_same_outcomes_twice(request, course: Course, tmp_path: Path, assignment: str) -> None:
     variants = chosen(assignment)
@@ -103,6 +105,7 @@ def test_same_outcomes_twice(request, course: Course, tmp_path: Path, assignment
     assert not differ, differ
 
 
+@pytest.mark.pure
 def test_sample_is_stable_and_covers_every_assignment() -> None:
     """The CI sample is the same every run and takes from each assignment."""
     if EVERY:

@@ -27,6 +27,8 @@ from grader.export import TARGETS, export_assignment
 
 from .conftest import ROOT
 
+TIER = "process"  # what its tests need (tests/conftest.py)
+
 GRADER = [sys.executable, "-m", "grader"]
 ASSIGNMENTS = list(yaml.safe_load((ROOT / "grading.yml").read_text())["assignments"])
 SCHEMA = json.loads((ROOT / "tests/schemas/classroom50-result-v1.schema.json").read_text())
@@ -325,6 +327,7 @@ def export_runs(request: pytest.FixtureRequest, course: Course,
         lane.shutdown(wait=True, cancel_futures=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_export_grades_as_its_platform_runs_it(export_runs: dict[str, Future[None]],

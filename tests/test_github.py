@@ -19,6 +19,8 @@ from grader.instructor.github import GitHub
 
 from .gitserve import Student, http_git
 
+TIER = "process"  # a local HTTP server and git (tests/conftest.py)
+
 ACTOR = {"login": "octocat", "id": 1, "node_id": "MDQ6VXNlcjE=", "type": "User",
          "site_admin": False, "url": "https://api.github.com/users/octocat"}
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from grader.core.config import Course, load_course
 from grader.core.results import Result, TestResult
 from grader.instructor import classreport, late
@@ -19,6 +21,8 @@ from grader.instructor.grades import Grade
 from grader.run.suite import collect
 
 from .conftest import ROOT
+
+TIER = "process"  # what its tests need (tests/conftest.py)
 
 GRADER = [sys.executable, "-m", "grader"]
 TOKEN = "ghp_NEVERWRITTEN0123456789abcdef"
@@ -32,6 +36,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return proc
 
 
+@pytest.mark.slow
 def test_collect_grade_regrade_publish(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "examples/remotes.py", str(tmp_path / "remotes")], cwd=ROOT,
                    check=True, capture_output=True)
@@ -70,6 +75,7 @@ def test_collect_grade_regrade_publish(tmp_path: Path) -> None:
     assert leaks == []
 
 
+@pytest.mark.pure
 def test_report_marks_suspects_and_flaky_and_escapes(course: Course, tmp_path: Path) -> None:
     def result(student: str, passed: bool, reason: str = "") -> Result:
         return Result(student=student, assignment="echo", reason=reason, duration=1.5, tests=[

@@ -19,6 +19,8 @@ from grader.instructor.collect import Collected
 from grader.instructor.grades import Grade
 from grader.instructor.publish import gradebook_csv
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 DUE = dt.datetime(2026, 10, 1, 23, 59, tzinfo=dt.timezone.utc)
 POLICY = LatePolicy(grace_minutes=15, penalty_per_day=10, cap=25, max_days=5)
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from .conftest import ROOT
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 PACKAGE = ROOT / "grader"
 # Bottom to top; a floor may import its own and any lower one.
 FLOORS = {"core": 0, "sandbox": 1, "run": 2, "testing": 2, "batch": 3, "export": 4,

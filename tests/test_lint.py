@@ -16,6 +16,8 @@ from grader.run.suite import SuiteError, collect
 
 from .conftest import ROOT
 
+TIER = "process"  # what its tests need (tests/conftest.py)
+
 GOOD = """\
 import pytest
 
@@ -37,6 +39,7 @@ def _course(tmp: Path, suite: dict[str, str]) -> Path:
     return tmp
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(load_course(ROOT).assignments))
 def test_every_assignment_lints_clean(name: str) -> None:
     course = load_course(ROOT)
@@ -94,6 +97,7 @@ def test_an_empty_submission_does_not_stop_the_batch(tmp_path: Path) -> None:
     assert [t.feedback for t in ben.tests] == ["not run: nothing was submitted"]
 
 
+@pytest.mark.slow
 def test_lint_full_grades_the_reference_and_the_starter() -> None:
     cli = subprocess.run([sys.executable, "-m", "grader", "lint", "echo", "--full"],
                          cwd=ROOT, capture_output=True, text=True)
@@ -102,6 +106,7 @@ def test_lint_full_grades_the_reference_and_the_starter() -> None:
     assert "(reference full marks, starter not)" in cli.stdout
 
 
+@pytest.mark.slow
 def test_lint_fails_when_the_exported_kit_would_not_run(tmp_path: Path) -> None:
     """A file the public tests need but the kit leaves out is the course author's error, said
     by `grader lint` before any student's template runs; naming it in public_files mends it."""
@@ -125,6 +130,7 @@ def test_lint_fails_when_the_exported_kit_would_not_run(tmp_path: Path) -> None:
     assert done.returncode == 0 and "mini: ok, 1 tests" in done.stdout, done.stdout
 
 
+@pytest.mark.pure
 def test_public_files_never_name_a_hidden_test(tmp_path: Path) -> None:
     root = _course(tmp_path, {"tests/test_a.py": GOOD, "hidden/test_b.py": GOOD})
     (root / "assignments/mini/assignment.yml").write_text("title: Mini\n"

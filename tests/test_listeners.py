@@ -5,6 +5,8 @@ from __future__ import annotations
 from grader.core.text import crash_cause, last_lines
 from grader.sandbox.listeners import Listener, judge, parse_proc_tcp
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 TCP = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1001 0 111 1

@@ -19,6 +19,8 @@ from grader.run.grade import grade_submission
 
 from .conftest import ROOT
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 ECHO = ROOT / "reference" / "echo"
 MUST_DIE = "ReplaceTrueWithFalse-server.py-L22-9d8e2509"  # `while True` -> `while False`: no accept
 
@@ -100,6 +102,7 @@ def test_equivalents_file_is_validated(tmp_path: Path) -> None:
     assert load_equivalents(bad) == {}
 
 
+@pytest.mark.process
 def test_a_mutant_that_must_die_dies(tmp_path: Path) -> None:
     mutant = _by_id(generate(ECHO))[MUST_DIE]
     folder = tmp_path / mutant.id
@@ -111,6 +114,8 @@ def test_a_mutant_that_must_die_dies(tmp_path: Path) -> None:
     assert classify(mutant, result, {}).verdict == "killed", result.reason
 
 
+@pytest.mark.slow
+@pytest.mark.process
 def test_grader_mutants_on_echo(tmp_path: Path) -> None:
     """The command itself, as a course author runs it: a small sample, the process backend."""
     out = tmp_path / "out"

@@ -13,6 +13,8 @@ from rich.console import Console
 from grader.core import report
 from grader.core.results import STORE, Result, TestResult, load_result, save_result
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 EVIL = '<script>alert("x")</script>\x1b[2J\x1b[31mRED\x00'
 
 

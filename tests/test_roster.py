@@ -9,6 +9,8 @@ import pytest
 from grader.core.config import ConfigError, Course
 from grader.instructor.roster import load_roster, read_csv
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 
 def test_classroom50_roster_skips_staff(tmp_path: Path) -> None:
     path = tmp_path / "roster.csv"

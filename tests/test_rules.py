@@ -14,6 +14,8 @@ from grader.core.rules import breach, check_imports, check_rules, imports_of
 
 from .conftest import ROOT
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 RULES = ImportRules(forbidden=["http.server", "socketserver", "wsgiref"], stdlib_only=True)
 
 

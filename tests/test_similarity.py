@@ -10,6 +10,8 @@ from grader.instructor.similarity import similarity_report
 
 from .conftest import ROOT
 
+TIER = "process"  # copydetect imports matplotlib, which may run fc-list (tests/conftest.py)
+
 OWN = """
 def handle(conn, registry, log):
     buffered = b""

@@ -26,6 +26,8 @@ from grader.testing import (
     step,
 )
 
+TIER = "process"  # real loopback sockets (tests/conftest.py)
+
 
 @pytest.fixture
 def pair():

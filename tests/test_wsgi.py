@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from .conftest import ROOT
 
+TIER = "pure"  # what its tests need (tests/conftest.py)
+
 
 def test_runner_copies_are_identical() -> None:
     runners = [ROOT / "assignments" / a / "support" / "wsgi_runner.py"
