@@ -15,6 +15,7 @@ from grader.sandbox.base import read_folder
 
 from .conftest import ROOT
 
+TIER = "pure"  # what its tests need (tests/conftest.py): files and threads, no process
 SECRET = b"a host file the student must never see"
 
 
