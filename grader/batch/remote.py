@@ -44,7 +44,7 @@ def pack(folder: Path, *, cap: int = STAGE_CAP) -> bytes:
     worker's staging refuses the copy exactly as it would refuse the original."""
     buf = io.BytesIO()
     total = 0
-    paths = files(folder) if folder.is_dir() else []
+    paths = files(folder, links=True) if folder.is_dir() else []
     with tarfile.open(fileobj=buf, mode="w:gz", compresslevel=1) as tar:
         for path in sorted(paths, key=lambda p: (p.lstat().st_size, p)):
             info = tarfile.TarInfo(path.relative_to(folder).as_posix())

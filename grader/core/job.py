@@ -83,9 +83,12 @@ def fingerprint(assignment: Assignment, submission: Path, backend: str, limits: 
     h = hashlib.sha256(f"{_VERSION}\n{backend}\n{limits.model_dump_json()}\n{hidden}\n".encode())
     for root in (assignment.dir, submission):
         if root.is_dir():
-            for path in files(root):
+            for path in files(root, links=True):
                 if path.name in _NOT_GRADED:
                     continue
                 h.update(str(path.relative_to(root)).encode() + b"\0")
-                h.update(hashlib.sha256(path.read_bytes()).digest())
+                if path.is_symlink():  # the link's text, never what it points to
+                    h.update(b"link\0" + os.readlink(path).encode(errors="surrogateescape"))
+                else:
+                    h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:16]

@@ -22,16 +22,19 @@ class TooLarge(Exception):
     """The submission is larger than STAGE_CAP."""
 
 
-def files(folder: Path) -> list[Path]:
+def files(folder: Path, *, links: bool = False) -> list[Path]:
     """A folder's regular files, sorted, without SKIP folders and without what its own
-    .gitignore names (generated files, e.g. a large test fixture). A symlink is never a file of
-    the submission, nor followed: the grader hashes and parses these files on the host, maybe as
-    root, and a link could name any host file (/proc/kcore, a fifo)."""
+    .gitignore names (generated files, e.g. a large test fixture). A symlink is never followed:
+    the grader hashes and parses these files on the host, maybe as root, and a link could name
+    any host file (/proc/kcore, a fifo). With `links`, symlinks are listed too, as links (to be
+    copied or hashed as their target's name, never read through)."""
     found = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in SKIP)
-        found += [p for n in names if n not in SKIP
-                  and stat.S_ISREG((p := Path(root, n)).lstat().st_mode)]
+        for n in names:
+            mode = (p := Path(root, n)).lstat().st_mode
+            if n not in SKIP and (stat.S_ISREG(mode) or (links and stat.S_ISLNK(mode))):
+                found.append(p)
     return sorted(p for p in found if not generated(folder, p))
 
 
