@@ -20,6 +20,8 @@ FLOORS = {"core": 0, "sandbox": 1, "run": 2, "testing": 2, "batch": 3, "export":
 def _modules() -> dict[str, Path]:
     found = {}
     for path in PACKAGE.rglob("*.py"):
+        if path.parent.name == "runners":  # programs run beside a submission, not modules
+            continue
         parts = path.relative_to(ROOT).with_suffix("").parts
         found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
     return found

@@ -7,6 +7,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import docker
 import pytest
@@ -93,14 +95,22 @@ def test_container_reaches_nothing_but_answers_the_grader(
     assert not _left("sandbox_probe")
 
 
+@contextmanager
+def _reference_container(course: Course, name: str, suffix: str) -> Iterator[Any]:
+    """The reference of `name` running in docker: its container whose name ends in `suffix`
+    (-app1 the server, -net the network holder)."""
+    assignment = course.assignment(name)
+    image = runtime_image(course, assignment, log=lambda _: None)
+    with open_server("docker", assignment=assignment, limits=course.limits, image=image,
+                     submission=ROOT / "reference" / name):
+        [found] = [c for c in docker.from_env().containers.list(filters={"label": LABEL})
+                   if c.name.endswith(suffix) and c in _left(name)]
+        yield found
+    assert not _left(name)
+
+
 def test_container_limits_are_on_by_default(course: Course, docker_ready: str) -> None:
-    echo = course.assignment("echo")
-    image = runtime_image(course, echo, log=lambda _: None)
-    with open_server("docker", assignment=echo, limits=course.limits, image=image,
-                     submission=ROOT / "reference" / "echo"):
-        client = docker.from_env()
-        [app] = [c for c in client.containers.list(filters={"label": LABEL})
-                 if c.name.endswith("-app1") and c in _left("echo")]
+    with _reference_container(course, "echo", "-app1") as app:
         host = app.attrs["HostConfig"]
         assert host["Memory"] == 256 * 1024 * 1024 and host["MemorySwap"] == host["Memory"]
         assert host["NanoCpus"] == 1_000_000_000 and host["PidsLimit"] == 64
@@ -115,26 +125,18 @@ def test_container_limits_are_on_by_default(course: Course, docker_ready: str) -
         assert command[:3] == ["timeout", "-s", "KILL"] and 118 <= int(command[3]) <= 120
         mounts = {m["Destination"]: m for m in app.attrs["Mounts"]}
         assert mounts["/app"]["RW"] is False
-    assert not _left("echo")
 
 
 def test_holder_and_data_dir_are_locked_down_too(course: Course, docker_ready: str) -> None:
     """The network holder (the only container with NET_ADMIN) gets no-new-privileges and a log
     limit; DATA_DIR's volume is mounted nosuid, nodev and noexec."""
-    books = course.assignment("books")
-    image = runtime_image(course, books, log=lambda _: None)
-    with open_server("docker", assignment=books, limits=course.limits, image=image,
-                     submission=ROOT / "reference" / "books"):
-        client = docker.from_env()
-        [holder] = [c for c in client.containers.list(filters={"label": LABEL})
-                    if c.name.endswith("-net") and c in _left("books")]
+    with _reference_container(course, "books", "-net") as holder:
         host = holder.attrs["HostConfig"]
         assert host["SecurityOpt"] == ["no-new-privileges"] and host["CapAdd"] == ["NET_ADMIN"]
         assert host["LogConfig"]["Config"]["max-size"] == "64k"
         [volume] = [v for v in _left("books") if isinstance(v, docker.models.volumes.Volume)]
         options = volume.attrs["Options"]["o"].split(",")
         assert {"nosuid", "nodev", "noexec"} <= set(options), options
-    assert not _left("books")
 
 
 def _left(student: str) -> list[object]:

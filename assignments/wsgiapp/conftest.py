@@ -1,6 +1,6 @@
 """Helpers shared by the public and hidden wsgiapp tests.
 
-The grader serves `app:application` with its own runner (support/wsgi_runner.py), through
+The grader serves `app:application` with its own runner (grader/runners/wsgi_runner.py), through
 `wsgiref.validate.validator`. When the validator rejects something, or an exception escapes the
 application, the runner answers 500 with an `X-WSGI-Error` header: `fetch` turns that into the
 test's feedback, quoting it (grader.testing's `explain`).

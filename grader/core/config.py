@@ -15,10 +15,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["Assignment", "ClusterSettings", "CollectSettings", "ConfigError", "Course",
+__all__ = ["RUNNERS", "Assignment", "ClusterSettings", "CollectSettings", "ConfigError", "Course",
            "CourseEntry", "ImportRules", "LatePolicy", "Limits", "RosterEntry", "load_assignment",
            "load_course",
            "load_equivalents"]
+
+
+# The grader's own programs that run beside a submission (an assignment's {runners}): the WSGI
+# runner, say. Mounted read-only; part of the fingerprint of an assignment that uses them.
+RUNNERS = Path(__file__).resolve().parent.parent / "runners"
 
 
 class ConfigError(Exception):
@@ -63,7 +68,9 @@ class Assignment(_Model):
     id: str = Field(description="the folder name under assignments/ (set by the loader)")
     dir: Path = Field(description="the assignment folder (set by the loader)")
     title: str = Field(description="what the student sees as the assignment's name")
-    entry: str = Field("python server.py", description="command that starts a submission")
+    entry: str = Field("python server.py", description="command that starts a submission; "
+                       "{support} is the support folder, {runners} the grader's runners "
+                       "(e.g. python {runners}/wsgi_runner.py app:application)")
     port: int = Field(8000, ge=1024, le=65535, description="PORT given to a container")
     startup_timeout: float = Field(10, gt=0, description="seconds to wait for the port to listen")
     test_timeout: float = Field(20, gt=0, description="seconds one test may take")
@@ -99,12 +106,21 @@ class Assignment(_Model):
     def argv(self) -> list[str]:
         return shlex.split(self.entry)
 
-    def command(self, *, support: str) -> tuple[list[str], dict[str, str]]:
-        """argv and extra env with {support} replaced by where the support folder is mounted."""
-        env = {k: v.replace("{support}", support) for k, v in self.env.items()}
+    def command(self, *, support: str, runners: str) -> tuple[list[str], dict[str, str]]:
+        """argv and extra env with {support} and {runners} replaced by where the assignment's
+        support folder and the grader's runners are mounted."""
+        def fill(text: str) -> str:
+            return text.replace("{support}", support).replace("{runners}", runners)
+
+        env = {k: fill(v) for k, v in self.env.items()}
         if self.support:
             env["SUPPORT"] = support
-        return [a.replace("{support}", support) for a in self.argv], env
+        return [fill(a) for a in self.argv], env
+
+    @property
+    def uses_runners(self) -> bool:
+        """Does the server start with one of the grader's runners (grader/runners/)?"""
+        return any("{runners}" in v for v in (self.entry, *self.env.values()))
 
     def suites(self, *, hidden: bool) -> list[Path]:
         names = ["tests", "hidden"] if hidden else ["tests"]

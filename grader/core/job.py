@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from grader.core.config import Assignment, Course, Limits
+from grader.core.config import RUNNERS, Assignment, Course, Limits
 from grader.core.submission import files
 
 __all__ = ["Backend", "BackendChoice", "Job", "SandboxRef", "fingerprint", "owner_id"]
@@ -81,7 +81,7 @@ def fingerprint(assignment: Assignment, submission: Path, backend: str, limits: 
                 hidden: bool = True) -> str:
     """A hash of everything a grade depends on: a resumed batch regrades only what changed."""
     h = hashlib.sha256(f"{_VERSION}\n{backend}\n{limits.model_dump_json()}\n{hidden}\n".encode())
-    for root in (assignment.dir, submission):
+    for root in (assignment.dir, submission, *([RUNNERS] if assignment.uses_runners else [])):
         if root.is_dir():
             for path in files(root, links=True):
                 if path.name in _NOT_GRADED:

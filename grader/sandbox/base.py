@@ -33,14 +33,14 @@ _WRONG_GRACE = 1.0  # s a wrong listener may stay before we say so (a server may
 
 
 def server_command(assignment: Assignment, *, port: int, host: str, home: str, support: str,
-                   docroot: str | None, data_dir: str | None,
+                   runners: str, docroot: str | None, data_dir: str | None,
                    path: str | None = None) -> tuple[list[str], dict[str, str]]:
     """The command a submission's server starts with and its whole environment, the same on
     both backends: what the handout promises (PORT, HOST, DOCROOT, DATA_DIR, SUPPORT, the
     assignment's own variables) and what a Python needs, never the grader's own variables (a
     token in the instructor's shell stays there). `path`: PATH, where the image's own does not
     apply (a container keeps its image's)."""
-    argv, extra = assignment.command(support=support)
+    argv, extra = assignment.command(support=support, runners=runners)
     env = {**({"PATH": path} if path else {}), "HOME": home, "LANG": "C.UTF-8", **extra,
            "PORT": str(port),
            "HOST": host, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",

@@ -26,6 +26,7 @@ import psutil
 from docker.errors import DockerException
 from docker.types import LogConfig, Mount, Ulimit
 
+from grader.core.config import RUNNERS
 from grader.core.job import SandboxRef, owner_id
 from grader.core.submission import TooLarge, stage_copy
 from grader.sandbox import runtime
@@ -47,6 +48,7 @@ __all__ = ["DockerServer", "client", "orphans", "owner_labels", "reap"]
 
 STUDENT = "10001:10001"
 _SUPPORT = "/srv/support"  # where an assignment's `support` folder is mounted
+_RUNNERS = "/srv/runners"  # where the grader's runners are (an assignment's {runners})
 def client() -> docker.DockerClient:
     try:
         c = docker.from_env(timeout=60)
@@ -112,12 +114,15 @@ class DockerServer(Server):
         box = self._box
         argv, env = server_command(
             self.assignment, port=self.port, host="0.0.0.0", home="/tmp", support=_SUPPORT,
+            runners=_RUNNERS,
             docroot="/srv/www" if self.docroot else None,
             data_dir="/data" if box.volume is not None else None)
         volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
         support = self.assignment.support_path
         if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
             volumes[str(support.resolve())] = {"bind": _SUPPORT, "mode": "ro"}
+        if self.assignment.uses_runners:  # the grader's runners: read-only too
+            volumes[str(RUNNERS)] = {"bind": _RUNNERS, "mode": "ro"}
         mounts = list(self._runtime)
         if self.docroot:
             volumes[str(self.docroot.resolve())] = {"bind": "/srv/www", "mode": "ro"}

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from grader.core.config import RUNNERS
 from grader.sandbox.base import (
     DATA_CAP,
     FILE_CAP,
@@ -86,7 +87,7 @@ class ProcessServer(Server):
         support = self.assignment.support_path
         argv, env = server_command(
             self.assignment, port=self.port, host="0.0.0.0", home=os.environ.get("HOME", "/tmp"),
-            support=str(support.resolve()) if support else "",
+            support=str(support.resolve()) if support else "", runners=str(RUNNERS),
             docroot=str(self.docroot) if self.docroot else None,
             data_dir=str(self._data) if self._data else None,
             path=os.environ.get("PATH", os.defpath))

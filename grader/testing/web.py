@@ -10,8 +10,8 @@ import requests
 __all__ = ["WSGI_ERROR", "ServerSession", "expect_status", "explain", "media_type"]
 
 WSGI_ERROR = "X-WSGI-Error"
-"""The header in which an assignment's `support/wsgi_runner.py` reports, in one line
-(`ExceptionType: message`), what made it answer 500."""
+"""The header in which the grader's WSGI runner (`grader/runners/wsgi_runner.py`) reports, in
+one line (`ExceptionType: message`), what made it answer 500."""
 
 
 class _HasUrl(Protocol):

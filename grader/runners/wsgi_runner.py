@@ -3,7 +3,11 @@ through `wsgiref.validate.validator` (not the student's `__main__`, so conforman
 skipped).
 
 Usage: python wsgi_runner.py MODULE:CALLABLE   (PORT from the environment; the current folder,
-the submission, is importable; this folder comes first, so a grader-supplied module wins).
+the submission, is importable; the assignment's SUPPORT folder, when it has one, comes first, so
+a grader-supplied module such as framework's website.py wins over a student's file of that name).
+
+One runner for every WSGI assignment: it is the grader's (grader/runners/), mounted read-only
+beside the submission, and an assignment names it as {runners}/wsgi_runner.py.
 
 What went wrong reaches the suite in the response itself: when the validator raises, or any
 exception escapes the application (while it is called, iterated or closed), the runner answers
@@ -61,7 +65,8 @@ class QuietHandler(WSGIRequestHandler):
 
 def load(spec):
     module_name, _, attr = spec.partition(":")
-    sys.path[1:1] = [os.getcwd()]  # after this folder: a supplied website.py wins over a copy
+    # the assignment's support folder first (its website.py wins over a copy), then the submission
+    sys.path[1:1] = [p for p in (os.environ.get("SUPPORT"), os.getcwd()) if p]
     module = __import__(module_name)
     return getattr(module, attr or "application")
 
