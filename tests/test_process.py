@@ -71,3 +71,29 @@ def test_idle_share_tells_a_blocked_server_from_a_poller(course: Course) -> None
     assert shares["reference/echo"] == 0.0
     assert shares["tests/hostile/busy_poller"] is not None
     assert shares["tests/hostile/busy_poller"] > 0.5
+
+
+ENV_PRINTER = """
+import os, socket
+print("ENV", " ".join(sorted(os.environ)), flush=True)
+server = socket.create_server((os.environ["HOST"], int(os.environ["PORT"])))
+while True:
+    server.accept()[0].close()
+"""
+
+
+def test_the_server_gets_the_contract_never_the_graders_environment(
+        course: Course, tmp_path, monkeypatch) -> None:
+    """A token in the grader's environment (GH_TOKEN, say) never reaches the student's server:
+    it gets PATH, HOME, LANG, the contract's variables and the assignment's own, and no other."""
+    monkeypatch.setenv("GH_TOKEN", "ghp_secret")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "also secret")
+    (tmp_path / "server.py").write_text(ENV_PRINTER)
+    with open_server("process", assignment=course.assignment("echo"), limits=course.limits,
+                     submission=tmp_path) as server:
+        [line] = [ln for ln in server.logs().splitlines() if ln.startswith("ENV ")]
+    names = set(line.split()[1:])
+    assert not {"GH_TOKEN", "AWS_SECRET_ACCESS_KEY"} & names
+    assert {"PATH", "HOME", "LANG", "PORT", "HOST"} <= names
+    assert names <= {"PATH", "HOME", "LANG", "PORT", "HOST", "PYTHONUNBUFFERED",
+                     "PYTHONDONTWRITEBYTECODE", "MALLOC_ARENA_MAX", "GRADER_RUN", "LC_CTYPE"}, names
