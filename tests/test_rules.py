@@ -94,15 +94,19 @@ def test_wsgiserver_declares_the_rule() -> None:
     assert rules.stdlib_only
 
 
-def test_support_placeholder(tmp_path: Path) -> None:
+def test_support_and_runners_placeholders(tmp_path: Path) -> None:
     (tmp_path / "support").mkdir()
     a = Assignment(id="x", dir=tmp_path, title="x", support="support",
                    entry="python {support}/run.py app:application",
                    env={"PYTHONPATH": "{support}", "OTHER": "1"})
-    argv, env = a.command(support="/srv/support")
+    argv, env = a.command(support="/srv/support", runners="/srv/runners")
     assert argv == ["python", "/srv/support/run.py", "app:application"]
     assert env == {"PYTHONPATH": "/srv/support", "OTHER": "1", "SUPPORT": "/srv/support"}
-    assert a.support_path == tmp_path / "support"
+    assert a.support_path == tmp_path / "support" and not a.uses_runners
+    b = Assignment(id="y", dir=tmp_path, title="y", entry="python {runners}/wsgi_runner.py m:app")
+    argv, env = b.command(support="", runners="/srv/runners")
+    assert argv == ["python", "/srv/runners/wsgi_runner.py", "m:app"] and env == {}
+    assert b.uses_runners
 
 
 def test_support_folder_must_exist(tmp_path: Path) -> None:
