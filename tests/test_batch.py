@@ -217,6 +217,7 @@ def test_submission_requirements_within_the_allowed_packages(
     assert result.full_marks == (status == "ok")
 
 
+@pytest.mark.slow  # grades a class through the CLI
 def test_a_class_is_never_graded_outside_a_container_unless_asked(tmp_path: Path) -> None:
     """No silent fall-back to no sandbox: without an engine, `grader grade` (docker by default)
     stops with the engine's error and grades nobody; the process backend, named, says in one
