@@ -50,6 +50,7 @@ class ProcessServer(Server):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._proc: subprocess.Popen[bytes] | None = None
+        self._drainer: threading.Thread | None = None  # reads its output into the tail
         self._tail: collections.deque[bytes] = collections.deque()
         self._tail_lock = threading.Lock()
         self._data: Path | None = None
@@ -108,7 +109,9 @@ class ProcessServer(Server):
             raise StartupError(f"could not run {self.assignment.entry!r}: {exc.strerror}") from None
         with self._tail_lock:
             self._run_mark = self._seen
-        threading.Thread(target=self._drain, args=(self._proc.stdout,), daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain, args=(self._proc.stdout,),
+                                         daemon=True)
+        self._drainer.start()
         self._timer = threading.Timer(self.time_left(), self._time_up, args=(self._proc,))
         self._timer.daemon = True
         self._timer.start()
@@ -141,6 +144,10 @@ class ProcessServer(Server):
         code = self._proc.poll() if self._proc else None
         if code is None:
             return None
+        # Its last words (a usage line, a traceback) may still be in the pipe: read them before
+        # anyone quotes the output (bounded: a grandchild may hold the pipe open).
+        if self._drainer is not None and self._drainer.is_alive():
+            self._drainer.join(timeout=1.0)
         if self._out_of_time:
             return OUT_OF_TIME
         return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
