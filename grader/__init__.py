@@ -11,7 +11,8 @@ collect -> build -> run -> test -> score -> report, one floor each (each uses on
 - `run/`: one submission: the pytest child, its plugin, crashes, scoring
 - `sandbox/`: where a submission runs: docker (and its images) or a local process
 - `core/`: the models every floor shares: config, job, results, report renderers
-- `testing`: helpers for suite authors
+- `testing/`: helpers for suite authors; `runners/`: the grader's programs run beside a
+  submission (the WSGI runner)
 """
 
 from __future__ import annotations
