@@ -12,6 +12,7 @@ import time
 import pytest
 import requests
 
+from grader.sandbox.base import Activity
 from grader.testing import (
     WSGI_ERROR,
     ShortRead,
@@ -75,9 +76,9 @@ def test_step_turns_a_refused_connection_into_a_sentence() -> None:
 
 
 @pytest.mark.parametrize(("activity", "cut_short"), [
-    (lambda n: (0.5, True), True),  # asleep, no CPU: no answer is coming
-    (lambda n: (0.5 + 0.05 * n, True), False),  # asleep between bursts of work: still working
-    (lambda n: (0.5, False), False),  # running or runnable (loaded, throttled): never cut
+    (lambda n: Activity(0.5, True, 0, False), True),  # asleep, no CPU: no answer is coming
+    (lambda n: Activity(0.5 + 0.05 * n, True, 0, False), False),  # asleep between bursts of work
+    (lambda n: Activity(0.5, False, 0, False), False),  # running or runnable: never cut
     (lambda n: None, False),  # unknown (an engine in a VM, macOS): the whole timeout
 ])
 def test_a_wait_ends_early_only_for_a_server_that_sleeps(pair, monkeypatch, activity,
@@ -308,7 +309,7 @@ def test_a_response_wait_ends_early_for_a_server_that_sleeps(pair, monkeypatch) 
     client, peer = pair
     peer.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc")
     started = time.monotonic()
-    with wait.watching(lambda: (0.5, True)), pytest.raises(ShortRead) as caught:
+    with wait.watching(lambda: Activity(0.5, True, 0, False)), pytest.raises(ShortRead) as caught:
         read_response(client, what="GET /", timeout=5)
     assert time.monotonic() - started < 2
     assert str(caught.value).endswith("then the server went quiet (it sat idle for 0.2 s: "

@@ -1,6 +1,8 @@
-"""Waiting for a server without waiting for nothing: a wait ends at its timeout, or early once
-the server has slept through a window, using no CPU (no answer is coming). Used by the crash
-watch (is a server that just failed a test exiting?) and, through `grader.testing`, by suites."""
+"""Waiting for a server without waiting for nothing, and without blaming it for the machine's
+load: a wait ends at its timeout, early once the server has slept through a window using no CPU
+(no answer is coming), and late by whatever time the machine's load took from the server or
+from the client meanwhile. Used by the crash watch (is a server that just failed a test
+exiting?) and, through `grader.testing`, by suites."""
 
 from __future__ import annotations
 
@@ -8,20 +10,23 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["IDLE", "Activity", "Wait", "watching"]
+from grader.sandbox.base import Activity
+
+__all__ = ["IDLE", "Look", "Wait", "watching"]
 
 IDLE = 1.0  # s a server may sleep through, using no CPU, before a wait for it ends
+STRETCH = 4  # a wait stretched by the machine's load ends by this many times its timeout
 _SLICE = 0.1  # s between looks at the server while waiting
 _CPU_EPS = 0.02  # CPU seconds that still count as none (a clock tick, a timer firing)
 
-Activity = Callable[[], "tuple[float, bool] | None"]  # () -> (CPU seconds, every thread asleep)
-# The running submission's activity, while the plugin's `server` fixture holds it (`watching`);
-# a Wait made without `activity` (as suites make them) reads it. None: waits last their timeout.
-_watched: Activity | None = None
+Look = Callable[[], "Activity | None"]  # what the server is doing now
+# The running submission's, while the plugin's `server` fixture holds it (`watching`); a Wait
+# made without `activity` (as suites make them) reads it. None: waits are wall-clock waits.
+_watched: Look | None = None
 
 
 @contextmanager
-def watching(activity: Activity) -> Iterator[None]:
+def watching(activity: Look) -> Iterator[None]:
     """While the block runs, every Wait without an `activity` of its own watches this one."""
     global _watched
     _watched = activity
@@ -32,11 +37,16 @@ def watching(activity: Activity) -> Iterator[None]:
 
 
 class Wait:
-    """A wait for the server of at most `timeout` s that ends early once the server has slept
-    through IDLE s: every thread asleep and no CPU used while the client waits, so no answer is
-    coming (a loaded, throttled or busy server is running or runnable, and is never cut short).
-    A class of wrong submissions is then graded in a fraction of the time, with the same
-    grades.
+    """A wait for the server of `timeout` s, counted in time the server and the client had to
+    work in: time the server's threads spent waiting for a CPU, the client's thread waiting for
+    one, or the server blocked writing its own output (a pipe nobody read fast enough) is added
+    back, up to STRETCH times the timeout. So a window of silence only counts while the server
+    was free to answer, and a class graded four suites to a core gets the grades each
+    submission gets alone.
+
+    It also ends early once the server has slept through IDLE s: every thread asleep and no CPU
+    used while the client waits, so no answer is coming. A class of wrong submissions is then
+    graded in a fraction of the time, with the same grades.
 
         wait = Wait(5)
         while ...:
@@ -46,53 +56,105 @@ class Wait:
                 if wait.over(): fail(f"nothing came back{wait.quiet()}")
                 continue
             wait.progress()
+
+    For "at most T s in all, and at most t s of silence", make pieces of one whole wait:
+    `whole = Wait(T)`, then `piece = whole.piece(t)` after each arrival, and stop when
+    `whole.expired()` or `piece.over()`.
     """
 
     def __init__(self, timeout: float, *, idle: float | None = None,
-                 activity: Activity | None = None) -> None:
+                 activity: Look | None = None) -> None:
+        now = time.monotonic()
         self.timeout = timeout
-        self.deadline = time.monotonic() + timeout
+        self.deadline = now + timeout  # moves later by the time the machine's load took
+        self._cap = now + timeout * STRETCH
         self._window = idle  # None: IDLE
         self._activity = activity  # None: the running submission's (`watching`)
         self._asleep: tuple[float, float] | None = None  # (since when, CPU seconds then)
         self._idle = False
+        self._looked = now  # when the load was last accounted
+        self._delayed: float | None = None  # the server's run-queue seconds then
+        self._mine = _own_delay()  # this thread's run-queue seconds then
+        self.stretched = 0.0  # s added to the timeout for the machine's load
 
     @property
-    def _look(self) -> Activity | None:
+    def _look(self) -> Look | None:
         return self._activity or _watched
 
     @property
     def window(self) -> float:
         return IDLE if self._window is None else self._window
 
+    def left(self) -> float:
+        """Seconds left before the deadline (as it stands now)."""
+        return max(0.0, min(self.deadline, self._cap) - time.monotonic())
+
+    def piece(self, timeout: float) -> Wait:
+        """A wait of at most `timeout` s that ends no later than this one."""
+        self.expired()  # the load so far moves this wait's deadline first
+        return Wait(min(timeout, max(0.01, self.left())), idle=self._window,
+                    activity=self._activity)
+
     def step(self) -> float:
         """How long to block before looking again."""
-        left = max(0.01, self.deadline - time.monotonic())
+        left = max(0.01, min(self.deadline, self._cap) - time.monotonic())
         return min(left, _SLICE) if self._look else left
 
     def progress(self) -> None:
         """Something arrived: the server is not idle."""
         self._asleep = None
 
-    def over(self) -> bool:
-        """Is waiting longer pointless (timeout reached, or the server asleep for the idle
-        window)?"""
+    def expired(self) -> bool:
+        """Is the time up (the timeout plus what the machine's load took meanwhile)?"""
         now = time.monotonic()
-        if now >= self.deadline:
+        if now - self._looked >= _SLICE:
+            self._account(now, self._look() if self._look else None)
+        return now >= min(self.deadline, self._cap)
+
+    def over(self) -> bool:
+        """Is waiting longer pointless (time up, or the server asleep for the idle window)?"""
+        now = time.monotonic()
+        seen = self._look() if self._look else None
+        self._account(now, seen)
+        if now >= min(self.deadline, self._cap):
             return True
-        look = self._look
-        seen = look() if look else None
-        if seen is None or not seen[1]:
+        if seen is None or not seen.asleep:
             self._asleep = None
             return False
-        if self._asleep is None or seen[0] - self._asleep[1] > _CPU_EPS:
-            self._asleep = (now, seen[0])
+        if self._asleep is None or seen.cpu - self._asleep[1] > _CPU_EPS:
+            self._asleep = (now, seen.cpu)
             return False
         self._idle = now - self._asleep[0] >= self.window
         return self._idle
+
+    def _account(self, now: float, seen: Activity | None) -> None:
+        """Move the deadline by what the machine's load took since the last look: the longest
+        of this thread's wait for a CPU, the server's threads' wait for one, and (all of it)
+        while the server was blocked writing its own output."""
+        elapsed, mine = now - self._looked, _own_delay()
+        lost = mine - self._mine
+        if seen is not None:
+            if seen.writing:
+                lost = elapsed
+            elif self._delayed is not None:
+                lost = max(lost, seen.delayed - self._delayed)
+            self._delayed = seen.delayed
+        self._looked, self._mine = now, mine
+        lost = min(max(0.0, lost), max(0.0, elapsed))
+        self.deadline += lost
+        self.stretched += lost
 
     def quiet(self) -> str:
         """How the wait ended, for a feedback line: " for 5 s" or " (asleep, ...)"."""
         if self._idle:
             return f" (it sat idle for {self.window:g} s: blocked, using no CPU)"
         return f" for {self.timeout:g} s"
+
+
+def _own_delay() -> float:
+    """Seconds the calling thread has waited for a CPU so far (0 where this cannot be read)."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0

@@ -14,6 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -21,9 +22,8 @@ from grader.core.config import Assignment, Limits
 from grader.core.text import crash_cause
 from grader.sandbox.listeners import Listener, judge
 
-__all__ = ["DATA_CAP", "FILE_CAP", "InfraError", "LABEL", "OUT_OF_TIME", "Server", "StartupError",
-           "server_command",
-           "read_folder", "tree_activity", "tree_cpu"]
+__all__ = ["DATA_CAP", "FILE_CAP", "LABEL", "OUT_OF_TIME", "Activity", "InfraError", "Server",
+           "StartupError", "read_folder", "server_command", "tree_activity", "tree_cpu"]
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
 OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
@@ -142,8 +142,8 @@ class Server(ABC):
         pid = self._root_pid()
         return tree_cpu(pid) if pid else None
 
-    def activity(self) -> tuple[float, bool] | None:
-        """(CPU seconds of the current run, whether every thread of it is asleep), from this
+    def activity(self) -> Activity | None:
+        """What the current run is doing (CPU, asleep, time lost waiting for a CPU), from this
         host's /proc; None where that cannot be read. A server that stays asleep without using
         CPU while a client waits for it is waiting for something that will not come."""
         pid = self._root_pid()
@@ -219,14 +219,36 @@ class Server(ABC):
 _AWAKE = {"R", "D"}  # running (or runnable, e.g. throttled), or waiting on a disk
 
 
-def tree_activity(pid: int) -> tuple[float, bool] | None:
-    """CPU seconds of a process tree, and whether none of its threads is running or runnable
-    (Linux: the state of each thread in /proc/PID/task/TID/stat)."""
+class Activity(NamedTuple):
+    """What a server's process tree is doing, read from this host's /proc (`tree_activity`)."""
+
+    cpu: float  # CPU seconds so far
+    asleep: bool  # no thread running, runnable, or blocked writing to a pipe (its own output)
+    delayed: float  # seconds its threads have waited for a CPU so far (the machine's load)
+    writing: bool  # a thread is blocked writing to a pipe: its output is not read fast enough
+
+
+def tree_activity(pid: int) -> Activity | None:
+    """What a process tree is doing (Linux: /proc/PID/task/TID/{stat,wchan,schedstat}). A thread
+    blocked writing to a pipe is waiting for its output to be read, not for a client: it counts
+    as awake, so a chatty server is never taken for an idle one."""
     procs = _tree(pid) if sys.platform == "linux" else None
     if procs is None:
         return None
-    awake = any(line.rpartition(")")[2][1:2] in _AWAKE for line in _per_thread(procs, "stat"))
-    return _cpu(procs), not awake
+    awake, writing, delayed = False, False, 0
+    for state, wchan, schedstat in _per_thread(procs, "stat", "wchan", "schedstat"):
+        awake = awake or state.rpartition(")")[2][1:2] in _AWAKE
+        writing = writing or "pipe_write" in wchan
+        delayed += _run_queue_ns(schedstat)
+    return Activity(_cpu(procs), not (awake or writing), delayed / 1e9, writing)
+
+
+def _run_queue_ns(schedstat: str) -> int:
+    """Nanoseconds a thread waited on a run queue (the second field of schedstat)."""
+    try:
+        return int(schedstat.split()[1])
+    except (IndexError, ValueError):
+        return 0
 
 
 def tree_demand(pid: int) -> float | None:
@@ -237,7 +259,7 @@ def tree_demand(pid: int) -> float | None:
     if procs is None:
         return None
     total = 0
-    for line in _per_thread(procs, "schedstat"):
+    for (line,) in _per_thread(procs, "schedstat"):
         try:
             on_cpu, waiting = line.split()[:2]
             total += int(on_cpu) + int(waiting)
@@ -272,15 +294,26 @@ def _cpu(procs: list[psutil.Process]) -> float:
     return total
 
 
-def _per_thread(procs: list[psutil.Process], name: str) -> Iterator[str]:
-    """/proc/PID/task/TID/<name> of every thread of `procs` (a process gone meanwhile is
-    skipped)."""
+def _per_thread(procs: list[psutil.Process], *names: str) -> Iterator[tuple[str, ...]]:
+    """/proc/PID/task/TID/<name> for each of `names`, for every thread of `procs` (a thread or
+    process gone meanwhile is skipped; a file this kernel lacks reads as "")."""
     for proc in procs:
         try:
-            for task in Path(f"/proc/{proc.pid}/task").iterdir():
-                yield (task / name).read_text()
+            tasks = list(Path(f"/proc/{proc.pid}/task").iterdir())
         except OSError:
             continue
+        for task in tasks:
+            try:
+                yield tuple(_read(task / name) for name in names)
+            except FileNotFoundError:
+                continue
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (PermissionError, ProcessLookupError):
+        return ""
 
 
 def read_folder(root: str | Path, cap: int, *, depth: int = 32,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -74,15 +73,14 @@ class _Reader:
     def __init__(self, sock: socket.socket, what: str, timeout: float, idle: float | None,
                  pending: bytes) -> None:
         self.sock, self.what, self.idle = sock, what, idle
-        self.deadline = time.monotonic() + timeout
         self.buf = bytearray(pending)
-        self.wait = Wait(timeout)
+        self.whole = self.wait = Wait(timeout)
 
     def more(self) -> bytes | None:
         """One piece of the body: the bytes, b"" once the server closed, None once it went
         quiet (`self.wait.quiet()` says how) for `idle` s, or until the deadline."""
         if self.idle:  # a wait anew for each piece
-            self.wait = Wait(min(self.idle, max(0.01, self.deadline - time.monotonic())))
+            self.wait = self.whole.piece(self.idle)
         return recv_some(self.sock, self.wait)
 
     def head(self) -> bytes:
@@ -278,12 +276,11 @@ def read_raw(sock: socket.socket, *, timeout: float = 5.0, idle: float | None = 
     until `timeout`), or `timeout` passes, keeping at most about `limit` bytes: for tests that
     judge what arrived whatever its format (a leak, a refusal by status line, two pipelined
     responses)."""
-    deadline = time.monotonic() + timeout
     data = b""
-    wait = Wait(timeout)
-    while time.monotonic() < deadline and len(data) < limit:
+    whole = wait = Wait(timeout)
+    while not whole.expired() and len(data) < limit:
         if data and idle is not None:  # a wait anew for each piece after the first
-            wait = Wait(min(idle, max(0.01, deadline - time.monotonic())))
+            wait = whole.piece(idle)
         try:
             chunk = recv_some(sock, wait)
         except OSError:
