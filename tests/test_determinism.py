@@ -11,6 +11,12 @@ assignment chosen by a hash of their names (the same ones every run, not only th
 alphabetically).
 `make determinism` (GRADER_DETERMINISM=all) grades every variant; GRADER_DETERMINISM_BACKEND
 picks the backend (default process: the faster one; the suites are the same).
+
+A loaded batch (`test_a_loaded_class_gets_the_grades_each_gets_alone`): correct submissions that
+are slow or chatty (a print for every chunk, a thread per client, socket timeouts) are graded
+one at a time on a quiet machine, then COPIES of each in one class at the default worker count
+(four suites to a core) with every core burning: every grade and every test's outcome must be
+the same. CI runs LOADED; `make determinism` every correct variant of every assignment.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ from .conftest import ROOT
 from .test_assignments import ASSIGNMENTS, VARIANTS, _apply, _expect
 
 SAMPLE = 2
+LOADED = {"echo": ["chatty_threads", "slow_per_byte", "socket_timeouts"],
+          "webserver": ["chatty_whole_file"]}
+COPIES = 3
 BACKEND = os.environ.get("GRADER_DETERMINISM_BACKEND", "process")
 EVERY = os.environ.get("GRADER_DETERMINISM", "") == "all"
 TIER = "docker" if BACKEND == "docker" else "process"  # tests/conftest.py
@@ -51,14 +60,15 @@ def chosen(assignment: str) -> list[Path]:
 
 
 @contextmanager
-def cpu_burner() -> Iterator[None]:
-    """A busy loop in its own process (one core's worth of load) for as long as the block runs."""
-    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+def cpu_burner(cores: int = 1) -> Iterator[None]:
+    """Busy loops in their own processes (`cores` cores' worth of load) while the block runs."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores)]
     try:
         yield
     finally:
-        burner.kill()
-        burner.wait()
+        for burner in burners:
+            burner.kill()
+            burner.wait()
 
 
 def _class(folder: Path, variants: list[Path]) -> Path:
@@ -114,3 +124,39 @@ def test_sample_is_stable_and_covers_every_assignment() -> None:
     assert first == {a: chosen(a) for a in ASSIGNMENTS}
     assert all(len([x for x in v if _expect(x)["fails"]]) == SAMPLE for v in first.values()), \
         first
+
+
+def loaded_variants(assignment: str) -> list[Path]:
+    """The correct variants a loaded batch grades: LOADED in CI, every correct one with `all`."""
+    mine = [v for v in VARIANTS if v.parent.name == assignment and not _expect(v)["fails"]
+            and BACKEND in _expect(v).get("backends", [BACKEND])]
+    return mine if EVERY else [v for v in mine if v.name in LOADED.get(assignment, [])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if loaded_variants(a)])
+def test_a_loaded_class_gets_the_grades_each_gets_alone(request, course: Course, tmp_path: Path,
+                                                         assignment: str) -> None:
+    variants = loaded_variants(assignment)
+    if BACKEND == "docker":
+        request.getfixturevalue("docker_ready")
+    task = course.assignment(assignment)
+    alone = outcomes(grade_class(course=course, assignment=task,
+                                 submissions=_class(tmp_path / "alone", variants),
+                                 out=tmp_path / "alone-out", backend=BACKEND, workers=1))
+    crowd = tmp_path / "crowd"
+    crowd.mkdir()
+    for variant in variants:
+        for copy in range(COPIES):
+            (crowd / f"{variant.name}~{copy}").symlink_to(tmp_path / "alone" / variant.name)
+    with cpu_burner(os.cpu_count() or 1):
+        loaded = outcomes(grade_class(course=course, assignment=task, submissions=crowd,
+                                      out=tmp_path / "crowd-out", backend=BACKEND))
+    assert set(alone.values()) == {"passed", "ok"}, alone  # correct, each of them, alone
+    differ = []
+    for key, status in sorted(loaded.items()):
+        student, _, test = key.partition("::")
+        own = alone.get(f"{student.partition('~')[0]}{'::' + test if test else ''}")
+        if status != own:
+            differ.append(f"{key}: {own} alone, {status} in a loaded class")
+    assert len(loaded) == COPIES * len(alone) and not differ, differ

@@ -124,3 +124,39 @@ def test_a_crash_while_reporting_is_a_failure_not_an_internal_error(
     assert tests["test_x.py::test_a"]["status"] == "failed"
     assert "did not answer in time" in tests["test_x.py::test_a"]["feedback"]
     assert tests["test_x.py::test_b"]["status"] == "passed"
+
+
+def test_the_per_test_timeout_is_stretched_by_the_machines_load(pytester: pytest.Pytester) -> None:
+    """A test is cut at its timeout only in time the server was free to run: here the server's
+    threads (as the plugin sees them) waited for a CPU the whole time, so a test that takes 1.5 s
+    under a 1 s timeout still finishes; the same test with a server that ran freely does not."""
+    pytester.makeconftest('''
+        import time
+
+        import pytest
+
+        from grader.run import wait
+        from grader.sandbox.base import Activity
+
+        START = time.monotonic()
+
+        @pytest.fixture
+        def starved():
+            with wait.watching(lambda: Activity(0.0, False, time.monotonic() - START, False)):
+                yield
+    ''')
+    pytester.makepyfile(test_slow='''
+        import time
+
+        def test_under_load(starved):
+            time.sleep(1.5)
+
+        def test_alone():
+            time.sleep(1.5)
+    ''')
+    tests = {t["name"]: t for t in _run(pytester, "-o", "timeout=1",
+                                         "-o", "timeout_func_only=true")["tests"]}
+    assert tests["test_slow.py::test_under_load"]["status"] == "passed"
+    alone = tests["test_slow.py::test_alone"]
+    assert alone["status"] == "failed", alone
+    assert alone["feedback"].startswith("the test did not finish within 1 s"), alone

@@ -13,11 +13,13 @@ import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_timeout
 import requests
 
 from grader.core.config import Assignment, ConfigError, load_assignment
@@ -218,6 +220,33 @@ class Collector:
         self.record.log = self.log
         self.record.crashes = [c.line() for c in self.watch.crashes]
         write_atomic(self.results_path, self.record.model_dump_json(indent=1))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    """pytest-timeout's per-test timer, stretched like every Wait by the time the machine's
+    load took from the server or the suite: a test cut short because four suites share a core
+    would cost the student a point that their code did not lose."""
+    if settings.method != "signal" or threading.current_thread() is not threading.main_thread():
+        return None  # pytest-timeout's own thread timer
+    # Only the wait for a CPU is added back: a server stuck writing its output is still slow.
+    budget = wait.Wait(settings.timeout, output_counts=True).from_now()
+
+    def handler(signum: int, frame: object) -> None:
+        if not budget.expired():
+            signal.setitimer(signal.ITIMER_REAL, max(0.05, budget.left()))
+            return
+        __tracebackhide__ = True
+        pytest_timeout.timeout_sigalrm(item, settings)
+
+    def cancel() -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+    item.cancel_timeout = cancel  # type: ignore[attr-defined]  # pytest-timeout calls it
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, settings.timeout)
+    return True
 
 
 def _describe(exc: BaseException, *, timeout: float) -> str:

@@ -63,13 +63,14 @@ class Wait:
     """
 
     def __init__(self, timeout: float, *, idle: float | None = None,
-                 activity: Look | None = None) -> None:
+                 activity: Look | None = None, output_counts: bool = False) -> None:
         now = time.monotonic()
         self.timeout = timeout
         self.deadline = now + timeout  # moves later by the time the machine's load took
         self._cap = now + timeout * STRETCH
         self._window = idle  # None: IDLE
         self._activity = activity  # None: the running submission's (`watching`)
+        self._output_counts = output_counts  # True: time blocked on its output is not added
         self._asleep: tuple[float, float] | None = None  # (since when, CPU seconds then)
         self._idle = False
         self._looked = now  # when the load was last accounted
@@ -88,6 +89,15 @@ class Wait:
     def left(self) -> float:
         """Seconds left before the deadline (as it stands now)."""
         return max(0.0, min(self.deadline, self._cap) - time.monotonic())
+
+    def from_now(self) -> Wait:
+        """Read the server's counters now (one look), so the load it meets is added back from
+        the start of the wait, not from its first look (for a wait that looks only at its end,
+        like the per-test timer)."""
+        seen = self._look() if self._look else None
+        if seen is not None:
+            self._delayed = seen.delayed
+        return self
 
     def piece(self, timeout: float) -> Wait:
         """A wait of at most `timeout` s that ends no later than this one."""
@@ -134,7 +144,7 @@ class Wait:
         elapsed, mine = now - self._looked, _own_delay()
         lost = mine - self._mine
         if seen is not None:
-            if seen.writing:
+            if seen.writing and not self._output_counts:
                 lost = elapsed
             elif self._delayed is not None:
                 lost = max(lost, seen.delayed - self._delayed)
