@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from grader.core.config import Course
-from grader.sandbox import open_server
+from grader.sandbox import open_server, process
 
 from .conftest import ROOT
 
@@ -108,10 +109,19 @@ def _daemons() -> list[psutil.Process]:
             and p.info["cmdline"][:1] != ["pgrep"]]
 
 
-def test_a_daemon_that_sheds_every_mark_does_not_survive(course: Course) -> None:
+@pytest.mark.parametrize("tracking", ["cgroup", "subreaper"])
+def test_a_daemon_that_sheds_every_mark_does_not_survive(course: Course, tracking: str,
+                                                          monkeypatch) -> None:
     """tests/hostile/daemon_escapes double-forks, calls setsid and execs itself with an empty
     environment: no process group, parent or variable leads to it. It still dies with the
-    grading, and leaves no cgroup behind."""
+    grading, and leaves no cgroup behind; with a cgroup where this machine can make one, and
+    with the subreaper alone (as where /sys/fs/cgroup is read-only)."""
+    if tracking == "subreaper":
+        monkeypatch.setattr(process, "_make_cgroup", lambda limits: None)
+    elif (probe := process._make_cgroup(course.limits)) is None:
+        pytest.skip("no cgroup v2 can be made here (read-only or not delegated)")
+    else:
+        probe.rmdir()
     echo = course.assignment("echo")
     with open_server("process", assignment=echo, limits=course.limits,
                      submission=ROOT / "tests/hostile/daemon_escapes") as server:
@@ -122,7 +132,8 @@ def test_a_daemon_that_sheds_every_mark_does_not_survive(course: Course) -> None
         [daemon] = daemons
         assert daemon.environ() == {}, "the daemon should have shed its environment"
         assert os.getsid(daemon.pid) != os.getsid(server._root_pid() or 0)
-        cgroup = getattr(server, "tracking", None)
+        cgroup = server.tracking
+        assert (cgroup is not None) == (tracking == "cgroup")
     survivors = [p for p in daemons if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not survivors, f"the daemon outlived the grading: {survivors}"
     if cgroup:
