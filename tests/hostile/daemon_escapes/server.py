@@ -1,14 +1,12 @@
 # Hostile: a daemon that sheds every mark the grader could know it by: it forks twice, calls
 # setsid (its own session and process group), and execs itself again with an empty environment,
-# then keeps running: it touches a heartbeat file in /tmp every 0.2 s for ten minutes.
+# then keeps running for ten minutes (waking every 0.2 s), with a marker in its command line.
 import os, socket, sys, threading
 
 DAEMON = """
-import os, sys, time  # hostile-orphan-marker daemon_escapes
+import time  # hostile-orphan-marker daemon_escapes
 deadline = time.time() + 600
 while time.time() < deadline:
-    with open(sys.argv[1], "w") as f:
-        f.write(str(os.getpid()))
     time.sleep(0.2)
 """
 
@@ -20,8 +18,7 @@ def daemonise():
     if os.fork():
         os._exit(0)
     # the grandchild: no parent, no session, no environment
-    heartbeat = f"/tmp/hostile-daemon-{os.getpid()}"
-    os.execve(sys.executable, [sys.executable, "-c", DAEMON, heartbeat], {})
+    os.execve(sys.executable, [sys.executable, "-c", DAEMON], {})
 
 
 def handle(conn):
