@@ -18,7 +18,12 @@ import pytest
 import yaml
 
 from grader.core.config import load_course
-from grader.student.checking import WINDOWS, UnsupportedPlatform, pick_backend
+from grader.student.checking import (
+    PROCESS_UNCHECKED,
+    WINDOWS,
+    UnsupportedPlatform,
+    pick_backend,
+)
 
 from .conftest import ROOT, as_in_a_terminal
 
@@ -102,6 +107,7 @@ def test_a_server_that_never_listens_is_one_line_and_its_output(tmp_path: Path) 
     assert "cannot start: no config" in out and "warming up 14" in out
     assert "\x1b" not in out and "[33m" not in out and "\\x1b" not in out
     assert "> ::error::not from the grader" in out
+    assert out.count(PROCESS_UNCHECKED) == 1  # what this run could not check, said once
 
 
 @pytest.mark.slow
@@ -152,3 +158,36 @@ def test_watch_reruns_when_a_file_changes(tmp_path: Path) -> None:
         proc.stdout.close()
     # how the last run (the reference) went; -9: Ctrl-C did not stop it within a minute
     assert proc.returncode == 0, "".join(everything)[-3000:]
+
+
+def _backends_reason(text: str) -> str:
+    """The comment written beside an expect.yml's `backends:` key: on its line, or on the
+    comment lines right above or below it."""
+    lines = text.splitlines()
+    [at] = [i for i, line in enumerate(lines) if line.startswith("backends:")]
+    said = [lines[at].partition("#")[2]]
+    for step in (-1, 1):
+        i = at + step
+        while 0 <= i < len(lines) and (lines[i].lstrip().startswith(("#", "- "))):
+            said.append(lines[i].partition("#")[2])
+            i += step
+    return " ".join(part.strip() for part in said if part.strip())
+
+
+@pytest.mark.pure
+def test_docker_only_entries_say_why_and_check_says_what_it_could_not() -> None:
+    """One submission, one grade: a buggy variant is graded the same on both backends, so none
+    says `backends:`; a hostile entry may stay docker-only for a limit the process backend
+    truly cannot enforce, with its reason written beside it, and then `grader check` on the
+    process backend says in one line what it could not check (PROCESS_UNCHECKED)."""
+    buggy = sorted((ROOT / "tests/buggy").glob("*/*/expect.yml"))
+    hostile = sorted((ROOT / "tests/hostile").glob("*/expect.yml"))
+    assert buggy and hostile
+    split = [p for p in buggy if "backends" in yaml.safe_load(p.read_text())]
+    assert not [p for p in split if len(_backends_reason(p.read_text()).split()) < 4], split
+    docker_only = [p.parent.name for p in hostile
+                   if yaml.safe_load(p.read_text()).get("backends", ["process"]) == ["docker"]]
+    for name in docker_only:
+        reason = _backends_reason((ROOT / "tests/hostile" / name / "expect.yml").read_text())
+        assert len(reason.split()) >= 4, f"tests/hostile/{name}: docker only, with no reason"
+    assert bool(docker_only) == bool(PROCESS_UNCHECKED)

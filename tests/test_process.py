@@ -4,14 +4,18 @@ processes, and changes nothing about the process that calls it. Real processes."
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 import sys
 import threading
+import time
+from pathlib import Path
 
 import psutil
+import pytest
 
 from grader.core.config import Course
-from grader.sandbox import open_server
+from grader.sandbox import open_server, process
 
 from .conftest import ROOT
 
@@ -97,3 +101,40 @@ def test_the_server_gets_the_contract_never_the_graders_environment(
     assert {"PATH", "HOME", "LANG", "PORT", "HOST"} <= names
     assert names <= {"PATH", "HOME", "LANG", "PORT", "HOST", "PYTHONUNBUFFERED",
                      "PYTHONDONTWRITEBYTECODE", "MALLOC_ARENA_MAX", "GRADER_RUN", "LC_CTYPE"}, names
+
+
+def _daemons() -> list[psutil.Process]:
+    return [p for p in psutil.process_iter(["cmdline"])
+            if "daemon_escapes" in " ".join(p.info["cmdline"] or [])
+            and p.info["cmdline"][:1] != ["pgrep"]]
+
+
+@pytest.mark.parametrize("tracking", ["cgroup", "subreaper"])
+def test_a_daemon_that_sheds_every_mark_does_not_survive(course: Course, tracking: str,
+                                                          monkeypatch) -> None:
+    """tests/hostile/daemon_escapes double-forks, calls setsid and execs itself with an empty
+    environment: no process group, parent or variable leads to it. It still dies with the
+    grading, and leaves no cgroup behind; with a cgroup where this machine can make one, and
+    with the subreaper alone (as where /sys/fs/cgroup is read-only)."""
+    if tracking == "subreaper":
+        monkeypatch.setattr(process, "_make_cgroup", lambda limits: None)
+    elif (probe := process._make_cgroup(course.limits)) is None:
+        pytest.skip("no cgroup v2 can be made here (read-only or not delegated)")
+    else:
+        probe.rmdir()
+    echo = course.assignment("echo")
+    with open_server("process", assignment=echo, limits=course.limits,
+                     submission=ROOT / "tests/hostile/daemon_escapes") as server:
+        deadline = time.monotonic() + 5
+        while not (daemons := _daemons()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert daemons, "the hostile entry's daemon should be running"
+        [daemon] = daemons
+        assert daemon.environ() == {}, "the daemon should have shed its environment"
+        assert os.getsid(daemon.pid) != os.getsid(server._root_pid() or 0)
+        cgroup = server.tracking
+        assert (cgroup is not None) == (tracking == "cgroup")
+    survivors = [p for p in daemons if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not survivors, f"the daemon outlived the grading: {survivors}"
+    if cgroup:
+        assert not Path(cgroup).exists(), "the submission's cgroup was left behind"

@@ -1,8 +1,24 @@
 """The process backend: the same contract as a local subprocess, for students without Docker.
 
-It is NOT a security boundary: it is for a student's own code on their own machine. It gives a
-free port on loopback, its own process group (killed at the end), rlimits on memory, CPU time,
-file size and core dumps, and a bounded tail of the output.
+It is NOT a security boundary: it is for a student's own code on their own machine (and a CI or
+Gradescope runner). It gives a free port on loopback, a minimal environment, rlimits on CPU
+time, file size and core dumps, and a bounded tail of the output.
+
+What it promises about processes: every process the submission starts ends with the grading,
+even one that double-forks, calls setsid and clears its environment. The submission runs under
+a reaper (launch.py) that is a child subreaper (Linux): orphans are reparented to it, not to
+init, and it kills them all when the command exits or the grader stops it. Where the grader can
+make a cgroup v2 (root on most CI and Gradescope machines; a delegated subtree elsewhere), the
+submission also runs in its own cgroup, emptied with cgroup.kill at the end even if the reaper
+itself was killed, and capped with pids.max and memory.max where those controllers are
+delegated to it.
+
+What it does not promise: a submission running as the grader's own uid (and as root above all)
+can leave a cgroup, signal the grader, or read any file the grader can; isolation is the docker
+backend's. Memory without a memory controller is RLIMIT_DATA, which is per process: a server
+that forks can use that much in each process. RLIMIT_NPROC counts every task of the real uid
+and means nothing for root, so it is set only for another uid, with headroom above what that uid
+already runs (see `_limits`).
 """
 
 from __future__ import annotations
@@ -17,12 +33,14 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
 import psutil
 
-from grader.core.config import RUNNERS
+from grader.core.config import RUNNERS, Limits
+from grader.core.submission import TooLarge, stage_copy
 from grader.sandbox.base import (
     DATA_CAP,
     FILE_CAP,
@@ -36,8 +54,9 @@ from grader.sandbox.listeners import Listener, normalise
 
 __all__ = ["ProcessServer"]
 
+_REAPER_GRACE = 4.0  # s the reaper gets to end its descendants (it gives them 1.5 s, then kills)
+
 _LAUNCH = Path(__file__).with_name("launch.py")
-_MARK = "GRADER_RUN"
 
 
 class ProcessServer(Server):
@@ -54,9 +73,10 @@ class ProcessServer(Server):
         self._tail: collections.deque[bytes] = collections.deque()
         self._tail_lock = threading.Lock()
         self._data: Path | None = None
+        self._stage: Path | None = None  # the private, read-only copy of the submission
         self._timer: threading.Timer | None = None
         self._out_of_time = False
-        self._mark = uuid.uuid4().hex
+        self.tracking: Path | None = None  # the current run's cgroup, where one could be made
         self._seen = 0  # bytes of output so far, all runs
         self._run_mark = 0  # where the current run's output starts
         self.port = 0
@@ -94,11 +114,14 @@ class ProcessServer(Server):
             path=os.environ.get("PATH", os.defpath))
         if argv[0] in ("python", "python3"):
             argv = [sys.executable, *argv[1:]]  # the grader's interpreter has the allowed packages
-        env[_MARK] = self._mark  # how its descendants are found, even those that left the session
+        code = self._stage_submission()
+        self.tracking = _make_cgroup(self.limits)
+        config = {"limits": self._limits(), "cgroup": str(self.tracking or "") or None,
+                  "read_only": str(code)}
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, str(_LAUNCH), json.dumps(self._limits()), "--", *argv],
-                cwd=self.submission,
+                [sys.executable, str(_LAUNCH), json.dumps(config), "--", *argv],
+                cwd=code,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -117,16 +140,41 @@ class ProcessServer(Server):
         self._timer.start()
         self.wait_listening()
 
+    def _stage_submission(self) -> Path:
+        """The code folder the server runs in: a private copy it cannot write, as in docker
+        (DATA_DIR is the only writable place the contract gives). Folders 0555 and files 0444,
+        so a server of another uid than root gets "Permission denied"; as root, the launcher
+        also makes it a read-only bind mount in the server's own mount namespace (Linux, where
+        root may), so it gets "Read-only file system", the very error docker gives. Made once,
+        kept across restarts."""
+        if self._stage is None:
+            self._stage = Path(tempfile.mkdtemp(prefix="grader-stage-"))
+            try:
+                stage_copy(self.submission, self._stage / "app")
+            except TooLarge as exc:
+                raise StartupError(str(exc)) from None
+            _chmod_tree(self._stage / "app", folders=0o555, files=0o444)
+        return self._stage / "app"
+
     def _time_up(self, proc: subprocess.Popen[bytes]) -> None:
         self._out_of_time = True
         _kill_group(proc)
 
     def _limits(self) -> dict[str, int]:
         # RLIMIT_DATA (heap and private writable mappings), not RLIMIT_AS: thread stacks and
-        # arena reservations would make the address-space limit fail threaded servers.
-        return {"RLIMIT_DATA": self.limits.memory_bytes() + 256 * 1024 * 1024,
-                "RLIMIT_CPU": int(self.limits.wall) + 1, "RLIMIT_FSIZE": FILE_CAP,
-                "RLIMIT_CORE": 0}
+        # arena reservations would make the address-space limit fail threaded servers. It is
+        # per process; the cgroup's memory.max, where there is one, caps the whole submission.
+        limits = {"RLIMIT_DATA": self.limits.memory_bytes() + 256 * 1024 * 1024,
+                  "RLIMIT_CPU": int(self.limits.wall) + 1, "RLIMIT_FSIZE": FILE_CAP,
+                  "RLIMIT_CORE": 0}
+        if os.getuid() != 0 and sys.platform == "linux":
+            # RLIMIT_NPROC counts every task (thread) of the real uid, the grader's and the
+            # user's own included, and root is exempt. So: what the uid runs now plus 4 x the
+            # pids limit (256 by default), room for other suites' servers growing meanwhile
+            # (a batch runs several at once) while a fork bomb still stops well before it
+            # takes the machine.
+            limits["RLIMIT_NPROC"] = _tasks_of(os.getuid()) + 4 * self.limits.pids
+        return limits
 
     def _drain(self, pipe: object) -> None:
         # Reading everything keeps a flooding server from blocking; only the tail is kept.
@@ -153,9 +201,9 @@ class ProcessServer(Server):
         return f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
 
     def _family(self) -> list[psutil.Process]:
-        """The submission's own processes: its tree, and any process carrying its mark (a
-        daemonised grandchild that left the session and lost its parent). Nothing else: the
-        calling process and its other children are never touched."""
+        """The submission's own processes: the reaper's tree (a daemonised grandchild is
+        reparented to the reaper) and its cgroup's members. Nothing else: the calling process
+        and its other children are never touched."""
         found: dict[int, psutil.Process] = {}
         if self._proc is not None:
             try:
@@ -163,12 +211,8 @@ class ProcessServer(Server):
                 found.update((p.pid, p) for p in [root, *root.children(recursive=True)])
             except psutil.Error:
                 pass
-        for proc in psutil.process_iter():
-            try:
-                if proc.pid not in found and proc.environ().get(_MARK) == self._mark:
-                    found[proc.pid] = proc
-            except psutil.Error:
-                continue  # gone, or not ours to read
+        for proc in _processes(_members(self.tracking)):
+            found.setdefault(proc.pid, proc)
         found.pop(os.getpid(), None)
         return list(found.values())
 
@@ -218,21 +262,29 @@ class ProcessServer(Server):
         if self._proc is not None:
             self._bank_cpu()
             family = self._family()
-            _kill_group(self._proc)
-            _kill(family + self._family())  # whatever left the group, or was born meanwhile
+            _kill_group(self._proc)  # the reaper ends its descendants before it exits
+            _kill(family + self._family())  # if the reaper could not: what we saw before
             self._proc = None
+        if self.tracking is not None:
+            _remove_cgroup(self.tracking)  # whatever is still in it, whoever its parent
+            self.tracking = None
         if self._data is not None and not keep_data:
             shutil.rmtree(self._data, ignore_errors=True)
             self._data = None
+        if self._stage is not None and not keep_data:
+            _chmod_tree(self._stage / "app", folders=0o755, files=0o644)  # removable again
+            shutil.rmtree(self._stage, ignore_errors=True)
+            self._stage = None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the whole process group, then SIGKILL whatever is left (SIGTERM may be ignored,
-    and children may outlive the leader)."""
+    """SIGTERM the reaper and its process group; the reaper passes it on to every descendant,
+    SIGKILLs them after a grace and exits once none is left. SIGKILL the group only if it has
+    not by then (a SIGKILLed reaper leaves orphans to init: the cgroup is what ends them)."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=2)
+            proc.wait(timeout=_REAPER_GRACE)
         except subprocess.TimeoutExpired:
             pass
         os.killpg(proc.pid, signal.SIGKILL)
@@ -248,6 +300,107 @@ def _kill(procs: list[psutil.Process]) -> None:
         except psutil.Error:
             pass
     psutil.wait_procs(procs, timeout=5)
+
+
+def _chmod_tree(top: Path, *, folders: int, files: int) -> None:
+    """chmod every folder and regular file under `top` (links are left as they are)."""
+    if not top.is_dir():
+        return
+    for root, _dirs, names in os.walk(top):
+        for name in names:
+            path = Path(root, name)
+            if not path.is_symlink():
+                os.chmod(path, files)
+        os.chmod(root, folders)  # after its files: a 0555 folder still lets us chmod them
+
+
+def _tasks_of(uid: int) -> int:
+    """How many tasks (threads) the real uid `uid` runs now: what RLIMIT_NPROC counts."""
+    total = 0
+    for proc in psutil.process_iter():
+        try:
+            if proc.uids().real == uid:
+                total += proc.num_threads()
+        except psutil.Error:
+            continue
+    return total
+
+
+def _own_cgroup() -> Path | None:
+    """This process's cgroup v2 folder (Linux, unified hierarchy mounted), else None."""
+    try:
+        own = next(line[3:] for line in Path("/proc/self/cgroup").read_text().splitlines()
+                   if line.startswith("0::"))
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            fields, _, fs = line.partition(" - ")
+            parts = fields.split()
+            if fs.split()[:1] == ["cgroup2"] and own.startswith(parts[3]):
+                return Path(parts[4]) / own[len(parts[3]):].lstrip("/")
+    except (OSError, StopIteration, IndexError):
+        pass
+    return None
+
+
+def _make_cgroup(limits: Limits) -> Path | None:
+    """A fresh cgroup v2 below the grader's own, with pids.max and memory.max where
+    those controllers are delegated; None where none can be made (read-only /sys/fs/cgroup in
+    most containers, a user's session that is not delegated, not Linux)."""
+    parent = _own_cgroup() if sys.platform == "linux" else None
+    if parent is None:
+        return None
+    folder = parent / f"grader-{uuid.uuid4().hex[:12]}"
+    try:
+        folder.mkdir()
+    except OSError:
+        return None
+    try:
+        controllers = (folder / "cgroup.controllers").read_text().split()
+        if "pids" in controllers:
+            (folder / "pids.max").write_text(str(limits.pids + 1))  # + the reaper
+        if "memory" in controllers:
+            (folder / "memory.max").write_text(str(limits.memory_bytes()))
+            if (folder / "memory.swap.max").exists():
+                (folder / "memory.swap.max").write_text("0")  # no extra swap, as in docker
+    except OSError:
+        pass  # the limits stay the rlimits; the tracking is what matters here
+    return folder
+
+
+def _processes(pids: list[int]) -> list[psutil.Process]:
+    found = []
+    for pid in pids:
+        try:
+            found.append(psutil.Process(pid))
+        except psutil.Error:
+            continue  # gone meanwhile
+    return found
+
+
+def _members(cgroup: Path | None) -> list[int]:
+    if cgroup is None:
+        return []
+    try:
+        return [int(pid) for pid in (cgroup / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _remove_cgroup(cgroup: Path) -> None:
+    """Kill everything in `cgroup` (cgroup.kill, Linux 5.14; else each member, until none is
+    left) and remove it once empty (bounded: 5 s)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            (cgroup / "cgroup.kill").write_text("1")
+        except OSError:
+            _kill(_processes(_members(cgroup)))
+        try:
+            cgroup.rmdir()  # EBUSY while a member lives
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
 
 
 def _free_port() -> int:
