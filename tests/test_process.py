@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -138,3 +139,172 @@ def test_a_daemon_that_sheds_every_mark_does_not_survive(course: Course, trackin
     assert not survivors, f"the daemon outlived the grading: {survivors}"
     if cgroup:
         assert not Path(cgroup).exists(), "the submission's cgroup was left behind"
+
+
+RIGHTS_PROBE = """
+import errno, os, socket
+def attempt(what, act):
+    try:
+        act()
+        print(what, "done", flush=True)
+    except OSError as exc:
+        print(what, errno.errorcode[exc.errno], flush=True)
+def append(path):
+    os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+attempt("hidden", lambda: open(HIDDEN, "rb").read())
+attempt("results", lambda: append(RESULTS))
+attempt("plant", lambda: open(os.path.join(os.path.dirname(RESULTS), "planted"), "x").close())
+attempt("signal", lambda: os.kill(GRADER, 0))
+attempt("data", lambda: open(os.path.join(os.environ["DATA_DIR"], "mine"), "x").close())
+attempt("code", lambda: open("server.py", "a").close())
+print("uid", os.getuid(), os.getgid(), os.getgroups(), flush=True)
+server = socket.create_server((os.environ["HOST"], int(os.environ["PORT"])))
+while True:
+    server.accept()[0].close()
+"""
+
+
+def _rights_probe(folder: Path, results: Path) -> Path:
+    """A server that tries the grader's rights on targets it is told: the course's hidden test,
+    a results file of the grader's (0644 in a 0755 folder, as `grader check --out` leaves
+    them), and the grader's own process."""
+    results.write_text("{}")
+    for name in ("server.py", "app.py"):  # echo's entry, books' entry
+        (folder / name).write_text(
+            f"HIDDEN = {str(ROOT / 'assignments/echo/hidden/test_robust.py')!r}\n"
+            f"RESULTS = {str(results)!r}\nGRADER = {os.getpid()}\n" + RIGHTS_PROBE)
+    return folder
+
+
+def _outcomes(logs: str) -> dict[str, str]:
+    return dict(line.split(" ", 1) for line in logs.splitlines() if " " in line)
+
+
+ROOT_ONLY = pytest.mark.skipif(sys.platform != "linux" or os.geteuid() != 0,
+                               reason="the grader is not root here: the server runs as its uid")
+
+
+@ROOT_ONLY
+def test_as_root_the_server_has_none_of_the_graders_rights(course: Course, tmp_path) -> None:
+    """Where the grader is root and may make a mount namespace (this machine), the server runs
+    as a uid of its own in a jail: the hidden tests and the grader's results are not there, the
+    grader cannot be signalled, DATA_DIR is its own and its code is read-only."""
+    if process.isolation_here() is not None:
+        pytest.skip(f"no jail here: {process.isolation_here()}")
+    books = course.assignment("books")  # an assignment with a DATA_DIR
+    (tmp_path / "out").mkdir()
+    (tmp_path / "code").mkdir()
+    code = _rights_probe(tmp_path / "code", tmp_path / "out" / "results.json")
+    with open_server("process", assignment=books, limits=course.limits,
+                     submission=code) as server:
+        [proc] = psutil.Process(server._root_pid()).children()
+        uid = proc.uids()
+        assert uid.real not in (0, os.getuid()) and uid.effective == uid.saved == uid.real
+        assert server.isolation == {"uid": uid.real, "jail": True}
+        got = _outcomes(server.logs())
+    assert got["hidden"] == "ENOENT", got  # not in its view of the files at all
+    assert got["results"] == "ENOENT" and got["plant"] == "ENOENT", got
+    assert got["signal"] == "EPERM", got
+    assert got["data"] == "done" and got["code"] in ("EACCES", "EROFS"), got  # 0444, read-only
+    assert got["uid"] == f"{uid.real} {uid.real} []", got  # no group of the grader's either
+    assert (tmp_path / "out" / "results.json").read_text() == "{}"
+
+
+@ROOT_ONLY
+def test_concurrent_servers_get_uids_of_their_own(course: Course) -> None:
+    """Two submissions graded at once cannot signal each other either: a uid each, freed at
+    the end."""
+    echo = course.assignment("echo")
+    servers = [open_server("process", assignment=echo, limits=course.limits,
+                           submission=ROOT / "reference/echo") for _ in range(2)]
+    try:
+        for server in servers:
+            server.start()
+        uids = [psutil.Process(s._root_pid()).children()[0].uids().real for s in servers]
+        assert len(set(uids)) == 2 and 0 not in uids, uids
+    finally:
+        for server in servers:
+            server.stop()
+    assert not any(process._runs_as(uid) for uid in uids)
+
+
+NO_NAMESPACE = """
+import sys
+from pathlib import Path
+from grader.core.config import load_course
+from grader.sandbox import InfraError, open_server, process
+sys.executable = sys.argv[1]  # the Python the server runs with
+course = load_course(sys.argv[2])
+print("HERE", process.isolation_here(), flush=True)
+try:
+    with open_server("process", assignment=course.assignment("books"), limits=course.limits,
+                     submission=Path(sys.argv[3])) as server:
+        print("ISOLATION", server.isolation)
+        print(server.logs(), flush=True)
+except InfraError as exc:
+    print("REFUSED", exc, flush=True)
+"""
+
+
+def _without_sys_admin(tmp_path: Path, python: str, code: Path) -> str:
+    """Run a server the way a container's root runs it: CAP_SYS_ADMIN dropped (capsh)."""
+    if not shutil.which("capsh"):
+        pytest.skip("capsh is not installed")
+    script = tmp_path / "no_namespace.py"
+    script.write_text(NO_NAMESPACE)
+    done = subprocess.run(["capsh", "--drop=cap_sys_admin", "--", "-c", 'exec "$@"', "_",
+                           sys.executable, str(script), python, str(ROOT), str(code)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@ROOT_ONLY
+def test_without_a_namespace_the_server_still_runs_as_its_own_uid(course: Course,
+                                                                   tmp_path) -> None:
+    """Root without CAP_SYS_ADMIN (a Gradescope container): no jail, but never root: the server
+    cannot signal the grader or write its results; it can read what every user may (the course
+    files here are world-readable), and isolation_here() says so in one line."""
+    python = "/usr/bin/python3"  # a Python every user may run, as a container's
+    if not process._others_reach([Path(python)]):
+        pytest.skip(f"{python} is not there for every user")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "code").mkdir()
+    out = _without_sys_admin(tmp_path, python,
+                             _rights_probe(tmp_path / "code", tmp_path / "out" / "results.json"))
+    here = next(line for line in out.splitlines() if line.startswith("HERE "))
+    assert "cannot hide its files" in here and "\n" not in here
+    assert "'jail': False" in out, out
+    got = _outcomes(out)
+    assert got["signal"] == "EPERM" and got["results"] == "EACCES" and got["plant"] == "EACCES"
+    assert got["data"] == "done" and got["code"] == "EACCES", got
+    assert got["hidden"] == "done"  # what the line above warns about
+    assert not got["uid"].startswith("0 ")
+
+
+@ROOT_ONLY
+def test_a_uid_that_cannot_run_python_is_a_refusal_never_root(course: Course, tmp_path) -> None:
+    """Without a namespace and with an interpreter other users cannot reach (this machine's
+    Python is under /root, 0700), the grader refuses (InfraError: rerun elsewhere, never a
+    zero), rather than run the submission as root."""
+    if process._others_reach([Path(sys.executable)]):
+        pytest.skip("this Python is there for every user")
+    (tmp_path / "code").mkdir()
+    out = _without_sys_admin(tmp_path, sys.executable,
+                             _rights_probe(tmp_path / "code", tmp_path / "results.json"))
+    assert "REFUSED" in out and "CAP_SYS_ADMIN" in out, out
+    assert "will not run the server" in out
+
+
+def test_the_jail_binds_parents_first_and_hides_the_course(tmp_path) -> None:
+    """The course is emptied before anything below it is bound back (a venv inside the course
+    checkout, its support folder), and / is never bound whole."""
+    course = tmp_path / "course"
+    mounts = process.jail_mounts(read_only=[course / "assignments/x/support"],
+                                 writable=[tmp_path / "data"], hide=[course], tmpfs="1m")
+    paths = [m[1] for m in mounts]
+    assert paths.index(str(course)) < paths.index(str(course / "assignments/x/support"))
+    assert "/" not in paths and "/tmp" in paths and "/proc" in paths
+    assert ("rw", str(tmp_path / "data"), str(tmp_path / "data")) in mounts
+    depth = [len(Path(p).parts) for p in paths]
+    assert depth == sorted(depth)

@@ -13,9 +13,21 @@ submission also runs in its own cgroup, emptied with cgroup.kill at the end even
 itself was killed, and capped with pids.max and memory.max where those controllers are
 delegated to it.
 
-What it does not promise: a submission running as the grader's own uid (and as root above all)
-can leave a cgroup, signal the grader, or read any file the grader can; isolation is the docker
-backend's. Memory without a memory controller is RLIMIT_DATA, which is per process: a server
+Where the grader runs as root (Gradescope, a CI runner, sudo on a laptop), the submission never
+has its rights: it runs as a uid of its own (one per server, from systemd's dynamic range, never
+a user's, locked while in use), with no supplementary groups and no new privileges, so it cannot
+signal the grader or another submission, nor write the grader's files. Where root may make a
+mount namespace (CAP_SYS_ADMIN), it also runs chrooted in a jail (launch.py) that holds only the
+system folders, the interpreter and its packages, the assignment's runners, support and docroot,
+its code read-only, DATA_DIR (owned by its uid) and a private /tmp, /dev and /proc: the course
+(hidden tests included), the grader's temporary folders and its results are not there to read.
+Where no namespace can be made (root without CAP_SYS_ADMIN, as in most containers) it still runs
+as its own uid, reading what any user may; if that uid could not even run the interpreter, the
+grader refuses (InfraError), never falling back to root. `isolation_here()` says which applies.
+
+What it does not promise: a submission running as the grader's own uid (not root: a student's
+own machine) can leave a cgroup, signal the grader, or read any file the grader can; isolation
+is the docker backend's. Memory without a memory controller is RLIMIT_DATA, which is per process: a server
 that forks can use that much in each process. RLIMIT_NPROC counts every task of the real uid
 and means nothing for root, so it is set only for another uid, with headroom above what that uid
 already runs (see `_limits`).
@@ -24,8 +36,13 @@ already runs (see `_limits`).
 from __future__ import annotations
 
 import collections
+import fcntl
+import functools
 import json
 import os
+import pwd
+import random
+import select
 import shutil
 import signal
 import socket
@@ -46,17 +63,21 @@ from grader.sandbox.base import (
     FILE_CAP,
     OUT_OF_TIME,
     Server,
+    InfraError,
     StartupError,
     read_folder,
     server_command,
 )
 from grader.sandbox.listeners import Listener, normalise
 
-__all__ = ["ProcessServer"]
+__all__ = ["ProcessServer", "isolation_here"]
 
 _REAPER_GRACE = 4.0  # s the reaper gets to end its descendants (it gives them 1.5 s, then kills)
 
 _LAUNCH = Path(__file__).with_name("launch.py")
+_UIDS = range(61184, 65520)  # systemd's dynamic range: no user's, no system account's
+_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+_DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
 class ProcessServer(Server):
@@ -77,6 +98,8 @@ class ProcessServer(Server):
         self._timer: threading.Timer | None = None
         self._out_of_time = False
         self.tracking: Path | None = None  # the current run's cgroup, where one could be made
+        self._uid: tuple[int, int] | None = None  # (uid, its lock's fd) while the grader is root
+        self.isolation: dict[str, object] = {}  # what the current run got: {"uid", "jail"}
         self._seen = 0  # bytes of output so far, all runs
         self._run_mark = 0  # where the current run's output starts
         self.port = 0
@@ -102,12 +125,17 @@ class ProcessServer(Server):
                 return True
 
     def _start_once(self) -> None:
+        if _drops_rights() and self._uid is None:
+            self._uid = _claim_uid()
         if self.assignment.data_dir and self._data is None:
             self._data = Path(tempfile.mkdtemp(prefix="grader-data-"))
+            if self._uid:
+                os.chown(self._data, self._uid[0], self._uid[0])
         self.port = _free_port()
         support = self.assignment.support_path
         argv, env = server_command(
-            self.assignment, port=self.port, host="0.0.0.0", home=os.environ.get("HOME", "/tmp"),
+            self.assignment, port=self.port, host="0.0.0.0",
+            home="/tmp" if self._uid else os.environ.get("HOME", "/tmp"),
             support=str(support.resolve()) if support else "", runners=str(RUNNERS),
             docroot=str(self.docroot) if self.docroot else None,
             data_dir=str(self._data) if self._data else None,
@@ -116,8 +144,13 @@ class ProcessServer(Server):
             argv = [sys.executable, *argv[1:]]  # the grader's interpreter has the allowed packages
         code = self._stage_submission()
         self.tracking = _make_cgroup(self.limits)
-        config = {"limits": self._limits(), "cgroup": str(self.tracking or "") or None,
-                  "read_only": str(code)}
+        config: dict[str, object] = {"limits": self._limits(),
+                                     "cgroup": str(self.tracking or "") or None,
+                                     "read_only": str(code)}
+        status_r, status_w = os.pipe() if self._uid else (-1, -1)
+        if self._uid:
+            config["user"] = self._user(code)
+            config["status_fd"] = status_w
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, str(_LAUNCH), json.dumps(config), "--", *argv],
@@ -127,9 +160,13 @@ class ProcessServer(Server):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: killed as a whole at the end
+                pass_fds=(status_w,) if self._uid else (),
             )
         except OSError as exc:
             raise StartupError(f"could not run {self.assignment.entry!r}: {exc.strerror}") from None
+        finally:
+            if self._uid:
+                os.close(status_w)
         with self._tail_lock:
             self._run_mark = self._seen
         self._drainer = threading.Thread(target=self._drain, args=(self._proc.stdout,),
@@ -138,7 +175,31 @@ class ProcessServer(Server):
         self._timer = threading.Timer(self.time_left(), self._time_up, args=(self._proc,))
         self._timer.daemon = True
         self._timer.start()
+        if self._uid:
+            self.isolation = _read_status(status_r)
+            if "refused" in self.isolation:
+                raise InfraError(f"the process backend would not run the submission as root, "
+                                 f"and its own uid cannot run it: {self.isolation['refused']}")
         self.wait_listening()
+
+    def _user(self, code: Path) -> dict[str, object]:
+        """The launcher's "user": this server's uid and the jail it runs in."""
+        assert self._uid is not None
+        support, docroot = self.assignment.support_path, self.docroot
+        needed = [Path(sys.executable), RUNNERS, code, *(p for p in (support, docroot) if p)]
+        course = self.assignment.dir.parent
+        course = course.parent if course.name == "assignments" else course
+        mounts = jail_mounts(
+            read_only=[p.resolve() for p in (RUNNERS, support, docroot, code) if p],
+            writable=[self._data] if self._data else [], hide=[course.resolve()],
+            tmpfs=self.limits.tmpfs)
+        return {"uid": self._uid[0], "gid": self._uid[0], "bare": _others_reach(needed),
+                "jail": {"root": str(self._stage_root()), "mounts": mounts}}
+
+    def _stage_root(self) -> Path:
+        assert self._stage is not None
+        (self._stage / "root").mkdir(exist_ok=True)
+        return self._stage / "root"
 
     def _stage_submission(self) -> Path:
         """The code folder the server runs in: a private copy it cannot write, as in docker
@@ -154,6 +215,8 @@ class ProcessServer(Server):
             except TooLarge as exc:
                 raise StartupError(str(exc)) from None
             _chmod_tree(self._stage / "app", folders=0o555, files=0o444)
+            if self._uid:
+                self._stage.chmod(0o711)  # the server's uid may enter (not list) where it runs
         return self._stage / "app"
 
     def _time_up(self, proc: subprocess.Popen[bytes]) -> None:
@@ -167,7 +230,9 @@ class ProcessServer(Server):
         limits = {"RLIMIT_DATA": self.limits.memory_bytes() + 256 * 1024 * 1024,
                   "RLIMIT_CPU": int(self.limits.wall) + 1, "RLIMIT_FSIZE": FILE_CAP,
                   "RLIMIT_CORE": 0}
-        if os.getuid() != 0 and sys.platform == "linux":
+        if self._uid:  # a uid of its own: its tasks are the submission's, nobody else's
+            limits["RLIMIT_NPROC"] = self.limits.pids
+        elif os.getuid() != 0 and sys.platform == "linux":
             # RLIMIT_NPROC counts every task (thread) of the real uid, the grader's and the
             # user's own included, and root is exempt. So: what the uid runs now plus 4 x the
             # pids limit (256 by default), room for other suites' servers growing meanwhile
@@ -275,6 +340,9 @@ class ProcessServer(Server):
             _chmod_tree(self._stage / "app", folders=0o755, files=0o644)  # removable again
             shutil.rmtree(self._stage, ignore_errors=True)
             self._stage = None
+        if self._uid is not None and not keep_data:
+            os.close(self._uid[1])  # the uid is free for another server
+            self._uid = None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -407,3 +475,143 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _drops_rights() -> bool:
+    """Does the submission run as a uid of its own? (The grader is root, on Linux.)"""
+    return sys.platform == "linux" and os.geteuid() == 0
+
+
+def _claim_uid() -> tuple[int, int]:
+    """A uid no account has and no process runs as, locked for this server (a flock on a file
+    of the grader's, released when the fd is closed or the grader dies): (uid, lock fd)."""
+    locks = Path(tempfile.gettempdir(), "grader-uids")
+    locks.mkdir(mode=0o700, exist_ok=True)
+    info = locks.lstat()
+    if info.st_uid != 0 or (info.st_mode & 0o077):
+        raise InfraError(f"{locks} is not the grader's own (owner {info.st_uid}, mode "
+                         f"{info.st_mode & 0o777:o}): remove it")
+    start = random.randrange(len(_UIDS))
+    for uid in (*_UIDS[start:], *_UIDS[:start]):
+        fd = os.open(locks / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            pwd.getpwuid(uid)
+        except KeyError:  # no account has it
+            if not _runs_as(uid):
+                return uid, fd
+        except OSError:
+            pass  # another server has it
+        os.close(fd)
+    raise InfraError("every uid in 61184-65519 is in use: too many servers at once")
+
+
+def _runs_as(uid: int) -> bool:
+    """Does any process run as `uid`? (A /proc/PID folder belongs to its process's euid; a
+    stat each, 1 ms for 300 processes where psutil takes 60.)"""
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def jail_mounts(*, read_only: list[Path], writable: list[Path], hide: list[Path],
+                tmpfs: str) -> list[tuple[str, str, str]]:
+    """What the jail holds, as launch.py builds it, in order (parents before what is below
+    them): the system folders and the interpreter's prefixes read-only, a private /tmp, /dev
+    and /proc; `hide` (the course) emptied where a bind above brought it in; then `read_only`
+    and `writable`, each at its own path."""
+    mounts: list[tuple[str, str, str]] = []
+    for top in _SYSTEM:
+        if os.path.islink(top):
+            mounts.append(("link", top, os.readlink(top)))
+        elif os.path.isdir(top):
+            mounts.append(("ro", top, top))
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    for prefix in sorted(str(Path(p).resolve()) for p in prefixes):
+        if not any(prefix == m[1] or prefix.startswith(m[1] + "/") for m in mounts):
+            mounts.append(("ro", prefix, prefix))
+    mounts += [("tmpfs", "/tmp", f"mode=1777,size={tmpfs}"), ("tmpfs", "/dev", "mode=0755,size=64k"),
+               ("tmpfs", "/dev/shm", f"mode=1777,size={tmpfs}"), ("proc", "/proc", ""),
+               ("link", "/dev/fd", "/proc/self/fd")]
+    mounts += [("rw", f"/dev/{name}", f"/dev/{name}") for name in _DEVICES
+               if os.path.exists(f"/dev/{name}")]
+    mounts += [("hide", str(p), "") for p in hide]
+    mounts += [("ro", str(p), str(p)) for p in read_only]
+    mounts += [("rw", str(p), str(p)) for p in writable]
+    return sorted(mounts, key=lambda m: len(Path(m[1]).parts))  # stable: ties keep this order
+
+
+def _others_reach(paths: list[Path]) -> bool:
+    """Can a uid that is no owner and in no group read (and enter) each of `paths`? What the
+    submission's own uid needs where no jail can be made: the interpreter, the code, ..."""
+    for path in paths:
+        real = Path(os.path.realpath(path))
+        for part in [*reversed(real.parents), real]:
+            try:
+                mode = part.stat().st_mode
+            except OSError:
+                return False
+            if not mode & (0o001 if part != real or real.is_dir() else 0o004):
+                return False
+    return True
+
+
+def _read_status(fd: int) -> dict[str, object]:
+    """The launcher child's one line: what the run got (read until it execs; bounded)."""
+    data = b""
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], deadline - time.monotonic())[0]:
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    break
+                data += chunk
+    finally:
+        os.close(fd)
+    try:
+        return dict(json.loads(data.decode().splitlines()[0]))
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return {}  # it died before saying (e.g. killed at once): the run's own outcome tells
+
+
+@functools.cache
+def isolation_here() -> str | None:
+    """One line on what the process backend could not enforce on this machine about the
+    grader's rights, or None where nothing is missing (not root: the student's own machine; or
+    root with a jail). Runs the launcher once, as a server would run."""
+    if not _drops_rights():
+        return None
+    uid, lock = _claim_uid()
+    status_r, status_w = os.pipe()
+    with tempfile.TemporaryDirectory(prefix="grader-probe-") as tmp:
+        jail = {"root": tmp, "mounts": jail_mounts(read_only=[], writable=[], hide=[],
+                                                   tmpfs="1m")}
+        config = {"user": {"uid": uid, "gid": uid, "jail": jail,
+                           "bare": _others_reach([Path(sys.executable)])},
+                  "status_fd": status_w}
+        try:
+            proc = subprocess.Popen([sys.executable, str(_LAUNCH), json.dumps(config), "--",
+                                     sys.executable, "-c", ""], pass_fds=(status_w,),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            os.close(status_w)
+            status = _read_status(status_r)
+            proc.wait(timeout=10)
+        finally:
+            os.close(lock)
+    if status.get("jail"):
+        return None
+    if "refused" in status:
+        return (f"the grader runs as root and cannot hide its files from the server here "
+                f"({status['refused']}), and the server's own uid cannot run Python: "
+                "it will not run the server at all (use Docker, or install Python where every "
+                "user can read it)")
+    return ("the grader runs as root but cannot hide its files here "
+            f"({status.get('why', 'no mount namespace')}): the server runs as a uid of its own "
+            "(it cannot signal the grader or write its files) but can read any file every user "
+            "may, the tests included")
