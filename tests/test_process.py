@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from grader.core.config import Course
-from grader.sandbox import open_server, process
+from grader.sandbox import open_server, process, rights
 
 from .conftest import ROOT
 
@@ -106,7 +106,7 @@ def test_the_server_gets_the_contract_never_the_graders_environment(
 
 def _daemons() -> list[psutil.Process]:
     return [p for p in psutil.process_iter(["cmdline"])
-            if "daemon_escapes" in " ".join(p.info["cmdline"] or [])
+            if "hostile-orphan-marker daemon_escapes" in " ".join(p.info["cmdline"] or [])
             and p.info["cmdline"][:1] != ["pgrep"]]
 
 
@@ -189,8 +189,8 @@ def test_as_root_the_server_has_none_of_the_graders_rights(course: Course, tmp_p
     """Where the grader is root and may make a mount namespace (this machine), the server runs
     as a uid of its own in a jail: the hidden tests and the grader's results are not there, the
     grader cannot be signalled, DATA_DIR is its own and its code is read-only."""
-    if process.isolation_here() is not None:
-        pytest.skip(f"no jail here: {process.isolation_here()}")
+    if rights.isolation_here() is not None:
+        pytest.skip(f"no jail here: {rights.isolation_here()}")
     books = course.assignment("books")  # an assignment with a DATA_DIR
     (tmp_path / "out").mkdir()
     (tmp_path / "code").mkdir()
@@ -225,17 +225,17 @@ def test_concurrent_servers_get_uids_of_their_own(course: Course) -> None:
     finally:
         for server in servers:
             server.stop()
-    assert not any(process._runs_as(uid) for uid in uids)
+    assert not any(rights.runs_as(uid) for uid in uids)
 
 
 NO_NAMESPACE = """
 import sys
 from pathlib import Path
 from grader.core.config import load_course
-from grader.sandbox import InfraError, open_server, process
+from grader.sandbox import InfraError, open_server, rights
 sys.executable = sys.argv[1]  # the Python the server runs with
 course = load_course(sys.argv[2])
-print("HERE", process.isolation_here(), flush=True)
+print("HERE", rights.isolation_here(), flush=True)
 try:
     with open_server("process", assignment=course.assignment("books"), limits=course.limits,
                      submission=Path(sys.argv[3])) as server:
@@ -266,7 +266,7 @@ def test_without_a_namespace_the_server_still_runs_as_its_own_uid(course: Course
     cannot signal the grader or write its results; it can read what every user may (the course
     files here are world-readable), and isolation_here() says so in one line."""
     python = "/usr/bin/python3"  # a Python every user may run, as a container's
-    if not process._others_reach([Path(python)]):
+    if not rights.others_reach([Path(python)]):
         pytest.skip(f"{python} is not there for every user")
     (tmp_path / "out").mkdir()
     (tmp_path / "code").mkdir()
@@ -287,7 +287,7 @@ def test_a_uid_that_cannot_run_python_is_a_refusal_never_root(course: Course, tm
     """Without a namespace and with an interpreter other users cannot reach (this machine's
     Python is under /root, 0700), the grader refuses (InfraError: rerun elsewhere, never a
     zero), rather than run the submission as root."""
-    if process._others_reach([Path(sys.executable)]):
+    if rights.others_reach([Path(sys.executable)]):
         pytest.skip("this Python is there for every user")
     (tmp_path / "code").mkdir()
     out = _without_sys_admin(tmp_path, sys.executable,
@@ -300,7 +300,7 @@ def test_the_jail_binds_parents_first_and_hides_the_course(tmp_path) -> None:
     """The course is emptied before anything below it is bound back (a venv inside the course
     checkout, its support folder), and / is never bound whole."""
     course = tmp_path / "course"
-    mounts = process.jail_mounts(read_only=[course / "assignments/x/support"],
+    mounts = rights.jail_mounts(read_only=[course / "assignments/x/support"],
                                  writable=[tmp_path / "data"], hide=[course], tmpfs="1m")
     paths = [m[1] for m in mounts]
     assert paths.index(str(course)) < paths.index(str(course / "assignments/x/support"))
@@ -308,3 +308,19 @@ def test_the_jail_binds_parents_first_and_hides_the_course(tmp_path) -> None:
     assert ("rw", str(tmp_path / "data"), str(tmp_path / "data")) in mounts
     depth = [len(Path(p).parts) for p in paths]
     assert depth == sorted(depth)
+
+
+@ROOT_ONLY
+def test_grader_check_says_what_it_could_not_enforce_and_never_runs_as_root(tmp_path) -> None:
+    """`grader check` (what Gradescope's run_autograder runs) as root without CAP_SYS_ADMIN,
+    with this machine's Python out of other users' reach: one line says why the server was not
+    run, and the exit code is the grader's failure (3: a rerun, never a zero)."""
+    if rights.others_reach([Path(sys.executable)]) or not shutil.which("capsh"):
+        pytest.skip("this Python is there for every user, or capsh is missing")
+    done = subprocess.run(["capsh", "--drop=cap_sys_admin", "--", "-c", 'exec "$@"', "_",
+                           sys.executable, "-m", "grader", "check", str(ROOT / "reference/echo"),
+                           "-a", "echo", "--backend", "process"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 3, done.stdout[-2000:] + done.stderr[-2000:]
+    [line] = [ln for ln in done.stdout.splitlines() if "will not run the server" in ln]
+    assert "CAP_SYS_ADMIN" in line

@@ -23,26 +23,22 @@ its code read-only, DATA_DIR (owned by its uid) and a private /tmp, /dev and /pr
 (hidden tests included), the grader's temporary folders and its results are not there to read.
 Where no namespace can be made (root without CAP_SYS_ADMIN, as in most containers) it still runs
 as its own uid, reading what any user may; if that uid could not even run the interpreter, the
-grader refuses (InfraError), never falling back to root. `isolation_here()` says which applies.
+grader refuses (InfraError), never falling back to root. rights.isolation_here() says which
+applies (grader/sandbox/rights.py).
 
 What it does not promise: a submission running as the grader's own uid (not root: a student's
 own machine) can leave a cgroup, signal the grader, or read any file the grader can; isolation
-is the docker backend's. Memory without a memory controller is RLIMIT_DATA, which is per process: a server
-that forks can use that much in each process. RLIMIT_NPROC counts every task of the real uid
-and means nothing for root, so it is set only for another uid, with headroom above what that uid
-already runs (see `_limits`).
+is the docker backend's. Memory without a memory controller is RLIMIT_DATA, which is per
+process: a server that forks can use that much in each process. RLIMIT_NPROC counts every task
+of the real uid and means nothing for root: for a uid of the submission's own it is the pids
+limit; for the grader's own uid, headroom above what that uid already runs (see `_limits`).
 """
 
 from __future__ import annotations
 
 import collections
-import fcntl
-import functools
 import json
 import os
-import pwd
-import random
-import select
 import shutil
 import signal
 import socket
@@ -62,22 +58,26 @@ from grader.sandbox.base import (
     DATA_CAP,
     FILE_CAP,
     OUT_OF_TIME,
-    Server,
     InfraError,
+    Server,
     StartupError,
     read_folder,
     server_command,
 )
 from grader.sandbox.listeners import Listener, normalise
+from grader.sandbox.rights import (
+    LAUNCH,
+    claim_uid,
+    drops_rights,
+    jail_mounts,
+    others_reach,
+    read_status,
+)
 
-__all__ = ["ProcessServer", "isolation_here"]
+__all__ = ["ProcessServer"]
 
 _REAPER_GRACE = 4.0  # s the reaper gets to end its descendants (it gives them 1.5 s, then kills)
 
-_LAUNCH = Path(__file__).with_name("launch.py")
-_UIDS = range(61184, 65520)  # systemd's dynamic range: no user's, no system account's
-_SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
-_DEVICES = ("null", "zero", "full", "random", "urandom")
 
 
 class ProcessServer(Server):
@@ -125,8 +125,8 @@ class ProcessServer(Server):
                 return True
 
     def _start_once(self) -> None:
-        if _drops_rights() and self._uid is None:
-            self._uid = _claim_uid()
+        if drops_rights() and self._uid is None:
+            self._uid = claim_uid()
         if self.assignment.data_dir and self._data is None:
             self._data = Path(tempfile.mkdtemp(prefix="grader-data-"))
             if self._uid:
@@ -153,7 +153,7 @@ class ProcessServer(Server):
             config["status_fd"] = status_w
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, str(_LAUNCH), json.dumps(config), "--", *argv],
+                [sys.executable, str(LAUNCH), json.dumps(config), "--", *argv],
                 cwd=code,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -176,10 +176,11 @@ class ProcessServer(Server):
         self._timer.daemon = True
         self._timer.start()
         if self._uid:
-            self.isolation = _read_status(status_r)
+            self.isolation = read_status(status_r)
             if "refused" in self.isolation:
-                raise InfraError(f"the process backend would not run the submission as root, "
-                                 f"and its own uid cannot run it: {self.isolation['refused']}")
+                raise InfraError("the process backend will not run a submission as root, and "
+                                 f"no uid but root could run it here: {self.isolation['refused']}"
+                                 f" (and {sys.executable} is out of other users' reach)")
         self.wait_listening()
 
     def _user(self, code: Path) -> dict[str, object]:
@@ -193,7 +194,7 @@ class ProcessServer(Server):
             read_only=[p.resolve() for p in (RUNNERS, support, docroot, code) if p],
             writable=[self._data] if self._data else [], hide=[course.resolve()],
             tmpfs=self.limits.tmpfs)
-        return {"uid": self._uid[0], "gid": self._uid[0], "bare": _others_reach(needed),
+        return {"uid": self._uid[0], "gid": self._uid[0], "bare": others_reach(needed),
                 "jail": {"root": str(self._stage_root()), "mounts": mounts}}
 
     def _stage_root(self) -> Path:
@@ -476,142 +477,3 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
-
-def _drops_rights() -> bool:
-    """Does the submission run as a uid of its own? (The grader is root, on Linux.)"""
-    return sys.platform == "linux" and os.geteuid() == 0
-
-
-def _claim_uid() -> tuple[int, int]:
-    """A uid no account has and no process runs as, locked for this server (a flock on a file
-    of the grader's, released when the fd is closed or the grader dies): (uid, lock fd)."""
-    locks = Path(tempfile.gettempdir(), "grader-uids")
-    locks.mkdir(mode=0o700, exist_ok=True)
-    info = locks.lstat()
-    if info.st_uid != 0 or (info.st_mode & 0o077):
-        raise InfraError(f"{locks} is not the grader's own (owner {info.st_uid}, mode "
-                         f"{info.st_mode & 0o777:o}): remove it")
-    start = random.randrange(len(_UIDS))
-    for uid in (*_UIDS[start:], *_UIDS[:start]):
-        fd = os.open(locks / str(uid), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            pwd.getpwuid(uid)
-        except KeyError:  # no account has it
-            if not _runs_as(uid):
-                return uid, fd
-        except OSError:
-            pass  # another server has it
-        os.close(fd)
-    raise InfraError("every uid in 61184-65519 is in use: too many servers at once")
-
-
-def _runs_as(uid: int) -> bool:
-    """Does any process run as `uid`? (A /proc/PID folder belongs to its process's euid; a
-    stat each, 1 ms for 300 processes where psutil takes 60.)"""
-    for name in os.listdir("/proc"):
-        try:
-            if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
-                return True
-        except OSError:
-            continue
-    return False
-
-
-def jail_mounts(*, read_only: list[Path], writable: list[Path], hide: list[Path],
-                tmpfs: str) -> list[tuple[str, str, str]]:
-    """What the jail holds, as launch.py builds it, in order (parents before what is below
-    them): the system folders and the interpreter's prefixes read-only, a private /tmp, /dev
-    and /proc; `hide` (the course) emptied where a bind above brought it in; then `read_only`
-    and `writable`, each at its own path."""
-    mounts: list[tuple[str, str, str]] = []
-    for top in _SYSTEM:
-        if os.path.islink(top):
-            mounts.append(("link", top, os.readlink(top)))
-        elif os.path.isdir(top):
-            mounts.append(("ro", top, top))
-    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    for prefix in sorted(str(Path(p).resolve()) for p in prefixes):
-        if not any(prefix == m[1] or prefix.startswith(m[1] + "/") for m in mounts):
-            mounts.append(("ro", prefix, prefix))
-    mounts += [("tmpfs", "/tmp", f"mode=1777,size={tmpfs}"), ("tmpfs", "/dev", "mode=0755,size=64k"),
-               ("tmpfs", "/dev/shm", f"mode=1777,size={tmpfs}"), ("proc", "/proc", ""),
-               ("link", "/dev/fd", "/proc/self/fd")]
-    mounts += [("rw", f"/dev/{name}", f"/dev/{name}") for name in _DEVICES
-               if os.path.exists(f"/dev/{name}")]
-    mounts += [("hide", str(p), "") for p in hide]
-    mounts += [("ro", str(p), str(p)) for p in read_only]
-    mounts += [("rw", str(p), str(p)) for p in writable]
-    return sorted(mounts, key=lambda m: len(Path(m[1]).parts))  # stable: ties keep this order
-
-
-def _others_reach(paths: list[Path]) -> bool:
-    """Can a uid that is no owner and in no group read (and enter) each of `paths`? What the
-    submission's own uid needs where no jail can be made: the interpreter, the code, ..."""
-    for path in paths:
-        real = Path(os.path.realpath(path))
-        for part in [*reversed(real.parents), real]:
-            try:
-                mode = part.stat().st_mode
-            except OSError:
-                return False
-            if not mode & (0o001 if part != real or real.is_dir() else 0o004):
-                return False
-    return True
-
-
-def _read_status(fd: int) -> dict[str, object]:
-    """The launcher child's one line: what the run got (read until it execs; bounded)."""
-    data = b""
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if select.select([fd], [], [], deadline - time.monotonic())[0]:
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    break
-                data += chunk
-    finally:
-        os.close(fd)
-    try:
-        return dict(json.loads(data.decode().splitlines()[0]))
-    except (ValueError, IndexError, UnicodeDecodeError):
-        return {}  # it died before saying (e.g. killed at once): the run's own outcome tells
-
-
-@functools.cache
-def isolation_here() -> str | None:
-    """One line on what the process backend could not enforce on this machine about the
-    grader's rights, or None where nothing is missing (not root: the student's own machine; or
-    root with a jail). Runs the launcher once, as a server would run."""
-    if not _drops_rights():
-        return None
-    uid, lock = _claim_uid()
-    status_r, status_w = os.pipe()
-    with tempfile.TemporaryDirectory(prefix="grader-probe-") as tmp:
-        jail = {"root": tmp, "mounts": jail_mounts(read_only=[], writable=[], hide=[],
-                                                   tmpfs="1m")}
-        config = {"user": {"uid": uid, "gid": uid, "jail": jail,
-                           "bare": _others_reach([Path(sys.executable)])},
-                  "status_fd": status_w}
-        try:
-            proc = subprocess.Popen([sys.executable, str(_LAUNCH), json.dumps(config), "--",
-                                     sys.executable, "-c", ""], pass_fds=(status_w,),
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
-            os.close(status_w)
-            status = _read_status(status_r)
-            proc.wait(timeout=10)
-        finally:
-            os.close(lock)
-    if status.get("jail"):
-        return None
-    if "refused" in status:
-        return (f"the grader runs as root and cannot hide its files from the server here "
-                f"({status['refused']}), and the server's own uid cannot run Python: "
-                "it will not run the server at all (use Docker, or install Python where every "
-                "user can read it)")
-    return ("the grader runs as root but cannot hide its files here "
-            f"({status.get('why', 'no mount namespace')}): the server runs as a uid of its own "
-            "(it cannot signal the grader or write its files) but can read any file every user "
-            "may, the tests included")

@@ -21,6 +21,7 @@ from grader.core.job import Backend, BackendChoice
 from grader.core.results import Result
 from grader.run.grade import grade_submission
 from grader.sandbox import InfraError, resolve_backend
+from grader.sandbox.rights import isolation_here
 from grader.student import ci
 
 __all__ = ["PROCESS_UNCHECKED", "UnsupportedPlatform", "check_once", "exit_code", "pick_backend",
@@ -74,6 +75,8 @@ def check_once(*, course: Course, assignment: Assignment, path: Path, backend: B
         report.print_result(result, console, title=assignment.title)
     if backend == "process":
         console.print(PROCESS_UNCHECKED, markup=False, highlight=False, soft_wrap=True)
+        if unenforced := isolation_here():  # as root: what keeping the grader's rights lacked
+            console.print(unenforced, markup=False, highlight=False, soft_wrap=True)
     if out:
         write_reports(result, out, assignment=assignment, course=course)
     if classroom50:  # its runner writes the summary page and the status from these files
