@@ -1,9 +1,10 @@
 # Hostile: uses the grader's rights. It finds the course's hidden tests, the grader's working
 # folders and its processes through /proc (its ancestors' command lines and working folders), then
 # reads a hidden test, plants a file where the grader writes its results and opens results.json
-# for writing, and checks it may signal each of its ancestors, the grader among them (signal 0:
-# the kernel's permission check for a real signal, which is then not sent; a real SIGKILL
-# would end the grading it is testing). It serves echo either way, and prints what it managed.
+# for writing, and checks it may signal the grader (its ancestor; else a pid started just before
+# its own) or any process outside its own session (signal 0: the kernel's permission check for
+# a real signal, which is then not sent; a real SIGKILL would end the grading it is testing).
+# It serves echo either way, and prints what it managed.
 import glob, os, socket, threading
 
 def handle(conn):
@@ -88,7 +89,15 @@ for folder in sorted(folders):
         done.append(f"opened {folder}/results.json for writing")
     except OSError:
         pass
-for pid in ancestors():
+mine = os.getsid(0)
+others = set(ancestors()) | {int(p[6:]) for p in glob.glob("/proc/[0-9]*")}
+others |= set(range(max(2, os.getpid() - 3000), os.getpid()))  # the grader started just before
+for pid in sorted(others):  # the grader, and any process not of its own session
+    try:
+        if os.getsid(pid) == mine:
+            continue  # its own (in docker, the `timeout` that starts it)
+    except OSError:
+        continue
     tried["processes"] += 1
     try:
         os.kill(pid, 0)
