@@ -129,7 +129,11 @@ class ProcessServer(Server):
             self._uid = claim_uid()
         if self.assignment.data_dir and self._data is None:
             self._data = Path(tempfile.mkdtemp(prefix="grader-data-"))
-            if self._uid:
+            if self._uid:  # its own folder, in one of the grader's it cannot rename it out of
+                # (a link put in its place would have the grader read elsewhere as root)
+                self._data.chmod(0o711)
+                self._data = self._data / "data"
+                self._data.mkdir(mode=0o700)
                 os.chown(self._data, self._uid[0], self._uid[0])
         self.port = _free_port()
         support = self.assignment.support_path
@@ -187,7 +191,8 @@ class ProcessServer(Server):
         """The launcher's "user": this server's uid and the jail it runs in."""
         assert self._uid is not None
         support, docroot = self.assignment.support_path, self.docroot
-        needed = [Path(sys.executable), RUNNERS, code, *(p for p in (support, docroot) if p)]
+        needed = [Path(sys.executable), Path(sys.prefix), RUNNERS, code,
+                  *(p for p in (support, docroot) if p)]
         course = self.assignment.dir.parent
         course = course.parent if course.name == "assignments" else course
         mounts = jail_mounts(
@@ -335,7 +340,8 @@ class ProcessServer(Server):
             _remove_cgroup(self.tracking)  # whatever is still in it, whoever its parent
             self.tracking = None
         if self._data is not None and not keep_data:
-            shutil.rmtree(self._data, ignore_errors=True)
+            top = self._data.parent if self._data.name == "data" else self._data
+            shutil.rmtree(top, ignore_errors=True)
             self._data = None
         if self._stage is not None and not keep_data:
             _chmod_tree(self._stage / "app", folders=0o755, files=0o644)  # removable again

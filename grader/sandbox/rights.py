@@ -140,8 +140,11 @@ def isolation_here() -> str | None:
     """One line on what the process backend could not enforce on this machine about the
     grader's rights, or None where nothing is missing (not root: the student's own machine; or
     root with a jail). Runs the launcher once, as a server would run."""
-    if not drops_rights():
+    if os.geteuid() != 0:
         return None
+    if not drops_rights():
+        return (f"the grader runs as root and so does the server: the process backend gives it "
+                f"a uid of its own on Linux only (here: {sys.platform}); use Docker")
     uid, lock = claim_uid()
     status_r, status_w = os.pipe()
     with tempfile.TemporaryDirectory(prefix="grader-probe-") as tmp:
