@@ -167,6 +167,8 @@ class ProcessServer(Server):
                 pass_fds=(status_w,) if self._uid else (),
             )
         except OSError as exc:
+            if self._uid:
+                os.close(status_r)
             raise StartupError(f"could not run {self.assignment.entry!r}: {exc.strerror}") from None
         finally:
             if self._uid:
