@@ -175,6 +175,26 @@ def test_grader_failure_is_not_a_zero(course: Course, docker_ready: str) -> None
     assert not leftovers()
 
 
+@pytest.mark.retry_expected
+def test_a_retry_is_on_the_record(course: Course, docker_ready: str) -> None:
+    """The first run breaks (its image is gone), the second grades: the grade is the second
+    run's, and the result, the retry log and (through the fixture above) this test know it."""
+    from grader.batch.local import prepare
+    from grader.core.job import Job
+    from grader.run.grade import RETRY_LOG, run_with_retry
+
+    echo = course.assignment("echo")
+    _, image = prepare(course, echo, "docker")
+    job = Job.make(course=course, assignment=echo, submission=ROOT / "reference/echo",
+                   backend="docker", image="grader-echo:does-not-exist")
+    log = Path(os.environ[RETRY_LOG])
+    before = log.read_text()
+    result = run_with_retry(job, again=lambda _: job.model_copy(update={"image": image}))
+    assert result.full_marks, result.reason
+    assert "the runtime image grader-echo:does-not-exist is missing" in result.retried
+    assert result.retried in log.read_text().removeprefix(before)
+
+
 def test_missing_submission_gets_a_grade_and_a_reason(tmp_path: Path, course: Course) -> None:
     (tmp_path / "nobody").mkdir()
     result = grade_submission(course=course, assignment=course.assignment("echo"),

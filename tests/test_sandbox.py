@@ -3,6 +3,7 @@ listeners this test opens itself, and nothing addressed outside this machine."""
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 import time
@@ -186,3 +187,34 @@ def test_data_files_never_follow_a_link_out_of_data_dir(
             server._container.get_archive = None  # type: ignore[attr-defined]
         assert server.data_files() == {"books.db": b"mine", "sub/notes.txt": b"also mine"}
     assert not _left("links")
+
+
+def test_more_sandboxes_than_the_engines_default_pools_hold(docker_ready: str) -> None:
+    """The engine's default pools give each network a /16 or /20 and run out at about 31: two
+    graders on one machine once got "could not find an available ... address pool". Sandboxes
+    take a /29 each, so 40 networks at once (more than the defaults hold) are no trouble."""
+    from grader.sandbox.docker import client, owner_labels
+    from grader.sandbox.netns import SUBNETS, _create_network
+
+    engine, made = client(), []
+    try:
+        for i in range(40):
+            made.append(_create_network(engine, f"grader-pool-{owner_id().replace(':', '-')}-{i}",
+                                        owner_labels(owner_id())))
+        subnets = {n.attrs["IPAM"]["Config"][0]["Subnet"] for n in made}
+        assert len(subnets) == 40
+        assert all(ipaddress.IPv4Network(s).subnet_of(SUBNETS) for s in subnets), subnets
+    finally:
+        for network in made:
+            network.remove()
+
+
+@pytest.mark.pure
+def test_sandbox_subnets_avoid_this_hosts_routes(monkeypatch) -> None:
+    from grader.sandbox import netns
+
+    taken = [ipaddress.IPv4Network("10.213.0.0/17")]  # a site's own network, say
+    monkeypatch.setattr(netns, "host_routes", lambda: taken)
+    chosen = netns.free_subnets(50)
+    assert len(chosen) == 50 and not any(s.overlaps(taken[0]) for s in chosen), chosen
+    assert all(s.prefixlen == 29 and s.subnet_of(netns.SUBNETS) for s in chosen)

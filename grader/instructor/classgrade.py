@@ -68,7 +68,8 @@ def _record_runs(out: Path, results: list[Result]) -> None:
         for r in results:
             if r.status == "ok":
                 f.write(json.dumps({"student": r.student, "fingerprint": r.fingerprint,
-                                    "tests": {t.name: t.status for t in r.tests}}) + "\n")
+                                    "tests": {t.name: t.status for t in r.tests},
+                                    **({"retried": r.retried} if r.retried else {})}) + "\n")
 
 
 def _grade_starter(*, course: Course, assignment: Assignment, out: Path, backend: BackendChoice,
