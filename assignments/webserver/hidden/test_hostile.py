@@ -8,6 +8,7 @@ import socket
 import struct
 import time
 import urllib.parse
+from typing import NamedTuple
 
 import pytest
 from conftest import links, request_bytes
@@ -129,21 +130,28 @@ MALFORMED = [
 ]
 
 
-def status_of(connect, raw: bytes) -> tuple[int | None, bytes, str]:
-    """(status, bytes, problem) of the answer to `raw`, judged by its status line alone, as the
-    404 and traversal tests do: a head in a bad format is test_well_formed_head's to charge,
-    once. `problem` says what came instead of a status line (status None)."""
+class Answer(NamedTuple):
+    status: int | None  # of the status line; None when none came
+    said: str  # "500 Internal Server Error": the status line after the version
+    data: bytes  # every byte that came
+    problem: str  # what came instead of a status line
+
+
+def status_of(connect, raw: bytes, *, example: str = "HTTP/1.1 400 Bad Request") -> Answer:
+    """The answer to `raw`, judged by its status line alone, as the 404 and traversal tests
+    do: a head in a bad format is test_well_formed_head's to charge, once."""
     sock = connect()
     try:
         sock.sendall(raw)
         got = read_raw(sock)
     except OSError as exc:
-        return None, b"", socket_error(exc)
+        return Answer(None, "", b"", socket_error(exc))
     if got.status is not None:
-        return got.status, got.data, ""
+        line = got.data.split(b"\n", 1)[0].decode("latin-1").strip()
+        return Answer(got.status, line.partition(" ")[2][:60], got.data, "")
     said = f"got {show(got.data)}" if got.data else "got nothing"
-    return None, got.data, (f"expected a response such as 'HTTP/1.1 400 Bad Request', {said} "
-                            f"before the server {ENDED[got.ended]}{got.quiet}")
+    return Answer(None, "", got.data, f"expected a response such as '{example}', {said} "
+                                      f"before the server {ENDED[got.ended]}{got.quiet}")
 
 
 @pytest.mark.points(2)
@@ -152,12 +160,12 @@ def test_malformed_request_gets_400(connect, server):
     for raw in MALFORMED:
         line = raw.partition(b"\r")[0]
         what = f"the malformed request line {show(line)}"
-        status, _, problem = status_of(connect, raw)
-        if status is None and (how := exited(server)):
+        got = status_of(connect, raw)
+        if got.status is None and (how := exited(server)):
             raise AssertionError(f"{what}: the server {how}; catch the error, answer 400 "
                                  "Bad Request and keep serving")
-        assert status is not None, f"{what}: {problem}; answer 400 Bad Request"
-        assert status == 400, f"{what}: expected 400 Bad Request, got {status}"
+        assert got.status is not None, f"{what}: {got.problem}; answer 400 Bad Request"
+        assert got.status == 400, f"{what}: expected 400 Bad Request, got {got.said}"
 
 
 @pytest.mark.points(2)
@@ -200,17 +208,17 @@ def test_odd_paths(connect, server, locked):
              "answer 400 Bad Request (or 404)"),
             ("/locked.txt", "GET /locked.txt (a file the server may not read)", (403, 404),
              "open() raises PermissionError: answer 403 Forbidden")):
-        status, data, problem = status_of(
-            connect, request_bytes(target, host=f"{server.host}:{server.port}"))
-        if status is None:
+        got = status_of(connect, request_bytes(target, host=f"{server.host}:{server.port}"),
+                        example=f"HTTP/1.1 {statuses[0]} ...")
+        if got.status is None:
             how = exited(server, wait=1.0)
             if how:
                 raise AssertionError("; ".join([*wrong, f"{what}: the server {how}; {hint}"]))
-            wrong.append(f"{what}: {problem}; {hint}")
+            wrong.append(f"{what}: {got.problem}; {hint}")
             continue
-        if target == "/locked.txt" and status == 200 and data.endswith(locked):
+        if target == "/locked.txt" and got.status == 200 and got.data.endswith(locked):
             continue  # a server run as root (the process backend) may read anything
-        if status not in statuses:
-            wrong.append(f"{what}: expected {' or '.join(map(str, statuses))}, got {status}; "
-                         f"{hint}")
+        if got.status not in statuses:
+            wrong.append(f"{what}: expected {' or '.join(map(str, statuses))}, got "
+                         f"{got.said}; {hint}")
     assert not wrong, "; ".join(wrong)
