@@ -8,7 +8,6 @@ from grader.core.text import crash_cause
 from grader.sandbox import Server
 from grader.testing import ShortRead, recv_exactly, show
 
-
 TRACEBACK = "Traceback (most recent call last)"
 
 
