@@ -30,7 +30,7 @@ from grader.sandbox import engine_answers
 __all__ = ["INTERRUPTED", "grade_submission", "retry_once", "run_job", "run_with_retry"]
 
 INTERRUPTED = "the grading was interrupted (Ctrl-C, or a signal to its test run): run it again"
-_BUSY = 0.15  # share of a core used with no client connected that a blocking server never uses
+_BUSY = 0.15  # share of its CPU used with no client connected that a blocking server never uses
 
 
 def grade_submission(*, course: Course, assignment: Assignment, submission: Path,
@@ -135,11 +135,15 @@ def _run_child(job: Job) -> Record:
 
 
 def _busy(record: Record) -> str:
-    """A note (no points) for a server that keeps a core busy while nobody is connected."""
+    """A note (no points) for a server that keeps its CPU busy while no client is connected
+    (`idle_cpu`: a share of the CPU it may use, measured once no client socket was open). The
+    figure only: the meter sees that it runs, not why, and a guessed cause was wrong for many
+    (a thread spinning on a flag, a sleep(0) loop, a busy accept loop all read the same)."""
     if record.idle_cpu is None or record.idle_cpu < _BUSY:
         return ""
-    return (f"note: with no client connected the server kept {record.idle_cpu:.0%} of a core "
-            f"busy (a loop that polls without blocking, e.g. select() with timeout 0?)")
+    return (f"note: with no client connected the server kept {min(record.idle_cpu, 1.0):.0%} "
+            "of the CPU it may use busy (a server with nothing to do should wait blocked, "
+            "using none)")
 
 
 def _crash_summary(crashes: list[str]) -> str:

@@ -352,7 +352,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
         collector.watch.server = srv
         with wait.watching(srv.activity):  # waits for a sleeping server end early
             yield srv
-        idle = srv.idle_meter()  # the tests are over: nobody is connected
+        idle = srv.idle_meter()  # measures once no client connection is open (None if never)
         collector.watch.after_session(previous=collector.previous)
         collector.log = srv.logs()
         if srv.exited() is None:
