@@ -79,9 +79,10 @@ BIG, PAUSE = 16 << 20, 1.5
 
 
 @pytest.mark.points(3)
-def test_slow_reader_gets_everything(connect):
+def test_slow_reader_gets_everything(connect, server):
     """Echoes a 16 MiB message whole to a client that pauses reading for 1.5 s"""
     sent = bytes(i * 7 % 253 for i in range(1 << 16)) * (BIG >> 16)
+    output = Output(server)
     sock = connect(5)
     sock.settimeout(20)
     failed: list[str] = []
@@ -122,7 +123,7 @@ def test_slow_reader_gets_everything(connect):
         got += chunk
     what = (f"a {BIG >> 20} MiB message sent while the client did not read for {PAUSE:g} s")
     if len(got) < len(sent):
-        why = hint(sent, bytes(got), ended)
+        why = hint(sent, bytes(got), ended, raised=output.raised())
         if ended == "quiet" and done and got and not why:
             raise AssertionError(
                 f"{what}: all of it was sent, {len(got)} bytes came back, then nothing"
@@ -136,7 +137,7 @@ def test_slow_reader_gets_everything(connect):
                                  + (f"; {why}" if why else ""))
         how = failed[0] if failed else {"closed": "the server closed the connection",
                                          "reset": "the server reset the connection"}[ended]
-        why = hint(sent, bytes(got), "reset") if failed else why
+        why = hint(sent, bytes(got), "reset", raised=output.raised()) if failed else why
         raise AssertionError(f"{what}: got {len(got)} bytes back, then {how}"
                              + (f"; {why}" if why else ""))
     compare(sent, bytes(got), what)
