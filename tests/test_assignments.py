@@ -201,3 +201,42 @@ def test_every_expectation_reads_and_names_real_tests() -> None:
         if unknown:
             problems.append(f"{variant.relative_to(ROOT)}: no such test {sorted(unknown)}")
     assert not problems, "\n".join(problems)
+
+
+# Suite tests that no variant fails yet (issue 26): the list may only shrink. A test named here
+# that a variant now fails must leave the list; a new suite test must come with its variant.
+NOT_YET_CAUGHT = {
+    "auth": {"test_api_login_and_me", "test_api_login_bad_credentials_401",
+             "test_api_login_sets_same_session", "test_forms_have_csrf_token",
+             "test_login_follows_next", "test_login_shows_account", "test_logout_ends_session",
+             "test_register_logs_in", "test_tampered_cookie_rejected", "test_two_users_two_jars"},
+    "books": {"test_detail_page", "test_get_one_book", "test_html_unknown_id_edit_delete",
+              "test_index_lists_every_title", "test_list_books", "test_new_book_form",
+              "test_rejected_form_shown_again"},
+    "chat": {"test_empty_name_is_an_error", "test_welcome"},
+    "framework": {"test_counter_cookie", "test_path_parameter", "test_response_status_and_headers",
+                  "test_two_parameters_and_json", "test_unknown_path_404"},
+    "webserver": {"test_directory_index", "test_large_file", "test_large_file_slow_reader"},
+    "wsgiserver": {"test_header_without_colon_400", "test_malformed_request_line_400"},
+}
+
+
+@pytest.mark.pure
+def test_every_suite_test_is_failed_by_some_variant() -> None:
+    """A suite test that no realistic bug fails could be weakened until it always passes and
+    nothing would notice: each one is failed by a variant whose server starts (status ok)."""
+    caught: dict[str, set[str]] = {}
+    for variant in VARIANTS:
+        expect = _expect(variant)
+        if expect.status == "ok":
+            caught.setdefault(variant.parent.name, set()).update(expect.fails)
+    problems = []
+    for assignment in ASSIGNMENTS:
+        missing = _suite_tests(assignment) - caught.get(assignment, set())
+        known = NOT_YET_CAUGHT.get(assignment, set())
+        if missing - known:
+            problems.append(f"{assignment}: no variant fails {sorted(missing - known)}")
+        if known - missing:
+            problems.append(f"{assignment}: now caught, remove from NOT_YET_CAUGHT: "
+                            f"{sorted(known - missing)}")
+    assert not problems, "\n".join(problems)
