@@ -398,7 +398,7 @@ def student() -> Iterator[_Student]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield state
     httpd.shutdown()
@@ -431,6 +431,16 @@ def test_a_redirect_off_the_server_is_refused_before_anything_is_sent(
     assert not _was_contacted(bystander), "the session fetched the redirect's target"
     assert str(caught.value) == (f"{method} /go redirected to {student.location!r}: a redirect "
                                  f"must stay on your server ({student.url})")
+
+
+def test_a_redirect_not_followed_is_returned_as_it_came(student, bystander) -> None:
+    """Where a test reads the Location itself (allow_redirects=False), an off-site one is the
+    test's to judge: the response comes back, and nothing is fetched."""
+    student.location = "http://127.0.0.1:%d/secret" % bystander.getsockname()[1]
+    with ServerSession(student, timeout=1) as http:
+        response = http.post("/go", allow_redirects=False)
+    assert (response.status_code, response.headers["Location"]) == (302, student.location)
+    assert not _was_contacted(bystander)
 
 
 def test_a_redirect_on_the_server_is_followed(student) -> None:

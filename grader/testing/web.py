@@ -46,18 +46,20 @@ class ServerSession(requests.Session):
 
     def rebuild_auth(self, prepared_request: requests.PreparedRequest,
                      response: requests.Response) -> None:
-        """Called for each redirect before it is followed: refuse one that leaves the server."""
-        if not _same_origin(prepared_request.url or "", self.server.url):
-            asked = response.request
-            raise AssertionError(
-                f"{asked.method} {_short(asked.path_url)} redirected to "
-                f"{_short(response.headers.get('Location', ''))!r}: a redirect must stay on "
-                f"your server ({self.server.url})")
+        """Called for each redirect as it is prepared (also where it will not be followed, for
+        `response.next`): remember which response asked for it, for `send`'s line."""
+        prepared_request._redirected_by = response  # type: ignore[attr-defined]
         super().rebuild_auth(prepared_request, response)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Every request, the first and each redirect's: only to the server."""
         if not _same_origin(request.url or "", self.server.url):
+            by: requests.Response | None = getattr(request, "_redirected_by", None)
+            if by is not None:
+                raise AssertionError(
+                    f"{by.request.method} {_short(by.request.path_url)} redirected to "
+                    f"{_short(by.headers.get('Location', ''))!r}: a redirect must stay on your "
+                    f"server ({self.server.url})")
             raise AssertionError(
                 f"the test was about to fetch {_short(request.url or '')!r}, which is not your "
                 f"server ({self.server.url}): links and redirects must stay on your server")
