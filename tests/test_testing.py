@@ -436,7 +436,7 @@ def test_a_redirect_off_the_server_is_refused_before_anything_is_sent(
 def test_a_redirect_not_followed_is_returned_as_it_came(student, bystander) -> None:
     """Where a test reads the Location itself (allow_redirects=False), an off-site one is the
     test's to judge: the response comes back, and nothing is fetched."""
-    student.location = "http://127.0.0.1:%d/secret" % bystander.getsockname()[1]
+    student.location = f"http://127.0.0.1:{bystander.getsockname()[1]}/secret"
     with ServerSession(student, timeout=1) as http:
         response = http.post("/go", allow_redirects=False)
     assert (response.status_code, response.headers["Location"]) == (302, student.location)
@@ -452,7 +452,7 @@ def test_a_redirect_on_the_server_is_followed(student) -> None:
 
 
 def test_an_absolute_url_off_the_server_is_refused(student, bystander) -> None:
-    elsewhere = "http://127.0.0.1:%d/" % bystander.getsockname()[1]
+    elsewhere = f"http://127.0.0.1:{bystander.getsockname()[1]}/"
     with ServerSession(student, timeout=1) as http, pytest.raises(AssertionError) as caught:
         http.get(elsewhere)
     assert not _was_contacted(bystander)
@@ -468,7 +468,7 @@ def test_the_graders_environment_is_not_trusted(student, bystander, tmp_path, mo
     netrc.write_text("machine 127.0.0.1 login grader password hunter2\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
-    proxy = "http://127.0.0.1:%d" % bystander.getsockname()[1]
+    proxy = f"http://127.0.0.1:{bystander.getsockname()[1]}"
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
         monkeypatch.setenv(name, proxy)
     for name in ("NO_PROXY", "no_proxy"):
