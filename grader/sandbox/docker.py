@@ -348,5 +348,8 @@ def _dead(owner: str) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:
-        pass  # another user's process: alive, and its start time is readable all the same
-    return bool(started) and process_start(int(pid)) != started
+        pass  # another user's process: alive
+    # a start time that cannot be read (another user's, under /proc's hidepid; or just gone)
+    # proves nothing: alive until a later look says otherwise
+    now = process_start(int(pid))
+    return bool(started and now) and now != started
