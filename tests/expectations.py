@@ -62,6 +62,8 @@ class Hostile(_Strict):
     reason: str | dict[Backend, str] | None = None  # the result's one line contains it
     log: str | None = None  # the server's output contains it
     backends: list[Backend] = Field(default_factory=lambda: list(BOTH))
+    assignment: str = "echo"  # whose suite grades it
+    bystander: int | None = None  # connections the catalogue's loopback listener saw, all along
 
 
 def variant(folder: Path) -> Variant:
