@@ -103,7 +103,7 @@ def feedback_md(*, grade: Grade, title: str) -> str:
 
 
 def publish(*, course: Course, roster: list[RosterEntry], out: Path,
-            assignments: list[str]) -> list[Path]:
+            assignments: list[str], allow_empty: bool = False) -> list[Path]:
     """Write everything; returns the main files written."""
     grades = {a: final_grades(course=course, assignment=a, out=out / a, roster=roster)
               for a in assignments if (out / a / "collect.json").is_file()}
