@@ -18,11 +18,11 @@ from grader.core.config import ConfigError, Course, CourseEntry, RosterEntry, lo
 from grader.core.results import Result, TestResult, save_result, write_atomic
 from grader.instructor import classreport, late
 from grader.instructor.classgrade import grade_collected
-from grader.instructor.collect import CollectFailed, Collected
+from grader.instructor.collect import Collected, CollectFailed
 from grader.instructor.collected import DataError
+from grader.instructor.grades import Grade
 from grader.instructor.publish import publish
 from grader.instructor.roster import load_roster
-from grader.instructor.grades import Grade
 from grader.run.suite import collect
 
 from .conftest import ROOT
@@ -74,7 +74,7 @@ def test_collect_grade_regrade_publish(tmp_path: Path) -> None:
     assert {r["username"]: r["late"] for r in scores}["ada"] == "true"
     page = (out / "echo/report.html").read_text()
     for text in ("<svg", "pass rates", "tamper: changed: .grader/assignments/echo/tests",
-                 "missing", "server-reflog", "Slowest submissions"):
+                 "missing", "pusher-reflog", "Slowest submissions"):
         assert text in page
     leaks = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
     assert leaks == []
@@ -135,7 +135,7 @@ def test_publish_refuses_unreadable_files_and_writes_nothing(course: Course,
         path = tmp_path / name
         whole = path.read_text()
         path.write_text(whole[: len(whole) // 2])
-        (tmp_path / "gradebook.csv").unlink()
+        (tmp_path / "gradebook.csv").unlink(missing_ok=True)
         with pytest.raises(DataError, match=rf"{name} cannot be read.*{hint}"):
             publish(course=c, roster=load_roster(course=c), out=tmp_path, assignments=["echo"])
         assert not (tmp_path / "gradebook.csv").exists()  # nothing half-written

@@ -35,7 +35,7 @@ def server_times(*, remote: str, course: Course, token: str | None, c: Collected
     """When each ref got each commit, and where that came from."""
     bare = _local(remote)
     if bare is not None:
-        logs = {ref: v for ref in c.seen if (v := gitrepo.server_reflog(repo=bare, ref=ref))}
+        logs = {ref: v for ref in c.seen if (v := gitrepo.reflog(repo=bare, ref=ref))}
         c.flags.extend(_rewrites(logs, mirror=mirror))
         if logs:
             return _fill(_bounded(logs, c, claims=True), c, refs, mirror), "pusher-reflog"

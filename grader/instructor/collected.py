@@ -28,7 +28,7 @@ class Collected:
     commit: str = ""
     source: str = ""  # "tag submit/..." or "branch main"
     submitted_at: str = ""
-    time_source: str = ""  # github-push | server-reflog | first-seen | commit-date (unverified)
+    time_source: str = ""  # github-push | pusher-reflog | first-seen | commit-date (unverified)
     commit_date: str = ""
     collected_at: str = ""
     deadline: str = ""
