@@ -192,7 +192,8 @@ def collect(assignment: str, out: Path, url: str | None, students: tuple[str, ..
         c = _course(course, Path.cwd())
         a = c.assignment(assignment)
         everyone = load_roster(course=c)
-        unknown_students(students, known=[r.id for r in everyone], where="--student")
+        if everyone:
+            unknown_students(students, known=[r.id for r in everyone], where="--student")
         roster = [r for r in everyone if not students or r.id in students]
         if not roster:
             raise ConfigError("no students: add a roster to grading.yml (or pass --student)")

@@ -160,3 +160,14 @@ def test_only_and_regrade_name_students_on_the_roster(course: Course, tmp_path: 
     with pytest.raises(ConfigError, match=r"'carll' is not on the roster.*did you mean 'carl'"):
         grade_collected(course=c, assignment=c.assignment("echo"), out=tmp_path / "echo",
                         only=["carll"], backend="process")
+
+
+def test_the_command_line_names_students_on_the_roster(tmp_path: Path) -> None:
+    for args, named in ((["regrade", "echo", "carll"], "regrade"),
+                        (["grade", "echo", "--only", "carll"], "--only"),
+                        (["collect", "echo", "--student", "carll"], "--student")):
+        proc = subprocess.run([*GRADER, *args, "--out", str(tmp_path / "echo")], cwd=ROOT,
+                              capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert f"{named}: 'carll' is not on the roster; did you mean 'carol'?" in proc.stdout
+    assert not (tmp_path / "echo").exists()
