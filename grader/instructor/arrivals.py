@@ -88,6 +88,8 @@ def _bounded(times: Arrivals, c: Collected, *, claims: bool) -> Arrivals:
                 lower, upper = _bounds(c, c.seen[ref][sha])
                 when = max(when, lower) if lower else when
                 when = min(when, upper) if claims else when
+            elif claims and runs:
+                when = min(when, runs[-1])  # never seen, yet no later than this run
             fixed.append((sha, when))
             floor = when
         bounded[ref] = fixed
