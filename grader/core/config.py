@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import shlex
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -361,24 +361,17 @@ def _validate(model: type[Any], data: dict[str, Any], path: Path, **fixed: Any) 
 
 
 def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
-    """The model that holds the key at `loc` (through nested models, dicts and lists)."""
-    import typing
-
-    def models(tp: Any) -> list[Any]:  # the model classes inside X | None, dict[str, X], list[X]
+    """The model that holds the key at `loc`: through nested models (X | None, dict[str, X],
+    list[X]); a dict key or a list index leaves it as it is."""
+    def models(tp: Any) -> list[type[BaseModel]]:
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             return [tp]
-        return [m for arg in typing.get_args(tp) for m in models(arg)]
+        return [m for arg in get_args(tp) for m in models(arg)]
 
-    current: Any = model
     for part in loc:
-        field = current.model_fields.get(part) if isinstance(part, str) else None
-        if field is None:
-            continue  # a dict key or a list index: the same model holds what is inside
-        found = models(field.annotation)
-        if not found:
-            return model
-        current = found[0]
-    return current  # type: ignore[no-any-return]
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        model = next(iter(models(field.annotation)), model) if field else model
+    return model
 
 
 EQUIVALENTS = "equivalent_mutants.yml"
