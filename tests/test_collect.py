@@ -13,7 +13,7 @@ import pytest
 
 from grader.core.config import Course, CourseEntry, LatePolicy, RosterEntry
 from grader.instructor.collect import CollectFailed, class_wide_failure, collect_class
-from grader.instructor.collected import Collected, DataError, load_manifest
+from grader.instructor.collected import Collected, DataError, iso, load_manifest
 
 from .conftest import ROOT
 from .gitserve import Student, git, git_daemon, http_git
@@ -238,3 +238,16 @@ def test_url_with_an_unknown_placeholder_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
     assert "unknown placeholder 'user'" in proc.stdout
     assert "{org} {classroom} {assignment} {username} {id}" in proc.stdout
+
+
+def test_a_claim_logged_after_what_a_run_saw_arrived_after_that_run() -> None:
+    """Seen at run 1: A. Then X (never seen: overwritten) and Y, both claiming times before the
+    deadline. X and Y come after A in the log, so after run 1; Y is no later than run 2."""
+    from grader.instructor.arrivals import _bounded
+
+    run1, run2 = DUE + H, DUE + D
+    c = Collected(student="x", runs=[iso(run1), iso(run2)],
+                  seen={"refs/heads/main": {"a" * 40: iso(run1), "y" * 40: iso(run2)}})
+    log = [("a" * 40, DUE - 2 * H), ("x" * 40, DUE - H), ("y" * 40, DUE + 3 * D)]
+    got = _bounded({"refs/heads/main": log}, c, claims=True)["refs/heads/main"]
+    assert got == [("a" * 40, DUE - 2 * H), ("x" * 40, run1), ("y" * 40, run2)]
