@@ -129,7 +129,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_results(tmp_path: Path, docker_ready: st
     assert not leftovers(), "containers left after Ctrl-C"
 
 
-def test_an_interrupted_grading_is_not_graded_again(course: Course) -> None:
+@pytest.mark.parametrize("after", [0.05, 1.5])  # before pytest catches it, mid-suite
+def test_an_interrupted_grading_is_not_graded_again(course: Course, after: float) -> None:
     """A Ctrl-C reaches the pytest children too: each in-flight grading ends "interrupted", and
     the batch must not start it again (it would run a whole suite while the batch stops)."""
     from grader.batch.local import _grade
@@ -149,7 +150,7 @@ def test_an_interrupted_grading_is_not_graded_again(course: Course) -> None:
             for child in psutil.Process(server.proc.pid).children():
                 if child.pid not in pytest_children:
                     pytest_children.add(child.pid)
-                    time.sleep(1.5)  # inside the suite by now (it takes many seconds)
+                    time.sleep(after)
                     os.kill(child.pid, signal.SIGINT)
             time.sleep(0.05)
 

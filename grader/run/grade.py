@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -124,7 +125,9 @@ def _run_child(job: Job) -> Record:
                 "status": "error",
                 "reason": "the Docker engine stopped answering while the suite ran"})
         return record.model_copy(update={"status": "timeout"})
-    if code == 2 and record.status != "suite_broken":  # pytest's "interrupted": a Ctrl-C
+    # pytest's "interrupted" (2), or a Ctrl-C that reached the child before pytest could catch
+    # it (Python then ends itself by SIGINT): someone is stopping the batch, never a retry
+    if (code == 2 and record.status != "suite_broken") or code in (-signal.SIGINT, 130):
         return record.model_copy(update={"status": "error", "reason": INTERRUPTED})
     if code not in (0, 1, 5) and record.status == "ok":  # 5: an empty suite
         what = {3: "pytest internal error", 4: "pytest usage error"}
