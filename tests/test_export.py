@@ -195,10 +195,28 @@ def _run_classroom50(course: Course, assignment: str, tmp: Path, cache: Path) ->
     assert full["score"] == full["max-score"] > 0 and full["status"] == "success", full
 
 
+def _runs(condition: str | None, outputs: dict[str, dict[str, str]], failed: bool) -> bool:
+    """A step's `if:` as the runner reads the ones the workflow uses: `always()`, and
+    `steps.ID.outputs.NAME ==/!= 'TEXT'` joined by &&; without always(), a step after a failed
+    one does not run (the implicit success())."""
+    if not condition:
+        return not failed
+    parts = [p.strip() for p in condition.split("&&")]
+    verdict = "always()" in parts or not failed
+    for part in parts:
+        if part == "always()":
+            continue
+        m = re.fullmatch(r"steps\.(\w+)\.outputs\.([\w-]+) (==|!=) '([^']*)'", part)
+        assert m, f"the test's runner does not read {part!r}"
+        value = outputs.get(m[1], {}).get(m[2], "")
+        verdict &= (value == m[4]) == (m[3] == "==")
+    return verdict
+
+
 def _run_workflow(workflow: dict, repo: Path, tmp: Path, run: str, cache: Path) -> dict:
-    """Every `run:` step in bash as the runner would, except the one that calls GitHub's API.
-    RUNNER_TEMP is the session's cache, as the tool cache is on a runner: later installs are
-    quick."""
+    """Every `run:` step in bash as the runner would (its `if:` too), except the one that calls
+    GitHub's API. RUNNER_TEMP is the session's cache, as the tool cache is on a runner: later
+    installs are quick. `codes` holds each step's exit code; the job fails when one is not 0."""
     env = _platform_env(GITHUB_ACTIONS="true", RUNNER_TEMP=str(cache), CI="true",
                         GITHUB_STEP_SUMMARY=str(tmp / f"summary-{run}.md"))
     Path(env["GITHUB_STEP_SUMMARY"]).write_text("")
@@ -210,16 +228,21 @@ def _run_workflow(workflow: dict, repo: Path, tmp: Path, run: str, cache: Path) 
         if "gh api" in step["run"]:  # the commit status: checked from its inputs instead
             seen["skipped"].append(step)  # type: ignore[attr-defined]
             continue
+        if not _runs(step.get("if"), outputs, any(seen["codes"].values())):  # type: ignore
+            continue
+        step_env = {k: str(v) for k, v in step.get("env", {}).items()}
+        step_env = {k: re.sub(r"\$\{\{ steps\.(\w+)\.outputs\.([\w-]+) \}\}",
+                              lambda m: outputs.get(m[1], {}).get(m[2], ""), v)
+                    for k, v in step_env.items()}
         out = tmp / f"output-{run}-{i}"
         out.write_text("")
-        step_env = {k: str(v) for k, v in step.get("env", {}).items()}
         assert not any("${{" in v for v in step_env.values()), step_env
         done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
                                step["run"]], cwd=repo, capture_output=True, text=True,
                               env={**env, **step_env, "GITHUB_OUTPUT": str(out)}, timeout=600)
         seen["log"] += done.stdout  # type: ignore[operator]
         seen["codes"][step.get("id", step.get("name"))] = done.returncode  # type: ignore[index]
-        if step.get("id") != "grade":
+        if step.get("id") != "grade" and step.get("name") != "Pass mark":
             assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         outputs[step.get("id", str(i))] = dict(
             line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
@@ -245,8 +268,11 @@ def _run_github(course: Course, assignment: str, tmp: Path, cache: Path) -> None
     workflow = yaml.safe_load((repo / ".github/workflows/grade.yml").read_text())
     low = _run_workflow(workflow, repo, tmp, "starter", cache)
     grade = low["outputs"]["grade"]
-    assert low["codes"]["grade"] == 1 and grade["state"] == "failure", low["log"][-3000:]
+    # unfinished work is a green run (no fail_below in grading.yml): the score is in the notice,
+    # the summary and the commit status
+    assert set(low["codes"].values()) == {0} and grade["state"] == "success", low["log"][-3000:]
     assert float(grade["score"]) < float(grade["max-score"])
+    assert grade["description"].startswith(f"Points {grade['score']}/{grade['max-score']} (")
     commands = _commands_outside_stops(low["log"])
     assert commands[0] == f"::notice title=Autograding complete::Points {grade['score']}/" \
                           f"{grade['max-score']}"
@@ -258,13 +284,45 @@ def _run_github(course: Course, assignment: str, tmp: Path, cache: Path) -> None
     _solve(repo, assignment)
     full = _run_workflow(workflow, repo, tmp, "reference", cache)
     grade = full["outputs"]["grade"]
-    assert full["codes"]["grade"] == 0 and grade["state"] == "success", full["log"][-3000:]
+    assert set(full["codes"].values()) == {0} and grade["state"] == "success", full["log"][-3000:]
     assert grade["score"] == grade["max-score"] and float(grade["score"]) > 0
     assert _commands_outside_stops(full["log"]) == [
         f"::notice title=Autograding complete::Points {grade['score']}/{grade['max-score']}"]
     assert f": {grade['score']}/{grade['max-score']}" in full["summary"].splitlines()[0]
     assert (repo / "grader-report/feedback.html").is_file()  # what the artifact keeps
     ET.parse(repo / "grader-report/junit.xml")
+
+
+@pytest.mark.slow
+def test_github_workflow_fails_only_below_the_courses_mark(tmp_path: Path,
+                                                          course: Course) -> None:
+    """grading.yml's `fail_below` (a percent of the public points) is the only score that turns
+    a run red; the commit status says the same, with the points."""
+    entry = course.assignments["echo"].model_copy(update={"fail_below": 60})
+    strict = course.model_copy(update={"assignments": {**course.assignments, "echo": entry}})
+    repo = _export(strict, "echo", tmp_path / "repo", "github")
+    workflow = yaml.safe_load((repo / ".github/workflows/grade.yml").read_text())
+    steps = workflow["jobs"]["grade"]["steps"]
+    assert next(s for s in steps if s.get("id") == "grade")["env"] == {"GRADER_FAIL_BELOW": "60"}
+    # the install step is the matrix's to run: this checkout's grader stands in for what it puts
+    # in RUNNER_TEMP
+    steps[:] = [s for s in steps if not s.get("name", "").startswith("Install")]
+    cache = tmp_path / "cache"
+    (cache / "course-grader/bin").mkdir(parents=True)
+    (cache / "course-grader/bin/grader").symlink_to(Path(sys.executable).parent / "grader")
+
+    low = _run_workflow(workflow, repo, tmp_path, "starter", cache)
+    grade = low["outputs"]["grade"]
+    assert low["codes"] == {"grade": 0, "Pass mark": 1}, low["log"][-3000:]
+    assert float(grade["score"]) < 0.6 * float(grade["max-score"])
+    assert grade["state"] == "failure" and grade["description"].endswith(
+        ", below the course's 60%")
+    assert "::error title=Not graded or below the pass mark::Points " in low["log"]
+
+    _solve(repo, "echo")
+    full = _run_workflow(workflow, repo, tmp_path, "reference", cache)
+    assert full["codes"] == {"grade": 0}, full["log"][-3000:]  # the pass mark step: skipped
+    assert full["outputs"]["grade"]["state"] == "success"
 
 
 def _run_gradescope(course: Course, assignment: str, tmp: Path, cache: Path) -> None:
