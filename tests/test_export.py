@@ -129,6 +129,25 @@ def test_install_value_is_quoted_and_refused_where_unsafe(tmp_path: Path,
     assert done.returncode == 2 and "one pip requirement" in done.stdout
 
 
+def test_classroom50_bundle_is_named_after_grading_yml_unless_told(tmp_path: Path,
+                                                                    course: Course) -> None:
+    done = subprocess.run([*GRADER, "export", "echo", "--for", "classroom50", "--out",
+                           str(tmp_path / "a")], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    named = course.collect.classroom
+    assert named == "ip-fall-2026"  # grading.yml's collect.classroom
+    assert [p.name for p in (tmp_path / "a/config").iterdir()] == [named]
+    assert f"config/{named}/autograders/echo" in " ".join(done.stdout.split())
+    told = _export(course, "echo", tmp_path / "b", "classroom50", classroom="net-101")
+    assert [p.name for p in (told / "config").iterdir()] == ["net-101"]
+    nameless = course.model_copy(update={"collect": course.collect.model_copy(
+        update={"classroom": ""})})
+    with pytest.raises(ValueError, match="set collect.classroom in grading.yml, or pass"):
+        _export(nameless, "echo", tmp_path / "c", "classroom50")
+    with pytest.raises(ValueError, match="--classroom is for the classroom50 bundle"):
+        _export(course, "echo", tmp_path / "d", "github", classroom="net-101")
+
+
 def test_export_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "x").write_text("mine")
     done = subprocess.run([*GRADER, "export", "echo", "--out", str(tmp_path)], cwd=ROOT,
