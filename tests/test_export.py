@@ -148,6 +148,79 @@ def test_classroom50_bundle_is_named_after_grading_yml_unless_told(tmp_path: Pat
         _export(course, "echo", tmp_path / "d", "github", classroom="net-101")
 
 
+def test_every_export_names_one_python(tmp_path: Path, course: Course) -> None:
+    """The workflow, Classroom 50's runtime and Gradescope's setup.sh grade with the same Python
+    (the Docker image's); the wheel and the README give one range around it."""
+    from grader.export.kit import PYTHON, PYTHONS, REQUIRES_PYTHON
+
+    github = _export(course, "echo", tmp_path / "github", "github")
+    workflow = yaml.safe_load((github / ".github/workflows/grade.yml").read_text())
+    setup = next(s for s in workflow["jobs"]["grade"]["steps"]
+                 if s.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["python-version"] == PYTHON
+    c50 = _export(course, "echo", tmp_path / "c50", "classroom50")
+    settings = json.loads(next((c50 / "config").glob("*/autograders/echo/"
+                                                     "assignment-settings.json")).read_text())
+    assert settings["runtime"]["python"] == PYTHON
+    gs = _export(course, "echo", tmp_path / "gs", "gradescope") / "source"
+    assert f"PY=python{PYTHON}\n" in (gs / "setup.sh").read_text()
+    low, high = PYTHONS
+    assert REQUIRES_PYTHON == f">={low},<3.{int(high.split('.')[1]) + 1}"
+    for root in (github, c50 / "template"):
+        readme = (root / "README.md").read_text()
+        assert f"You need Python {low} to {high} (the course grades with {PYTHON})" in readme
+        assert {".venv/", "grader-report/"} <= set((root / ".gitignore").read_text().split())
+    for wheel in [*github.glob(".grader/*.whl"), *gs.glob("*.whl")]:
+        with zipfile.ZipFile(wheel) as zf:
+            meta = zf.read(next(n for n in zf.namelist() if n.endswith("METADATA"))).decode()
+        assert f"Requires-Python: {REQUIRES_PYTHON}" in meta.splitlines()
+
+
+@pytest.mark.slow
+def test_pinned_install_resolves_on_the_lowest_and_highest_python(tmp_path: Path,
+                                                                  course: Course) -> None:
+    """Only one Python is on this machine: pip resolves the exported install (wheel, pins, the
+    assignment's packages) for the range's ends, binary wheels only, as it would install there."""
+    from grader.export.kit import PYTHONS
+
+    gs = _export(course, "books", tmp_path / "gs", "gradescope") / "source"
+    for version in PYTHONS:
+        tag = version.replace(".", "")
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--only-binary=:all:",
+             "--python-version", version, "--implementation", "cp", "--abi", f"cp{tag}",
+             "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux_2_28_x86_64",
+             "--target", str(tmp_path / tag), "-c", str(gs / "constraints.txt"),
+             str(next(gs.glob("*.whl"))), "-r", str(gs / "course/assignments/books/"
+                                                    "requirements.txt")],
+            capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (version, done.stdout[-2000:], done.stderr[-2000:])
+
+
+@pytest.mark.slow
+def test_template_readme_steps_work_on_debian_12(tmp_path: Path, course: Course) -> None:
+    """The README's commands, typed by a student into Debian 12's shell (its own python3, which
+    refuses a pip install outside a virtual environment: PEP 668)."""
+    system = Path("/usr/bin/python3")
+    if not (Path("/usr/lib") / f"python3.{sys.version_info[1]}" / "EXTERNALLY-MANAGED").is_file():
+        pytest.skip("needs Debian's own python3 (externally managed)")
+    repo = _export(course, "echo", tmp_path / "repo", "github")
+    readme = (repo / "README.md").read_text().split("## Checking your work", 1)[1]
+    blocks = re.findall(r"((?:^    \S.*\n)+)", readme, re.M)
+    assert len(blocks) == 2, blocks
+    install, check = ("".join(line[4:] + "\n" for line in b.splitlines()) for b in blocks)
+    env = {k: v for k, v in _platform_env().items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
+    env["PATH"] = "/usr/bin:/bin"  # Debian's python3 first: a laptop's shell
+    before = subprocess.run(["bash", "-c", f"{system} -m pip install --dry-run click"],
+                            cwd=repo, env=env, capture_output=True, text=True)
+    assert "externally-managed-environment" in before.stderr  # the old README's line failed so
+    done = subprocess.run(["bash", "-ec", install + check], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # the starter: < full
+    assert "checking . for 'echo'" in done.stdout and "score:" in done.stdout
+    assert "debootstrap" not in done.stdout + done.stderr
+
+
 def test_export_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "x").write_text("mine")
     done = subprocess.run([*GRADER, "export", "echo", "--out", str(tmp_path)], cwd=ROOT,

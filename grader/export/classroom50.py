@@ -17,6 +17,7 @@ from pathlib import Path
 from grader.core.config import Assignment, Course
 from grader.export.kit import (
     KIT,
+    PYTHON,
     build_wheel,
     constraints,
     copy_kit,
@@ -29,7 +30,6 @@ from grader.export.kit import (
 __all__ = ["REPORT", "export_classroom50", "settings"]
 
 REPORT = "grader-report"  # in the checkout: the reports uploaded as release assets
-PYTHON = "3.12"
 
 
 def settings() -> dict[str, object]:

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 from grader.core.config import Assignment, Course
-from grader.export.kit import KIT, render, tree, write_manifest, write_template
+from grader.export.kit import KIT, PYTHON, render, tree, write_manifest, write_template
 
 __all__ = ["WORKFLOW", "export_github"]
 
 WORKFLOW = ".github/workflows/grade.yml"
-PYTHON = "3.12"  # what the runner installs; the grader supports 3.10 and later
 
 
 def export_github(*, course: Course, assignment: Assignment, out: Path,
