@@ -442,6 +442,13 @@ def _run_gradescope(course: Course, assignment: str, tmp: Path, cache: Path) -> 
         assert {"score", "tests"} <= set(results) and results["tests"]
         for t in results["tests"]:
             assert {"name", "score", "max_score", "visibility"} <= set(t), t
+        # before publication: nothing of a hidden test in the output; plain numbers, visible first
+        tests = results["tests"]
+        shown = [t for t in tests if t["visibility"] == "visible"]
+        assert [t["number"] for t in tests] == [str(i) for i in range(1, len(tests) + 1)]
+        assert tests[:len(shown)] == shown
+        assert not any(t["name"] in results["output"] for t in tests[len(shown):])
+        assert f" of {len(tests)} tests" not in results["output"]
         return results
 
     low = run(ROOT / "starter" / assignment)
