@@ -307,10 +307,10 @@ def images(assignments: tuple[str, ...], course: Path | None) -> None:
                    "+ autograder bundle; gradescope: autograder zip (hidden tests included)")
 @click.option("--install", help="github: what the workflow pip-installs to get `grader` "
                                 "(default: the wheel the export puts in .grader/)")
-@click.option("--classroom", default="classroom", show_default=True,
-              help="classroom50: the classroom's short name (the bundle's folder)")
+@click.option("--classroom", help="classroom50: the classroom's short name, the bundle's folder "
+                                  "(default: collect.classroom in grading.yml)")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def export(assignment: str, out: Path, target: str, install: str | None, classroom: str,
+def export(assignment: str, out: Path, target: str, install: str | None, classroom: str | None,
            course: Path | None) -> None:
     """Export an assignment for students (template repository) or a grading service."""
     console = Console()
@@ -318,7 +318,8 @@ def export(assignment: str, out: Path, target: str, install: str | None, classro
         c = _course(course, Path.cwd())
         where = export_assignment(course=c, assignment=c.assignment(assignment), out=out,
                                   target=target, install=install, classroom=classroom)
-        console.print(f"{where}: {_NEXT[target].format(id=assignment, classroom=classroom)}",
+        named = classroom or c.collect.classroom
+        console.print(f"{where}: {_NEXT[target].format(id=assignment, classroom=named)}",
                       soft_wrap=True)
 
 

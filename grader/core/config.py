@@ -240,6 +240,10 @@ class CourseEntry(_Model):
     extensions: dict[str, float] = Field(
         default_factory=dict, description="student id -> extra days for this assignment")
     late: LatePolicy | None = Field(None, description="overrides the course's late policy")
+    fail_below: float | None = Field(
+        None, ge=0, le=100, description="the plain GitHub workflow fails (a red cross) when a "
+        "push scores below this percent of the public tests' points; default: it never fails "
+        "on the score, only when the grader cannot grade")
 
 
 class Course(_Model):
