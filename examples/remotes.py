@@ -3,8 +3,10 @@
 `make grade` runs this, then collects from these remotes like from GitHub. Each repository
 starts from the exported template (starter, `.grader/` kit, workflow), then gets the student's
 files from examples/<assignment>/<student> as a later commit, pushed (and tagged `submit/...`)
-at simulated times. The bare repositories keep a reflog, the server's own record of when each
-push arrived; the simulated times go into it through GIT_COMMITTER_DATE, as a clock would.
+at simulated times. The bare repositories keep a reflog of when each push arrived; the
+simulated times go into it through GIT_COMMITTER_DATE. Over file:// that reflog is written by
+the pusher's own git, so `grader collect` takes it as a claim (`pusher-reflog`, flagged
+`unverified time`), never as the server's clock.
 
     python examples/remotes.py OUT   # OUT/<classroom>-<assignment>-<student>.git
 """

@@ -131,16 +131,21 @@ def regrade(assignment: str, students: tuple[str, ...], out: Path, backend: Back
             course: Path | None) -> None:
     """Grade these students of a collected class again."""
     _grade(assignment=assignment, submissions=None, out=out, workers=None, backend=backend,
-           regrade=True, only=list(students), course=course)
+           regrade=True, only=list(students), course=course, named_by="regrade")
 
 
 def _grade(*, assignment: str, submissions: Path | None, out: Path, workers: int | None,
            backend: BackendChoice, regrade: bool, only: list[str], course: Path | None,
-           cluster: str | None = None) -> None:
+           cluster: str | None = None, named_by: str = "--only") -> None:
     console = Console()
     with _errors(console):
         c = _course(course, Path.cwd())
         a = c.assignment(assignment)
+        if only and submissions is None:
+            from grader.instructor.roster import load_roster, unknown_students
+
+            if roster := load_roster(course=c):
+                unknown_students(only, known=[r.id for r in roster], where=named_by)
         if backend == "process":
             console.print(NO_SANDBOX, soft_wrap=True)
         executor: ExecutorFactory = local_pool
@@ -180,13 +185,16 @@ def collect(assignment: str, out: Path, url: str | None, students: tuple[str, ..
     """Fetch every student's repository and choose the commit to grade (deadline, tags)."""
     from grader.instructor.collect import collect_class
     from grader.instructor.github import token_from_env
-    from grader.instructor.roster import load_roster
+    from grader.instructor.roster import load_roster, unknown_students
 
     console = Console()
     with _errors(console):
         c = _course(course, Path.cwd())
         a = c.assignment(assignment)
-        roster = [r for r in load_roster(course=c) if not students or r.id in students]
+        everyone = load_roster(course=c)
+        if everyone:
+            unknown_students(students, known=[r.id for r in everyone], where="--student")
+        roster = [r for r in everyone if not students or r.id in students]
         if not roster:
             raise ConfigError("no students: add a roster to grading.yml (or pass --student)")
         got = collect_class(course=c, assignment=a, roster=roster, out=out, url=url,
@@ -201,8 +209,11 @@ def collect(assignment: str, out: Path, url: str | None, students: tuple[str, ..
 @click.argument("assignments", nargs=-1)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="the folder with one subfolder per assignment")
+@click.option("--allow-empty", is_flag=True,
+              help="publish an assignment whose collect reached no repository (all zeros)")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def publish(assignments: tuple[str, ...], out: Path, course: Path | None) -> None:
+def publish(assignments: tuple[str, ...], out: Path, allow_empty: bool,
+            course: Path | None) -> None:
     """Gradebook, LMS and Classroom 50 CSVs, feedback with the late penalty, class reports."""
     from grader.instructor.publish import publish as run
     from grader.instructor.roster import load_roster
@@ -211,7 +222,8 @@ def publish(assignments: tuple[str, ...], out: Path, course: Path | None) -> Non
     with _errors(console):
         c = _course(course, Path.cwd())
         for path in run(course=c, roster=load_roster(course=c), out=out,
-                        assignments=list(assignments or c.assignments)):
+                        assignments=list(assignments or c.assignments),
+                        allow_empty=allow_empty):
             console.print(f"wrote {path}", soft_wrap=True)
 
 
@@ -295,10 +307,10 @@ def images(assignments: tuple[str, ...], course: Path | None) -> None:
                    "+ autograder bundle; gradescope: autograder zip (hidden tests included)")
 @click.option("--install", help="github: what the workflow pip-installs to get `grader` "
                                 "(default: the wheel the export puts in .grader/)")
-@click.option("--classroom", default="classroom", show_default=True,
-              help="classroom50: the classroom's short name (the bundle's folder)")
+@click.option("--classroom", help="classroom50: the classroom's short name, the bundle's folder "
+                                  "(default: collect.classroom in grading.yml)")
 @click.option("--course", type=click.Path(file_okay=False, path_type=Path))
-def export(assignment: str, out: Path, target: str, install: str | None, classroom: str,
+def export(assignment: str, out: Path, target: str, install: str | None, classroom: str | None,
            course: Path | None) -> None:
     """Export an assignment for students (template repository) or a grading service."""
     console = Console()
@@ -306,7 +318,8 @@ def export(assignment: str, out: Path, target: str, install: str | None, classro
         c = _course(course, Path.cwd())
         where = export_assignment(course=c, assignment=c.assignment(assignment), out=out,
                                   target=target, install=install, classroom=classroom)
-        console.print(f"{where}: {_NEXT[target].format(id=assignment, classroom=classroom)}",
+        named = classroom or c.collect.classroom
+        console.print(f"{where}: {_NEXT[target].format(id=assignment, classroom=named)}",
                       soft_wrap=True)
 
 

@@ -7,6 +7,7 @@ import functools
 import gc
 import os
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Generator, Iterator
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from grader.core.config import Course, load_course
+from grader.run.grade import RETRY_LOG
 from grader.sandbox import resolve_backend
 from grader.sandbox.docker import orphans
 
@@ -44,7 +46,28 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tier}: tier: {what}")
     config.addinivalue_line("markers", "slow: whole classes, suites through the CLI, exports, "
                             "every assignment (5 s to minutes): left out of `make test-fast`")
+    config.addinivalue_line("markers", "retry_expected: the test causes a grader error on "
+                            "purpose, so the batch's one retry may happen")
     sys.addaudithook(_audit)
+    # Every retry after a grader error, in this process or any grader it starts, is logged here.
+    fd, log = tempfile.mkstemp(prefix="grader-retries-", suffix=".jsonl")
+    os.close(fd)
+    os.environ[RETRY_LOG] = log
+
+
+@pytest.fixture(autouse=True)
+def no_silent_retry(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A batch runs a grading again after a grader error; for users that hides an intermittent
+    fault, for this project's tests it must not: a retry the test did not cause fails it."""
+    log = Path(os.environ[RETRY_LOG])
+    start = log.stat().st_size
+    yield
+    with log.open(encoding="utf-8") as f:
+        f.seek(start)
+        retried = f.read().strip()
+    if retried and not request.node.get_closest_marker("retry_expected"):
+        pytest.fail(f"a grading was retried after a grader error during this test (an "
+                    f"intermittent fault that a batch would hide): {retried}", pytrace=False)
 
 
 def tier_of(item: pytest.Item) -> str:

@@ -5,20 +5,24 @@ expect.yml names, with feedback that says what went wrong.
 A variant is a submission folder, or a `bug.diff` against the reference (a realistic bug in an
 otherwise correct app reads best as the diff that introduces it).
 
-expect.yml of a variant:
+expect.yml of a variant (validated: tests/expectations.py, a mistyped key is an error):
     bug: what the variant gets wrong (for the reader)
     fails: [test_function_name, ...]  # exactly these tests fail; all others pass
-    feedback: text                    # optional: a failing test's feedback contains it
+    feedback: {test_name: phrase}     # optional: that test's line contains the phrase (or a
+                                      # bare phrase: some failing test's line), 16+ characters
     feedback_never: text              # optional: no failing test's feedback contains it (a
                                       # hint the evidence does not support, e.g. "decode")
     status: no_server                 # optional: the result's status (default ok)
     reason: text                      # optional: the result's reason contains it
-    backends: [docker]                # optional: default both (a correct variant: fails: [])
+    backends: [docker]                # optional: default both, with the reason written beside
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -30,6 +34,7 @@ from grader.batch.local import grade_class
 from grader.core.config import Course
 from grader.core.results import Result
 
+from . import expectations
 from .conftest import EVERYTHING, ROOT
 
 BACKENDS = ["docker", "process"]
@@ -37,27 +42,43 @@ ASSIGNMENTS = sorted(yaml.safe_load((ROOT / "grading.yml").read_text())["assignm
 VARIANTS = sorted(p for p in (ROOT / "tests" / "buggy").glob("*/*") if (p / "expect.yml").is_file())
 
 
-def _expect(variant: Path) -> dict:
-    return yaml.safe_load((variant / "expect.yml").read_text())
+_expect = functools.cache(expectations.variant)
 
 
 # Every variant goes through docker, the real path. The process backend (the student's laptop)
-# grades the correct variants and a fixed third of the buggy ones of each assignment in
-# `make test`; `make test-all` grades them all.
+# grades the correct variants and a third of the buggy ones of each assignment in `make test`,
+# drawn anew for each commit (SEED); `make test-all` grades them all.
+
+
+def sample_seed() -> str:
+    """What the samples are drawn with: the commit under test (GRADER_SAMPLE_SEED overrides), so
+    the cases a run leaves out change from commit to commit instead of always being the same."""
+    seed = os.environ.get("GRADER_SAMPLE_SEED")
+    if seed is None:
+        git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, check=False)
+        seed = git.stdout.strip()
+    return seed
+
+
+SEED = sample_seed()
+
+
+def sample_key(variant: Path) -> str:
+    return hashlib.sha256(f"{SEED}:{variant.parent.name}/{variant.name}".encode()).hexdigest()
 
 
 def _process_sample() -> set[Path]:
     chosen = set()
     for assignment in ASSIGNMENTS:
         mine = [v for v in VARIANTS if v.parent.name == assignment]
-        buggy = sorted((v for v in mine if _expect(v)["fails"]),
-                       key=lambda v: hashlib.sha256(v.name.encode()).hexdigest())
-        chosen |= {v for v in mine if not _expect(v)["fails"]} | set(buggy[::3])
+        buggy = sorted((v for v in mine if _expect(v).fails), key=sample_key)
+        chosen |= {v for v in mine if not _expect(v).fails} | set(buggy[::3])
     return chosen
 
 
 SAMPLE = _process_sample()
-CASES = [(backend, v) for v in VARIANTS for backend in _expect(v).get("backends", BACKENDS)]
+CASES = [(backend, v) for v in VARIANTS for backend in _expect(v).backends]
 
 
 def _graded_now(backend: str, variant: Path) -> bool:
@@ -129,24 +150,93 @@ def test_reference_full_marks_starter_low(graded, backend: str, assignment: str)
 def test_buggy_variant_loses_what_it_deserves(graded, backend: str, variant: Path) -> None:
     expect = _expect(variant)
     result = graded(backend, variant.parent.name)[variant.name]
-    assert result.status == expect.get("status", "ok"), result.reason
-    assert _failed(result) == set(expect["fails"]), [(t.name, t.feedback) for t in result.tests]
+    assert result.status == expect.status, result.reason
+    assert _failed(result) == set(expect.fails), [(t.name, t.feedback) for t in result.tests]
     failing = [t for t in result.tests if t.status != "passed"]
     assert all(t.feedback and t.feedback != "not run" for t in failing), failing
     assert bool(result.reason) == bool(failing), result.reason  # the gradebook's one line
-    if "feedback" in expect:
-        assert any(expect["feedback"] in t.feedback for t in failing), [
-            t.feedback for t in failing]
-    if "feedback_never" in expect:
-        assert not [t.feedback for t in failing if expect["feedback_never"] in t.feedback], [
-            t.feedback for t in failing]
-    if "reason" in expect:
-        assert expect["reason"] in result.reason, result.reason
+    lines = {t.name.rpartition("::")[2]: t.feedback for t in failing}
+    if isinstance(expect.feedback, dict):
+        for test, phrase in expect.feedback.items():
+            assert phrase in lines[test], (test, lines[test])
+    elif expect.feedback:
+        assert any(expect.feedback in line for line in lines.values()), lines
+    if expect.feedback_never:
+        assert not [line for line in lines.values() if expect.feedback_never in line], lines
+    if expect.reason:
+        assert expect.reason in result.reason, result.reason
 
 
 @pytest.mark.pure
 def test_process_sample_is_stable_and_takes_from_every_assignment() -> None:
     assert _process_sample() == SAMPLE
     for assignment in ASSIGNMENTS:
-        buggy = [v for v in SAMPLE if v.parent.name == assignment and _expect(v)["fails"]]
+        buggy = [v for v in SAMPLE if v.parent.name == assignment and _expect(v).fails]
         assert buggy, f"the process backend grades no buggy {assignment} variant"
+
+
+def _suite_tests(assignment: str) -> set[str]:
+    """The test functions of an assignment's public and hidden suites, read from the source."""
+    names = set()
+    for file in (ROOT / "assignments" / assignment).glob("*/test_*.py"):
+        names |= {node.name for node in ast.walk(ast.parse(file.read_text()))
+                  if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+    return names
+
+
+@pytest.mark.pure
+def test_every_expectation_reads_and_names_real_tests() -> None:
+    """Each expect.yml passes its model (a mistyped key is an error) and names only tests that
+    exist, so no expectation silently stops checking (all of them, graded in this run or not)."""
+    problems = []
+    for variant in VARIANTS:
+        try:
+            expect = expectations.variant(variant)
+        except ValueError as exc:
+            problems.append(f"{variant.relative_to(ROOT)}: {exc}")
+            continue
+        named = set(expect.fails) | (set(expect.feedback) if isinstance(expect.feedback, dict)
+                                     else set())
+        unknown = named - _suite_tests(variant.parent.name)
+        if unknown:
+            problems.append(f"{variant.relative_to(ROOT)}: no such test {sorted(unknown)}")
+    assert not problems, "\n".join(problems)
+
+
+# Suite tests that no variant fails yet (issue 26): the list may only shrink. A test named here
+# that a variant now fails must leave the list; a new suite test must come with its variant.
+NOT_YET_CAUGHT = {
+    "auth": {"test_api_login_and_me", "test_api_login_bad_credentials_401",
+             "test_api_login_sets_same_session", "test_forms_have_csrf_token",
+             "test_login_follows_next", "test_login_shows_account", "test_logout_ends_session",
+             "test_register_logs_in", "test_tampered_cookie_rejected", "test_two_users_two_jars"},
+    "books": {"test_detail_page", "test_get_one_book", "test_html_unknown_id_edit_delete",
+              "test_index_lists_every_title", "test_list_books", "test_new_book_form",
+              "test_rejected_form_shown_again"},
+    "chat": {"test_empty_name_is_an_error", "test_welcome"},
+    "framework": {"test_counter_cookie", "test_path_parameter", "test_response_status_and_headers",
+                  "test_two_parameters_and_json", "test_unknown_path_404"},
+    "webserver": {"test_directory_index", "test_large_file", "test_large_file_slow_reader"},
+    "wsgiserver": {"test_header_without_colon_400", "test_malformed_request_line_400"},
+}
+
+
+@pytest.mark.pure
+def test_every_suite_test_is_failed_by_some_variant() -> None:
+    """A suite test that no realistic bug fails could be weakened until it always passes and
+    nothing would notice: each one is failed by a variant whose server starts (status ok)."""
+    caught: dict[str, set[str]] = {}
+    for variant in VARIANTS:
+        expect = _expect(variant)
+        if expect.status == "ok":
+            caught.setdefault(variant.parent.name, set()).update(expect.fails)
+    problems = []
+    for assignment in ASSIGNMENTS:
+        missing = _suite_tests(assignment) - caught.get(assignment, set())
+        known = NOT_YET_CAUGHT.get(assignment, set())
+        if missing - known:
+            problems.append(f"{assignment}: no variant fails {sorted(missing - known)}")
+        if known - missing:
+            problems.append(f"{assignment}: now caught, remove from NOT_YET_CAUGHT: "
+                            f"{sorted(known - missing)}")
+    assert not problems, "\n".join(problems)

@@ -129,7 +129,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_results(tmp_path: Path, docker_ready: st
     assert not leftovers(), "containers left after Ctrl-C"
 
 
-def test_an_interrupted_grading_is_not_graded_again(course: Course) -> None:
+@pytest.mark.parametrize("after", [0.05, 1.5])  # before pytest catches it, mid-suite
+def test_an_interrupted_grading_is_not_graded_again(course: Course, after: float) -> None:
     """A Ctrl-C reaches the pytest children too: each in-flight grading ends "interrupted", and
     the batch must not start it again (it would run a whole suite while the batch stops)."""
     from grader.batch.local import _grade
@@ -149,7 +150,7 @@ def test_an_interrupted_grading_is_not_graded_again(course: Course) -> None:
             for child in psutil.Process(server.proc.pid).children():
                 if child.pid not in pytest_children:
                     pytest_children.add(child.pid)
-                    time.sleep(1.5)  # inside the suite by now (it takes many seconds)
+                    time.sleep(after)
                     os.kill(child.pid, signal.SIGINT)
             time.sleep(0.05)
 
@@ -173,6 +174,26 @@ def test_grader_failure_is_not_a_zero(course: Course, docker_ready: str) -> None
     assert result.status == "error" and result.needs_rerun
     assert "the runtime image grader-echo:does-not-exist is missing" in result.reason
     assert not leftovers()
+
+
+@pytest.mark.retry_expected
+def test_a_retry_is_on_the_record(course: Course, docker_ready: str) -> None:
+    """The first run breaks (its image is gone), the second grades: the grade is the second
+    run's, and the result, the retry log and (through the fixture above) this test know it."""
+    from grader.batch.local import prepare
+    from grader.core.job import Job
+    from grader.run.grade import RETRY_LOG, run_with_retry
+
+    echo = course.assignment("echo")
+    _, image = prepare(course, echo, "docker")
+    job = Job.make(course=course, assignment=echo, submission=ROOT / "reference/echo",
+                   backend="docker", image="grader-echo:does-not-exist")
+    log = Path(os.environ[RETRY_LOG])
+    before = log.read_text()
+    result = run_with_retry(job, again=lambda _: job.model_copy(update={"image": image}))
+    assert result.full_marks, result.reason
+    assert "the runtime image grader-echo:does-not-exist is missing" in result.retried
+    assert result.retried in log.read_text().removeprefix(before)
 
 
 def test_missing_submission_gets_a_grade_and_a_reason(tmp_path: Path, course: Course) -> None:

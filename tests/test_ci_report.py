@@ -97,7 +97,8 @@ def test_github_outputs_and_summary(tmp_path: Path) -> None:
     env = {"GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_STEP_SUMMARY": str(tmp_path / "sum")}
     ci.write_github(result, title="Echo | <b>", env=env)
     outputs = dict(line.split("=", 1) for line in (tmp_path / "out").read_text().splitlines())
-    assert outputs == {"score": "3", "max-score": "4", "state": "failure",
+    # below full marks is a grade, not a failure: no fail_below in grading.yml
+    assert outputs == {"score": "3", "max-score": "4", "state": "success",
                        "description": "Points 3/4 (some passed)"}
     summary = (tmp_path / "sum").read_text()
     assert summary.startswith("## Echo \\| &lt;b>: 3/4") and "| ✘ | fails 0 |" in summary
@@ -120,3 +121,33 @@ def test_classroom50_result_is_valid_with_whole_points(tmp_path: Path) -> None:
                                    title="Echo", folder=tmp_path, env={})
     jsonschema.validate(json.loads((tmp_path / "result.json").read_text()), SCHEMA)
     assert written["max-score"] == 0 and (tmp_path / "release-body.md").is_file()
+
+
+def test_only_the_courses_fail_below_fails_a_run(tmp_path: Path) -> None:
+    three_of_four = Result(student="s", assignment="echo", tests=_tests(3, 1))
+    for mark, state in ((None, "success"), (75, "success"), (75.5, "failure"), (0, "success")):
+        assert ci.github_outputs(three_of_four, fail_below=mark)["state"] == state, mark
+    below = ci.github_outputs(three_of_four, fail_below=80)
+    assert below["description"] == "Points 3/4 (some passed), below the course's 80%"
+    broken = Result(student="s", assignment="echo", status="error", tests=_tests(4, 0))
+    assert ci.github_outputs(broken, fail_below=None)["state"] == "error"  # never a success
+    env = {"GITHUB_OUTPUT": str(tmp_path / "out"), ci.FAIL_BELOW: "90"}
+    ci.write_github(three_of_four, title="Echo", env=env)
+    assert "state=failure\n" in (tmp_path / "out").read_text()
+    for bad in ("ninety", "101", "nan"):
+        with pytest.raises(ValueError, match="a percent from 0 to 100"):
+            ci.fail_below({ci.FAIL_BELOW: bad})
+    assert ci.fail_below({}) is None and ci.fail_below({ci.FAIL_BELOW: " "}) is None
+
+
+def test_fail_below_is_validated_where_it_is_written(tmp_path: Path) -> None:
+    from grader.core.config import ConfigError, load_course
+
+    (tmp_path / "assignments/echo/tests").mkdir(parents=True)
+    (tmp_path / "assignments/echo/assignment.yml").write_text("title: Echo\n")
+    (tmp_path / "grading.yml").write_text("name: c\nassignments:\n  echo:\n    fail_below: 150\n")
+    with pytest.raises(ConfigError, match=r"grading.yml: assignments.echo.fail_below: 150 is "
+                                          r"invalid: .*less than or equal to 100"):
+        load_course(tmp_path)
+    (tmp_path / "grading.yml").write_text("name: c\nassignments:\n  echo:\n    fail_below: 40\n")
+    assert load_course(tmp_path).assignments["echo"].fail_below == 40

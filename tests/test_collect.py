@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from grader.core.config import Course, CourseEntry, LatePolicy, RosterEntry
-from grader.instructor.collect import collect_class
+from grader.instructor.collect import CollectFailed, class_wide_failure, collect_class
+from grader.instructor.collected import Collected, DataError, iso, load_manifest
 
+from .conftest import ROOT
 from .gitserve import Student, git, git_daemon, http_git
 
 TIER = "process"  # what its tests need (tests/conftest.py)
@@ -64,7 +68,7 @@ def test_deadline_tags_extension_from_the_servers_own_times(course: Course,
     got = _run(c, tmp_path, f"file://{tmp_path}/remotes/{{username}}.git",
                ["ann", "ben", "cal", "dan"], now=DUE + 5 * D)
     a, b, k, d = (got[n] for n in ("ann", "ben", "cal", "dan"))
-    assert (a.status, a.source, a.time_source) == ("ok", f"tag {late_tag}", "server-reflog")
+    assert (a.status, a.source, a.time_source) == ("ok", f"tag {late_tag}", "pusher-reflog")
     assert a.late_seconds == D.total_seconds()
     assert (tmp_path / "out/submissions/ann/server.py").read_text() == "v2"
     assert b.status == "ok" and b.late_seconds == 0 and b.deadline == "2026-10-03T12:00:00Z"
@@ -98,9 +102,15 @@ def test_git_daemon_first_seen_rewrites_future_dates_missing_empty(course: Cours
         git("commit", "-q", "--amend", "-m", "rewritten", cwd=gus.work, when=DUE - H)
         gus.push("main", when=DUE + 2 * H, force=True)
         second = _run(c, tmp_path, url, names, now=DUE + D)
-    third = _run(c, tmp_path, url, ["eve"], now=DUE + 2 * D)  # the server is gone now
+        config = (eve.bare / "config").read_text()
+        (eve.bare / "config").write_text("[core\n")  # eve's repository breaks, gus's does not
+        third = _run(c, tmp_path, url, ["eve", "gus"], now=DUE + 2 * D)
+        (eve.bare / "config").write_text(config)
     assert third["eve"].status == "ok" and third["eve"].commit == second["eve"].commit
     assert any("this run could not fetch" in f for f in third["eve"].flags)
+    with pytest.raises(CollectFailed, match="reached none of the 1 repositories"):
+        _run(c, tmp_path, url, ["eve"], now=DUE + 3 * D)  # the server is gone now
+    assert load_manifest(tmp_path / "out")["eve"].commit == second["eve"].commit
     assert first["eve"].status == "ok" and first["eve"].time_source == "first-seen"
     e = second["eve"]
     assert (tmp_path / "out/submissions/eve/server.py").read_text() == "e2"
@@ -130,12 +140,114 @@ def test_token_reaches_git_only_through_the_environment(course: Course, tmp_path
         assert got["joe"].status == "ok" and (tmp_path / "out/submissions/joe/server.py").exists()
         assert any(forms[1] in h for h in seen)  # the server got it: git used it
         # another host never gets the token (here: the same server under another name)
-        other = _run(_course(course, token_host="github.com"), tmp_path / "o",
-                     base.replace("127.0.0.1", "localhost") + "remotes/{username}.git", ["joe"],
-                     now=DUE, token=token)
-        assert other["joe"].status in ("missing", "error")
+        with pytest.raises(CollectFailed, match="reached none of the 1 repositories: .*"
+                                                "Authentication failed"):
+            _run(_course(course, token_host="github.com"), tmp_path / "o",
+                 base.replace("127.0.0.1", "localhost") + "remotes/{username}.git", ["joe"],
+                 now=DUE, token=token)
     out, err = capfd.readouterr()
     leaks = [p for p in tmp_path.rglob("*") if p.is_file()
              and any(f.encode() in p.read_bytes() for f in forms)]
     assert leaks == []
     assert not any(f in out + err for f in forms)
+
+
+def test_a_forged_force_push_after_a_first_collect_stays_late(course: Course,
+                                                              tmp_path: Path) -> None:
+    """Over file:// the reflog is written by the pusher's own git process: a force push with
+    GIT_COMMITTER_DATE before the deadline, after a collect that saw the late tag, stays late."""
+    c = _course(course)
+    kim = Student(tmp_path, "kim")
+    kim.commit("late", when=DUE + 2 * H)
+    tag = kim.tag(when=DUE + 2 * H)
+    url = f"file://{tmp_path}/remotes/{{username}}.git"
+    first = _run(c, tmp_path, url, ["kim"], now=DUE + 3 * H)["kim"]
+    assert first.late_seconds == 2 * 3600
+    git("commit", "-q", "--amend", "-m", "forged", cwd=kim.work, when=DUE - H)
+    git("tag", "-f", tag, cwd=kim.work)
+    git("push", "-q", "-f", kim.bare.as_uri(), tag, cwd=kim.work, when=DUE - H)
+    second = _run(c, tmp_path, url, ["kim"], now=DUE + D)["kim"]
+    assert second.status == "ok" and second.commit != first.commit  # the new commit is graded
+    assert second.late_seconds >= 3 * 3600  # arrived after the first collect, whatever it says
+    assert any(f.startswith(f"rewritten history: tag {tag} moved") for f in second.flags)
+    # the pusher's clock, not the server's
+    assert first.time_source == second.time_source == "pusher-reflog"
+
+
+def test_rewrites_the_reflog_shows_are_reported_on_the_first_collect(course: Course,
+                                                                     tmp_path: Path) -> None:
+    c = _course(course)
+    lea = Student(tmp_path, "lea")
+    lea.commit("one", when=DUE - 2 * H)
+    lea.push("main", when=DUE - 2 * H)
+    git("commit", "-q", "--amend", "-m", "two", cwd=lea.work, when=DUE - H)
+    lea.push("main", when=DUE - H, force=True)
+    got = _run(c, tmp_path, f"file://{tmp_path}/remotes/{{username}}.git", ["lea"],
+               now=DUE + H)["lea"]
+    assert got.status == "ok"
+    assert any(f.startswith("rewritten history: force push to main") for f in got.flags)
+
+
+def test_a_collect_that_reaches_nobody_fails_and_keeps_the_record(course: Course,
+                                                                  tmp_path: Path) -> None:
+    c = _course(course)
+    for name in ("mo", "ned"):
+        s = Student(tmp_path, name)
+        s.commit(name, when=DUE - H)
+        s.push("main", when=DUE - H)
+    good = f"file://{tmp_path}/remotes/{{username}}.git"
+    first = _run(c, tmp_path, good, ["mo", "ned"], now=DUE + H)
+    assert {x.status for x in first.values()} == {"ok"}
+    record = (tmp_path / "out/collect.json").read_text()
+    with pytest.raises(CollectFailed, match=r"reached none of the 2 repositories: no repository "
+                                            r"at file://.*/remote/\{username\}\.git"):
+        _run(c, tmp_path, f"file://{tmp_path}/remote/{{username}}.git", ["mo", "ned"],
+             now=DUE + D)
+    assert (tmp_path / "out/collect.json").read_text() == record  # what was seen is kept
+    # a collect of one student keeps the others' observations
+    _run(c, tmp_path, good, ["mo"], now=DUE + 2 * D)
+    kept = load_manifest(tmp_path / "out")
+    assert set(kept) == {"mo", "ned"} and kept["ned"].runs == first["ned"].runs
+    # a collect.json cut short is an error naming it, never a silent fresh start
+    (tmp_path / "out/collect.json").write_text(record[: len(record) // 2])
+    with pytest.raises(DataError, match=r"out/collect\.json cannot be read"):
+        _run(c, tmp_path, good, ["mo"], now=DUE + 3 * D)
+
+
+def test_most_failing_with_one_error_is_a_class_wide_failure() -> None:
+    def err(s: str, why: str) -> Collected:
+        return Collected(student=s, username=s, status="error", reason=why, collected_at=NOW)
+
+    auth = "git fetch: fatal: could not read Username for 'https://h/{}.git'"
+    results = [err(s, auth.format(s)) for s in ("a1", "b2", "c3")]
+    results.append(Collected(student="d4", username="d4", collected_at=NOW))
+    assert "3 of 4 repositories failed the same way" in class_wide_failure(results, now=NOW)
+    results[0] = Collected(student="a1", username="a1", status="missing", collected_at=NOW,
+                           reason="no repository at https://h/a1.git")
+    assert class_wide_failure(results, now=NOW) == ""  # one never accepted, one error: no
+
+
+NOW = "2026-10-02T12:00:00Z"
+
+
+def test_url_with_an_unknown_placeholder_is_one_line(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "grader", "collect", "echo", "--out",
+                           str(tmp_path / "out"), "--url", "https://h/{user}.git"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "unknown placeholder 'user'" in proc.stdout
+    assert "{org} {classroom} {assignment} {username} {id}" in proc.stdout
+
+
+def test_a_claim_logged_after_what_a_run_saw_arrived_after_that_run() -> None:
+    """Seen at run 1: A. Then X (never seen: overwritten) and Y, both claiming times before the
+    deadline. X and Y come after A in the log, so after run 1; Y is no later than run 2."""
+    from grader.instructor.arrivals import _bounded
+
+    run1, run2 = DUE + H, DUE + D
+    c = Collected(student="x", runs=[iso(run1), iso(run2)],
+                  seen={"refs/heads/main": {"a" * 40: iso(run1), "y" * 40: iso(run2)}})
+    log = [("a" * 40, DUE - 2 * H), ("x" * 40, DUE - H), ("y" * 40, DUE + 3 * D)]
+    got = _bounded({"refs/heads/main": log}, c, claims=True)["refs/heads/main"]
+    assert got == [("a" * 40, DUE - 2 * H), ("x" * 40, run1), ("y" * 40, run2)]

@@ -51,6 +51,14 @@ def test_valid_course_loads_with_defaults(course_dir: Path) -> None:
      "grading.yml: cluster.scheduler: '0.0.0.0:8786' is invalid: expected tcp://HOST:PORT"),
     ("name: x\nassignments: {echo: {}}\ncluster: {scheduler: 'tls://h:1', wait: 0}\n",
      "grading.yml: cluster.wait: 0 is invalid"),
+    ("name: x\nassignments: {echo: {}}\nlate: {penalty: 5}\n",
+     "grading.yml: late.penalty: unknown key (known keys: grace_minutes, penalty_per_day, cap, "
+     "max_days)"),
+    ("name: x\nassignments: {echo: {late: {grace: 5}}}\n",
+     "grading.yml: assignments.echo.late.grace: unknown key (known keys: grace_minutes, "
+     "penalty_per_day, cap, max_days)"),
+    ("name: x\nassignments: {echo: {due: 2026-02-30T23:59:00}}\n",
+     "grading.yml: assignments.echo.due: '2026-02-30T23:59:00' is invalid"),
     ("name: x\nassignments: {echo: {}}\nlate: {penalty_per_day: 120}\n",
      "grading.yml: late.penalty_per_day: 120 is invalid"),
     ("name: x\nassignments: {echo: {extensions: {ann: soon}}}\n",

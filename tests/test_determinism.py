@@ -7,8 +7,8 @@ busy. Any test whose outcome differs between the two runs is a suite that depend
 
 In the normal `pytest` run a sample is graded: the correct variants written in other styles
 (`fails: []`, such as the threaded chat server whose joins race), plus SAMPLE buggy variants per
-assignment chosen by a hash of their names (the same ones every run, not only the first
-alphabetically).
+assignment drawn with the commit under test (tests/test_assignments.py `sample_key`: the same
+ones on every run of a commit, others on the next).
 `make determinism` (GRADER_DETERMINISM=all) grades every variant; GRADER_DETERMINISM_BACKEND
 picks the backend (default process: the faster one; the suites are the same).
 
@@ -21,7 +21,6 @@ the same. CI runs LOADED; `make determinism` every correct variant of every assi
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from grader.core.config import Course
 from grader.core.results import Result
 
 from .conftest import ROOT
-from .test_assignments import ASSIGNMENTS, VARIANTS, _apply, _expect
+from .test_assignments import ASSIGNMENTS, VARIANTS, _apply, _expect, sample_key
 
 SAMPLE = 2
 LOADED = {"echo": ["chatty_threads", "slow_per_byte", "socket_timeouts"],
@@ -50,13 +49,12 @@ TIER = "docker" if BACKEND == "docker" else "process"  # tests/conftest.py
 def chosen(assignment: str) -> list[Path]:
     """The variants of `assignment` this run grades twice."""
     mine = [v for v in VARIANTS if v.parent.name == assignment
-            and BACKEND in _expect(v).get("backends", [BACKEND])]
+            and BACKEND in _expect(v).backends]
     if EVERY:
         return mine
-    correct = [v for v in mine if not _expect(v)["fails"]]
-    buggy = [v for v in mine if _expect(v)["fails"]]
-    return correct + sorted(buggy, key=lambda v: hashlib.sha256(v.name.encode()).hexdigest())[
-        :SAMPLE]
+    correct = [v for v in mine if not _expect(v).fails]
+    buggy = [v for v in mine if _expect(v).fails]
+    return correct + sorted(buggy, key=sample_key)[:SAMPLE]
 
 
 @contextmanager
@@ -122,14 +120,14 @@ def test_sample_is_stable_and_covers_every_assignment() -> None:
         pytest.skip("GRADER_DETERMINISM=all grades every variant")
     first = {a: chosen(a) for a in ASSIGNMENTS}
     assert first == {a: chosen(a) for a in ASSIGNMENTS}
-    assert all(len([x for x in v if _expect(x)["fails"]]) == SAMPLE for v in first.values()), \
+    assert all(len([x for x in v if _expect(x).fails]) == SAMPLE for v in first.values()), \
         first
 
 
 def loaded_variants(assignment: str) -> list[Path]:
     """The correct variants a loaded batch grades: LOADED in CI, every correct one with `all`."""
-    mine = [v for v in VARIANTS if v.parent.name == assignment and not _expect(v)["fails"]
-            and BACKEND in _expect(v).get("backends", [BACKEND])]
+    mine = [v for v in VARIANTS if v.parent.name == assignment and not _expect(v).fails
+            and BACKEND in _expect(v).backends]
     return mine if EVERY else [v for v in mine if v.name in LOADED.get(assignment, [])]
 
 

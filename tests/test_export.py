@@ -129,6 +129,98 @@ def test_install_value_is_quoted_and_refused_where_unsafe(tmp_path: Path,
     assert done.returncode == 2 and "one pip requirement" in done.stdout
 
 
+def test_classroom50_bundle_is_named_after_grading_yml_unless_told(tmp_path: Path,
+                                                                    course: Course) -> None:
+    done = subprocess.run([*GRADER, "export", "echo", "--for", "classroom50", "--out",
+                           str(tmp_path / "a")], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    named = course.collect.classroom
+    assert named == "ip-fall-2026"  # grading.yml's collect.classroom
+    assert [p.name for p in (tmp_path / "a/config").iterdir()] == [named]
+    assert f"config/{named}/autograders/echo" in " ".join(done.stdout.split())
+    told = _export(course, "echo", tmp_path / "b", "classroom50", classroom="net-101")
+    assert [p.name for p in (told / "config").iterdir()] == ["net-101"]
+    nameless = course.model_copy(update={"collect": course.collect.model_copy(
+        update={"classroom": ""})})
+    with pytest.raises(ValueError, match="set collect.classroom in grading.yml, or pass"):
+        _export(nameless, "echo", tmp_path / "c", "classroom50")
+    with pytest.raises(ValueError, match="--classroom is for the classroom50 bundle"):
+        _export(course, "echo", tmp_path / "d", "github", classroom="net-101")
+
+
+def test_every_export_names_one_python(tmp_path: Path, course: Course) -> None:
+    """The workflow, Classroom 50's runtime and Gradescope's setup.sh grade with the same Python
+    (the Docker image's); the wheel and the README give one range around it."""
+    from grader.export.kit import PYTHON, PYTHONS, REQUIRES_PYTHON
+
+    github = _export(course, "echo", tmp_path / "github", "github")
+    workflow = yaml.safe_load((github / ".github/workflows/grade.yml").read_text())
+    setup = next(s for s in workflow["jobs"]["grade"]["steps"]
+                 if s.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["python-version"] == PYTHON
+    c50 = _export(course, "echo", tmp_path / "c50", "classroom50")
+    settings = json.loads(next((c50 / "config").glob("*/autograders/echo/"
+                                                     "assignment-settings.json")).read_text())
+    assert settings["runtime"]["python"] == PYTHON
+    gs = _export(course, "echo", tmp_path / "gs", "gradescope") / "source"
+    assert f"PY=python{PYTHON}\n" in (gs / "setup.sh").read_text()
+    low, high = PYTHONS
+    assert REQUIRES_PYTHON == f">={low},<3.{int(high.split('.')[1]) + 1}"
+    for root in (github, c50 / "template"):
+        readme = (root / "README.md").read_text()
+        assert f"You need Python {low} to {high} (the course grades with {PYTHON})" in readme
+        assert {".venv/", "grader-report/"} <= set((root / ".gitignore").read_text().split())
+    for wheel in [*github.glob(".grader/*.whl"), *gs.glob("*.whl")]:
+        with zipfile.ZipFile(wheel) as zf:
+            meta = zf.read(next(n for n in zf.namelist() if n.endswith("METADATA"))).decode()
+        assert f"Requires-Python: {REQUIRES_PYTHON}" in meta.splitlines()
+
+
+@pytest.mark.slow
+def test_pinned_install_resolves_on_the_lowest_and_highest_python(tmp_path: Path,
+                                                                  course: Course) -> None:
+    """Only one Python is on this machine: pip resolves the exported install (wheel, pins, the
+    assignment's packages) for the range's ends, binary wheels only, as it would install there."""
+    from grader.export.kit import PYTHONS
+
+    gs = _export(course, "books", tmp_path / "gs", "gradescope") / "source"
+    for version in PYTHONS:
+        tag = version.replace(".", "")
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--only-binary=:all:",
+             "--python-version", version, "--implementation", "cp", "--abi", f"cp{tag}",
+             "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux_2_28_x86_64",
+             "--target", str(tmp_path / tag), "-c", str(gs / "constraints.txt"),
+             str(next(gs.glob("*.whl"))), "-r", str(gs / "course/assignments/books/"
+                                                    "requirements.txt")],
+            capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, (version, done.stdout[-2000:], done.stderr[-2000:])
+
+
+@pytest.mark.slow
+def test_template_readme_steps_work_on_debian_12(tmp_path: Path, course: Course) -> None:
+    """The README's commands, typed by a student into Debian 12's shell (its own python3, which
+    refuses a pip install outside a virtual environment: PEP 668)."""
+    system = Path("/usr/bin/python3")
+    if not (Path("/usr/lib") / f"python3.{sys.version_info[1]}" / "EXTERNALLY-MANAGED").is_file():
+        pytest.skip("needs Debian's own python3 (externally managed)")
+    repo = _export(course, "echo", tmp_path / "repo", "github")
+    readme = (repo / "README.md").read_text().split("## Checking your work", 1)[1]
+    blocks = re.findall(r"((?:^    \S.*\n)+)", readme, re.M)
+    assert len(blocks) == 2, blocks
+    install, check = ("".join(line[4:] + "\n" for line in b.splitlines()) for b in blocks)
+    env = {k: v for k, v in _platform_env().items() if k not in ("VIRTUAL_ENV", "PYTHONHOME")}
+    env["PATH"] = "/usr/bin:/bin"  # Debian's python3 first: a laptop's shell
+    before = subprocess.run(["bash", "-c", f"{system} -m pip install --dry-run click"],
+                            cwd=repo, env=env, capture_output=True, text=True)
+    assert "externally-managed-environment" in before.stderr  # the old README's line failed so
+    done = subprocess.run(["bash", "-ec", install + check], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # the starter: < full
+    assert "checking . for 'echo'" in done.stdout and "score:" in done.stdout
+    assert "debootstrap" not in done.stdout + done.stderr
+
+
 def test_export_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "x").write_text("mine")
     done = subprocess.run([*GRADER, "export", "echo", "--out", str(tmp_path)], cwd=ROOT,
@@ -195,10 +287,28 @@ def _run_classroom50(course: Course, assignment: str, tmp: Path, cache: Path) ->
     assert full["score"] == full["max-score"] > 0 and full["status"] == "success", full
 
 
+def _runs(condition: str | None, outputs: dict[str, dict[str, str]], failed: bool) -> bool:
+    """A step's `if:` as the runner reads the ones the workflow uses: `always()`, and
+    `steps.ID.outputs.NAME ==/!= 'TEXT'` joined by &&; without always(), a step after a failed
+    one does not run (the implicit success())."""
+    if not condition:
+        return not failed
+    parts = [p.strip() for p in condition.split("&&")]
+    verdict = "always()" in parts or not failed
+    for part in parts:
+        if part == "always()":
+            continue
+        m = re.fullmatch(r"steps\.(\w+)\.outputs\.([\w-]+) (==|!=) '([^']*)'", part)
+        assert m, f"the test's runner does not read {part!r}"
+        value = outputs.get(m[1], {}).get(m[2], "")
+        verdict &= (value == m[4]) == (m[3] == "==")
+    return verdict
+
+
 def _run_workflow(workflow: dict, repo: Path, tmp: Path, run: str, cache: Path) -> dict:
-    """Every `run:` step in bash as the runner would, except the one that calls GitHub's API.
-    RUNNER_TEMP is the session's cache, as the tool cache is on a runner: later installs are
-    quick."""
+    """Every `run:` step in bash as the runner would (its `if:` too), except the one that calls
+    GitHub's API. RUNNER_TEMP is the session's cache, as the tool cache is on a runner: later
+    installs are quick. `codes` holds each step's exit code; the job fails when one is not 0."""
     env = _platform_env(GITHUB_ACTIONS="true", RUNNER_TEMP=str(cache), CI="true",
                         GITHUB_STEP_SUMMARY=str(tmp / f"summary-{run}.md"))
     Path(env["GITHUB_STEP_SUMMARY"]).write_text("")
@@ -210,16 +320,21 @@ def _run_workflow(workflow: dict, repo: Path, tmp: Path, run: str, cache: Path) 
         if "gh api" in step["run"]:  # the commit status: checked from its inputs instead
             seen["skipped"].append(step)  # type: ignore[attr-defined]
             continue
+        if not _runs(step.get("if"), outputs, any(seen["codes"].values())):  # type: ignore
+            continue
+        step_env = {k: str(v) for k, v in step.get("env", {}).items()}
+        step_env = {k: re.sub(r"\$\{\{ steps\.(\w+)\.outputs\.([\w-]+) \}\}",
+                              lambda m: outputs.get(m[1], {}).get(m[2], ""), v)
+                    for k, v in step_env.items()}
         out = tmp / f"output-{run}-{i}"
         out.write_text("")
-        step_env = {k: str(v) for k, v in step.get("env", {}).items()}
         assert not any("${{" in v for v in step_env.values()), step_env
         done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c",
                                step["run"]], cwd=repo, capture_output=True, text=True,
                               env={**env, **step_env, "GITHUB_OUTPUT": str(out)}, timeout=600)
         seen["log"] += done.stdout  # type: ignore[operator]
         seen["codes"][step.get("id", step.get("name"))] = done.returncode  # type: ignore[index]
-        if step.get("id") != "grade":
+        if step.get("id") != "grade" and step.get("name") != "Pass mark":
             assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         outputs[step.get("id", str(i))] = dict(
             line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
@@ -245,8 +360,11 @@ def _run_github(course: Course, assignment: str, tmp: Path, cache: Path) -> None
     workflow = yaml.safe_load((repo / ".github/workflows/grade.yml").read_text())
     low = _run_workflow(workflow, repo, tmp, "starter", cache)
     grade = low["outputs"]["grade"]
-    assert low["codes"]["grade"] == 1 and grade["state"] == "failure", low["log"][-3000:]
+    # unfinished work is a green run (no fail_below in grading.yml): the score is in the notice,
+    # the summary and the commit status
+    assert set(low["codes"].values()) == {0} and grade["state"] == "success", low["log"][-3000:]
     assert float(grade["score"]) < float(grade["max-score"])
+    assert grade["description"].startswith(f"Points {grade['score']}/{grade['max-score']} (")
     commands = _commands_outside_stops(low["log"])
     assert commands[0] == f"::notice title=Autograding complete::Points {grade['score']}/" \
                           f"{grade['max-score']}"
@@ -258,13 +376,45 @@ def _run_github(course: Course, assignment: str, tmp: Path, cache: Path) -> None
     _solve(repo, assignment)
     full = _run_workflow(workflow, repo, tmp, "reference", cache)
     grade = full["outputs"]["grade"]
-    assert full["codes"]["grade"] == 0 and grade["state"] == "success", full["log"][-3000:]
+    assert set(full["codes"].values()) == {0} and grade["state"] == "success", full["log"][-3000:]
     assert grade["score"] == grade["max-score"] and float(grade["score"]) > 0
     assert _commands_outside_stops(full["log"]) == [
         f"::notice title=Autograding complete::Points {grade['score']}/{grade['max-score']}"]
     assert f": {grade['score']}/{grade['max-score']}" in full["summary"].splitlines()[0]
     assert (repo / "grader-report/feedback.html").is_file()  # what the artifact keeps
     ET.parse(repo / "grader-report/junit.xml")
+
+
+@pytest.mark.slow
+def test_github_workflow_fails_only_below_the_courses_mark(tmp_path: Path,
+                                                          course: Course) -> None:
+    """grading.yml's `fail_below` (a percent of the public points) is the only score that turns
+    a run red; the commit status says the same, with the points."""
+    entry = course.assignments["echo"].model_copy(update={"fail_below": 60})
+    strict = course.model_copy(update={"assignments": {**course.assignments, "echo": entry}})
+    repo = _export(strict, "echo", tmp_path / "repo", "github")
+    workflow = yaml.safe_load((repo / ".github/workflows/grade.yml").read_text())
+    steps = workflow["jobs"]["grade"]["steps"]
+    assert next(s for s in steps if s.get("id") == "grade")["env"] == {"GRADER_FAIL_BELOW": "60"}
+    # the install step is the matrix's to run: this checkout's grader stands in for what it puts
+    # in RUNNER_TEMP
+    steps[:] = [s for s in steps if not s.get("name", "").startswith("Install")]
+    cache = tmp_path / "cache"
+    (cache / "course-grader/bin").mkdir(parents=True)
+    (cache / "course-grader/bin/grader").symlink_to(Path(sys.executable).parent / "grader")
+
+    low = _run_workflow(workflow, repo, tmp_path, "starter", cache)
+    grade = low["outputs"]["grade"]
+    assert low["codes"] == {"grade": 0, "Pass mark": 1}, low["log"][-3000:]
+    assert float(grade["score"]) < 0.6 * float(grade["max-score"])
+    assert grade["state"] == "failure" and grade["description"].endswith(
+        ", below the course's 60%")
+    assert "::error title=Not graded or below the pass mark::Points " in low["log"]
+
+    _solve(repo, "echo")
+    full = _run_workflow(workflow, repo, tmp_path, "reference", cache)
+    assert full["codes"] == {"grade": 0}, full["log"][-3000:]  # the pass mark step: skipped
+    assert full["outputs"]["grade"]["state"] == "success"
 
 
 def _run_gradescope(course: Course, assignment: str, tmp: Path, cache: Path) -> None:
@@ -292,6 +442,13 @@ def _run_gradescope(course: Course, assignment: str, tmp: Path, cache: Path) -> 
         assert {"score", "tests"} <= set(results) and results["tests"]
         for t in results["tests"]:
             assert {"name", "score", "max_score", "visibility"} <= set(t), t
+        # before publication: nothing of a hidden test in the output; plain numbers, visible first
+        tests = results["tests"]
+        shown = [t for t in tests if t["visibility"] == "visible"]
+        assert [t["number"] for t in tests] == [str(i) for i in range(1, len(tests) + 1)]
+        assert tests[:len(shown)] == shown
+        assert not any(t["name"] in results["output"] for t in tests[len(shown):])
+        assert f" of {len(tests)} tests" not in results["output"]
         return results
 
     low = run(ROOT / "starter" / assignment)

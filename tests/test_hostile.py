@@ -1,26 +1,33 @@
 """The catalogue of hostile and broken submissions (tests/hostile/<entry>/), graded for real.
 
-Each entry is an "echo" submission written to misbehave. Its expect.yml says what the grade must
-be; every entry must also finish within its budget, keep its output capped, show its markup and
-escape sequences inert, and leave nothing behind (no container, network, volume or process).
+Each entry is a submission (of echo, unless it names another assignment) written to misbehave.
+Its expect.yml says what the grade must be; every entry must also finish within its budget, keep
+its output capped, show its markup and escape sequences inert, and leave nothing behind (no
+container, network, volume or process). Every entry's environment has BYSTANDER, the URL of a
+listener the catalogue runs on this host's loopback, which nothing may connect to.
 
-expect.yml:
+expect.yml (validated: tests/expectations.py):
     what: what the entry does
     status: ok | no_server | timeout          # the result's status
-    score: full | zero | partial              # against the maximum
+    score: full | zero | P | {at_least: P, at_most: Q}   # points
     reason: text | {docker: text, process: text}   # optional: contained in the reason
     log: text                                 # optional: contained in the server's output
     backends: [docker, process]               # default both
+    assignment: books                         # optional: default echo
+    bystander: 0                              # optional: connections BYSTANDER saw (all along)
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import socket
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from rich.console import Console
 
 from grader.batch.local import grade_class
@@ -28,7 +35,9 @@ from grader.core import report
 from grader.core.config import Course
 from grader.core.results import Result
 
+from . import expectations
 from .conftest import ROOT, leftovers
+from .expectations import Bounds
 
 # docker, whatever the backend: the catalogue's teardown asks the engine for leftovers
 TIER = "docker"
@@ -37,33 +46,60 @@ WALL = 30  # a short wall-clock budget, so the entries that hang cost little
 ENTRIES = sorted(p for p in (ROOT / "tests" / "hostile").iterdir() if (p / "expect.yml").is_file())
 
 
-def _expect(entry: Path) -> dict:
-    return yaml.safe_load((entry / "expect.yml").read_text())
+_expect = functools.cache(expectations.hostile)
+CASES = [(b, e) for e in ENTRIES for b in _expect(e).backends]
 
 
-CASES = [(b, e) for e in ENTRIES for b in _expect(e).get("backends", ["docker", "process"])]
+class Bystander:
+    """A listener on this host's loopback that counts who connects: a service of the grader's
+    host that a submission would like the grader to fetch."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            conn.close()
 
 
 @pytest.fixture(scope="module")
-def catalogue(request, course: Course, tmp_path_factory):
-    cache: dict[str, tuple[dict[str, Result], Path]] = {}
+def bystander() -> Iterator[Bystander]:
+    listener = Bystander()
+    yield listener
+    listener.sock.close()
+
+
+@pytest.fixture(scope="module")
+def catalogue(request, course: Course, tmp_path_factory, bystander: Bystander):
+    cache: dict[tuple[str, str], tuple[dict[str, Result], Path]] = {}
     limits = course.limits.model_copy(update={"wall": WALL})
     hostile_course = course.model_copy(update={"limits": limits})
 
-    def grade(backend: str) -> tuple[dict[str, Result], Path]:
-        if backend not in cache:
+    def grade(backend: str, name: str) -> tuple[dict[str, Result], Path]:
+        if (backend, name) not in cache:
             if backend == "docker":
                 request.getfixturevalue("docker_ready")
-            tmp = tmp_path_factory.mktemp(f"hostile-{backend}")
+            tmp = tmp_path_factory.mktemp(f"hostile-{backend}-{name}")
             (tmp / "in").mkdir()
             for entry in ENTRIES:
-                if backend in _expect(entry).get("backends", ["docker", "process"]):
+                if backend in _expect(entry).backends and _expect(entry).assignment == name:
                     (tmp / "in" / entry.name).symlink_to(entry)
-            results = grade_class(course=hostile_course, assignment=course.assignment("echo"),
+            assignment = course.assignment(name)
+            assignment = assignment.model_copy(
+                update={"env": {**assignment.env, "BYSTANDER": bystander.url}})
+            results = grade_class(course=hostile_course, assignment=assignment,
                                   submissions=tmp / "in", out=tmp / "out", backend=backend,
                                   workers=3)
-            cache[backend] = ({r.student: r for r in results}, tmp / "out")
-        return cache[backend]
+            cache[(backend, name)] = ({r.student: r for r in results}, tmp / "out")
+        return cache[(backend, name)]
 
     yield grade
     _assert_nothing_left()
@@ -79,23 +115,27 @@ def _assert_nothing_left() -> None:
 
 
 @pytest.mark.parametrize(("backend", "entry"), CASES, ids=[f"{b}-{e.name}" for b, e in CASES])
-def test_hostile_entry(catalogue, backend: str, entry: Path) -> None:
+def test_hostile_entry(catalogue, bystander: Bystander, backend: str, entry: Path) -> None:
     expect = _expect(entry)
-    results, out = catalogue(backend)
+    results, out = catalogue(backend, expect.assignment)
     r = results[entry.name]
-    assert r.status == expect["status"], (r.status, r.reason)
-    want = {"full": r.max_score, "zero": 0.0}.get(expect["score"])
-    if want is None:
-        assert 0 < r.score < r.max_score, r.score
+    if expect.bystander is not None:
+        assert bystander.accepted == expect.bystander, (
+            f"the grader connected to the bystander {bystander.accepted} times")
+    assert r.status == expect.status, (r.status, r.reason)
+    lines = [(t.name, t.feedback) for t in r.tests]
+    if isinstance(expect.score, Bounds):
+        assert expect.score.at_least <= r.score <= expect.score.at_most, (r.score, lines)
     else:
-        assert r.score == want, (r.score, [(t.name, t.feedback) for t in r.tests])
-    reason = expect.get("reason")
+        want = {"full": r.max_score, "zero": 0.0}.get(str(expect.score), expect.score)
+        assert r.score == want, (r.score, lines)
+    reason = expect.reason
     if isinstance(reason, dict):
         reason = reason[backend]
     if reason:
         assert reason in r.reason, r.reason
-    if "log" in expect:
-        assert expect["log"] in r.log, r.log[-500:]
+    if expect.log:
+        assert expect.log in r.log, r.log[-500:]
     # bounded: the budget, plus start-up and teardown
     assert r.duration <= WALL + 25, r.duration
     assert len(r.log) <= 64_000

@@ -4,6 +4,7 @@ backend), regrade one student, publish; and the class report's pure parts."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -13,11 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from grader.core.config import Course, load_course
-from grader.core.results import Result, TestResult
+from grader.core.config import ConfigError, Course, CourseEntry, RosterEntry, load_course
+from grader.core.results import Result, TestResult, save_result, write_atomic
 from grader.instructor import classreport, late
-from grader.instructor.collect import Collected
+from grader.instructor.classgrade import grade_collected
+from grader.instructor.collect import Collected, CollectFailed
+from grader.instructor.collected import DataError
 from grader.instructor.grades import Grade
+from grader.instructor.publish import publish
+from grader.instructor.roster import load_roster
 from grader.run.suite import collect
 
 from .conftest import ROOT
@@ -69,7 +74,7 @@ def test_collect_grade_regrade_publish(tmp_path: Path) -> None:
     assert {r["username"]: r["late"] for r in scores}["ada"] == "true"
     page = (out / "echo/report.html").read_text()
     for text in ("<svg", "pass rates", "tamper: changed: .grader/assignments/echo/tests",
-                 "missing", "server-reflog", "Slowest submissions"):
+                 "missing", "pusher-reflog", "Slowest submissions"):
         assert text in page
     leaks = [p for p in tmp_path.rglob("*") if p.is_file() and TOKEN.encode() in p.read_bytes()]
     assert leaks == []
@@ -97,3 +102,72 @@ def test_report_marks_suspects_and_flaky_and_escapes(course: Course, tmp_path: P
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
     flaky = classreport._flaky(tmp_path / "runs.jsonl")
     assert flaky == [{"student": "ann", "test": "t.py::b", "outcomes": ["failed", "passed"]}]
+
+
+def _collected_class(course: Course, out: Path, *, status: str = "ok") -> Course:
+    """out/echo as collect and grade leave it, for ann and carl: collect.json and grade.json."""
+    c = course.model_copy(update={"roster": [RosterEntry(id="ann"), RosterEntry(id="carl")],
+                                  "assignments": {**course.assignments, "echo": CourseEntry()}})
+    folder = out / "echo"
+    students = []
+    for s in ("ann", "carl"):
+        students.append(dataclasses.asdict(Collected(
+            student=s, username=s, status=status, commit="a" * 40 if status == "ok" else "",
+            deadline="2026-10-01T12:00:00Z",
+            submitted_at="2026-10-02T12:00:00Z" if status == "ok" else "",
+            reason="" if status == "ok" else f"no repository at file:///x/{s}.git")))
+        save_result(folder / s, Result(student=s, assignment="echo", tests=[
+            TestResult(name="t", title="t", max_score=10, score=10 if status == "ok" else 0,
+                       status="passed" if status == "ok" else "failed")]))
+    write_atomic(folder / "collect.json", json.dumps({"assignment": "echo", "students": students}))
+    return c
+
+
+@pytest.mark.pure
+def test_publish_refuses_unreadable_files_and_writes_nothing(course: Course,
+                                                            tmp_path: Path) -> None:
+    c = _collected_class(course, tmp_path)
+    publish(course=c, roster=load_roster(course=c), out=tmp_path, assignments=["echo"])
+    book = (tmp_path / "gradebook.csv").read_text()
+    assert "ann,ann,,,9," in book  # a day late: -10%
+    for name, hint in (("echo/collect.json", "grader collect echo --out"),
+                       ("echo/carl/grade.json", "grader regrade echo carl --out")):
+        path = tmp_path / name
+        whole = path.read_text()
+        path.write_text(whole[: len(whole) // 2])
+        (tmp_path / "gradebook.csv").unlink(missing_ok=True)
+        with pytest.raises(DataError, match=rf"{name} cannot be read.*{hint}"):
+            publish(course=c, roster=load_roster(course=c), out=tmp_path, assignments=["echo"])
+        assert not (tmp_path / "gradebook.csv").exists()  # nothing half-written
+        path.write_text(whole)
+
+
+@pytest.mark.pure
+def test_publish_refuses_a_collect_that_reached_nobody(course: Course, tmp_path: Path) -> None:
+    c = _collected_class(course, tmp_path, status="missing")
+    with pytest.raises(CollectFailed, match=r"echo/collect\.json: collect reached none of the "
+                                            r"2 repositories.*--allow-empty"):
+        publish(course=c, roster=load_roster(course=c), out=tmp_path, assignments=["echo"])
+    assert not (tmp_path / "gradebook.csv").exists()
+    publish(course=c, roster=load_roster(course=c), out=tmp_path, assignments=["echo"],
+            allow_empty=True)
+    assert "carl,carl,,,0," in (tmp_path / "gradebook.csv").read_text()
+
+
+@pytest.mark.pure
+def test_only_and_regrade_name_students_on_the_roster(course: Course, tmp_path: Path) -> None:
+    c = _collected_class(course, tmp_path)
+    with pytest.raises(ConfigError, match=r"'carll' is not on the roster.*did you mean 'carl'"):
+        grade_collected(course=c, assignment=c.assignment("echo"), out=tmp_path / "echo",
+                        only=["carll"], backend="process")
+
+
+def test_the_command_line_names_students_on_the_roster(tmp_path: Path) -> None:
+    for args, named in ((["regrade", "echo", "carll"], "regrade"),
+                        (["grade", "echo", "--only", "carll"], "--only"),
+                        (["collect", "echo", "--student", "carll"], "--student")):
+        proc = subprocess.run([*GRADER, *args, "--out", str(tmp_path / "echo")], cwd=ROOT,
+                              capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert f"{named}: 'carll' is not on the roster; did you mean 'carol'?" in proc.stdout
+    assert not (tmp_path / "echo").exists()

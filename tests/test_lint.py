@@ -39,12 +39,22 @@ def _course(tmp: Path, suite: dict[str, str]) -> Path:
     return tmp
 
 
+# What each suite is worth: (tests, points, public points), written here by hand so that a test
+# lost from collection (or a points marker changed) shows, not only a count the collector makes.
+SUITES = {"auth": (31, 44, 18), "books": (35, 54, 28), "chat": (26, 49, 17), "echo": (9, 19, 7),
+          "framework": (26, 38, 15), "webserver": (30, 59, 29), "wsgiapp": (16, 26, 12),
+          "wsgiserver": (31, 47, 20)}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(load_course(ROOT).assignments))
 def test_every_assignment_lints_clean(name: str) -> None:
     course = load_course(ROOT)
     tests = collect(course.assignment(name))
     assert tests and all(t.max_score >= 0 for t in tests)
+    got = (len(tests), sum(t.max_score for t in tests),
+           sum(t.max_score for t in tests if not t.hidden))
+    assert got == SUITES.get(name), f"{name}: {got} (tests, points, public points): see SUITES"
     assert check_kit(course=course, assignment=course.assignment(name)) == ""
 
 

@@ -30,6 +30,12 @@ def test_points_titles_feedback_and_visibility(pytester: pytest.Pytester) -> Non
             More words the student does not need in the table."""
             assert 1 + 1 == 2
 
+        def test_wrapped():
+            """POST /api/books answers 400 for a missing or blank title or author,
+               or a bad ISBN
+
+            Details."""
+
         def test_message():
             got = b"abc"
             assert got == b"abd", f"sent b'abd', got {got!r} back"
@@ -46,6 +52,10 @@ def test_points_titles_feedback_and_visibility(pytester: pytest.Pytester) -> Non
     tests = {t["name"]: t for t in _run(pytester)["tests"]}
     ok = tests["test_public.py::test_ok"]
     assert (ok["title"], ok["max_score"], ok["score"], ok["status"]) == ("Adds up", 3, 3, "passed")
+    # the whole first paragraph, however the docstring wraps it
+    assert tests["test_public.py::test_wrapped"]["title"] == \
+        "POST /api/books answers 400 for a missing or blank title or author, or a bad ISBN"
+    assert tests["test_public.py::test_refused"]["title"] == "test refused"  # no docstring
     msg = tests["test_public.py::test_message"]
     assert (msg["status"], msg["score"]) == ("failed", 0)
     assert msg["feedback"] == "sent b'abd', got b'abc' back"  # the message, not the rewrite

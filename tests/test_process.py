@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -76,6 +77,38 @@ def test_idle_share_tells_a_blocked_server_from_a_poller(course: Course) -> None
     assert shares["reference/echo"] == 0.0
     assert shares["tests/hostile/busy_poller"] is not None
     assert shares["tests/hostile/busy_poller"] > 0.5
+
+
+SPINNERS = """
+import os, socket, threading
+def spin():
+    while True:
+        pass
+for _ in range(4):
+    threading.Thread(target=spin, daemon=True).start()
+server = socket.create_server((os.environ["HOST"], int(os.environ["PORT"])))
+clients = []
+while True:
+    clients.append(server.accept()[0])  # kept open: the client decides when it ends
+"""
+
+
+def test_idle_share_waits_for_no_client_and_is_capped_at_the_allowed_cpu(
+        course: Course, tmp_path) -> None:
+    """The meter says nothing while a client's socket is still open (no "no client connected"
+    without that evidence), and measures once it closes: four spinning threads under a one-CPU
+    limit are 100% of what the server may use, never 400% (seen before: "687% of a core")."""
+    (tmp_path / "server.py").write_text(SPINNERS)
+    limits = course.limits.model_copy(update={"cpus": 1.0})
+    with open_server("process", assignment=course.assignment("echo"), limits=limits,
+                     submission=tmp_path) as server:
+        client = socket.create_connection((server.host, server.port))
+        try:
+            assert server.idle_meter(settle=0.5)() is None
+        finally:
+            client.close()
+        share = server.idle_meter()()
+    assert share is not None and 0.5 < share <= 1.0, share
 
 
 ENV_PRINTER = """

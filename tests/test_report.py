@@ -35,7 +35,7 @@ def test_scores_add_up() -> None:
 
 def test_gradescope_json_has_the_fields_gradescope_reads() -> None:
     data = json.loads(json.dumps(report.gradescope_json(_result(reason="why"))))
-    assert data["score"] == 2 and data["output"] == "why"
+    assert data["score"] == 2 and data["output"] == ""  # the only failure is a hidden test's
     assert [t["status"] for t in data["tests"]] == ["passed", "failed"]
     assert data["tests"][1]["visibility"] == "after_published"
     assert data["tests"][1]["max_score"] == 3 and data["tests"][1]["output"] == EVIL
@@ -102,3 +102,58 @@ def test_gradescope_output_shows_the_crash_to_the_student() -> None:
     assert report.gradescope_json(never)["output"].endswith("Usage: x")
     fine = Result(student="s", assignment="a", log="serving on 8000\n")
     assert report.gradescope_json(fine)["output"] == ""
+
+
+def _hidden_run(*, visible_failures: int, idle: str = "") -> Result:
+    """31 visible tests and 4 hidden ones, all hidden ones failed, the server crashed in one;
+    the reason as the grader writes it (the gradebook's line, which names a hidden test)."""
+    secret = "?q= is a plain substring: % and _ are not wildcards"
+    tests = [TestResult(name=f"tests/test_api.py::test_v{i}", title=f"visible {i}", max_score=1,
+                        score=0 if i < visible_failures else 1,
+                        status="failed" if i < visible_failures else "passed",
+                        feedback="got 500" if i < visible_failures else "") for i in range(31)]
+    tests[30] = tests[30].model_copy(update={
+        "status": "failed", "score": 0,
+        "feedback": f"the server exited with code 1 after '{secret}', so this test could not "
+                    "run: KeyError: 'q'; it was restarted for the next test"})
+    tests[15:15] = [TestResult(name=f"hidden/test_injection.py::test_h{i}",
+                               title=secret if i == 0 else f"hidden {i}", max_score=2,
+                               feedback="GET /api/books?q=%25 answered every book",
+                               visibility="after_published") for i in range(4)]
+    failed = [t for t in tests if t.status != "passed"]
+    reason = f"{len(failed)} of 35 tests failed, first: {failed[0].title}: {failed[0].feedback}"
+    crash = f"the server exited with code 1 during '{secret}': KeyError: 'q'"
+    return Result(student="s", assignment="books", tests=tests, crashes=[crash],
+                  reason="; ".join(filter(None, [reason, idle])),
+                  log="GET /api/books?q=%25 HTTP/1.1 500\nKeyError: 'q'\n")
+
+
+def test_gradescope_shows_nothing_of_hidden_tests_before_publication() -> None:
+    """What a student sees before grades are published (the top-level output, the visible
+    tests) gives away no hidden test: not its title, its failure, its count or its requests."""
+    idle = ("note: with no client connected the server kept 40% of the CPU it may use busy (a "
+            "server with nothing to do should wait blocked, using none)")
+    data = report.gradescope_json(_hidden_run(visible_failures=1, idle=idle))
+    shown = [data["output"]] + [json.dumps(t) for t in data["tests"]
+                                if t["visibility"] == "visible"]
+    for text in shown:
+        assert "plain substring" not in text and "35" not in text and "hidden 1" not in text
+        assert "q=%25" not in text and "test_injection" not in text
+    assert data["output"] == f"2 of 31 tests failed, first: visible 0: got 500; {idle}"
+    assert data["tests"][30]["output"].startswith("the server exited with code 1 after a hidden "
+                                                  "test, so this test could not run")
+    # plain numbers, visible first: no node id, and no gap in the numbers where a hidden test is
+    assert [t["number"] for t in data["tests"]] == [str(i) for i in range(1, 36)]
+    assert [t["visibility"] for t in data["tests"]] == ["visible"] * 31 + ["after_published"] * 4
+    assert data["tests"][31]["name"].startswith("?q= is a plain substring")  # after publication
+    assert data["score"] == 29 and sum(t["max_score"] for t in data["tests"]) == 39
+
+    passed = report.gradescope_json(_hidden_run(visible_failures=0))
+    assert passed["output"] == "1 of 31 tests failed, first: visible 30: the server exited " \
+        "with code 1 after a hidden test, so this test could not run: KeyError: 'q'; it was " \
+        "restarted for the next test"
+    # without hidden tests the output is the grader's own line, and the crash's log
+    public = _hidden_run(visible_failures=1)
+    public.tests = [t for t in public.tests if not t.hidden]
+    assert report.gradescope_json(public)["output"].startswith("6 of 35 tests failed")
+    assert "Your server's last output" in report.gradescope_json(public)["output"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.core.config import ConfigError, Course
+from grader.core.config import ConfigError, Course, RosterEntry
 from grader.instructor.roster import load_roster, read_csv
 
 TIER = "pure"  # what its tests need (tests/conftest.py)
@@ -43,3 +43,28 @@ def test_plain_roster_and_errors(tmp_path: Path) -> None:
 def test_the_course_roster(course: Course) -> None:
     ids = [r.id for r in load_roster(course=course)]
     assert ids == ["ada", "bob", "carol", "dave", "erin", "frank"]
+
+
+def test_typos_in_the_class_list_are_errors(course: Course, tmp_path: Path) -> None:
+    path = tmp_path / "class.csv"
+    path.write_text("id,username\n\ns1,ann\n\ns2,Bob\ns1,again\n")  # blank lines counted
+    with pytest.raises(ConfigError, match="class.csv:6: student 's1' is listed twice"):
+        read_csv(path=path)
+    path.write_text("id,username\ns1,bob\ns2,Bob\n")
+    with pytest.raises(ConfigError, match=r"class.csv:3: username 'Bob' is also s1's \(line 2\)"):
+        read_csv(path=path)
+    path.write_text("id;username;name\ns1;ann;Ann\n")
+    with pytest.raises(ConfigError, match=r"class.csv:1: .*separated by ';'.*comma"):
+        read_csv(path=path)
+    inline = course.model_copy(update={"roster": [RosterEntry(id="s1", username="Bob"),
+                                                  RosterEntry(id="s2", username="bob")]})
+    with pytest.raises(ConfigError, match=r"roster\[1\]: username 'bob' is also s1's"):
+        load_roster(course=inline)
+
+
+def test_an_extension_for_someone_not_on_the_roster_is_an_error(course: Course) -> None:
+    entry = course.assignments["echo"].model_copy(update={"extensions": {"carll": 2}})
+    c = course.model_copy(update={"assignments": {**course.assignments, "echo": entry}})
+    with pytest.raises(ConfigError, match=r"grading.yml: assignments.echo.extensions.carll: "
+                                          r"'carll' is not on the roster.*did you mean 'carol'"):
+        load_roster(course=c)

@@ -3,6 +3,8 @@ listeners this test opens itself, and nothing addressed outside this machine."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import socket
 import threading
 import time
@@ -16,6 +18,7 @@ import pytest
 from grader.core.config import Course
 from grader.core.job import owner_id
 from grader.sandbox import LABEL, open_server
+from grader.sandbox.docker import _dead, owner_labels
 from grader.sandbox.images import runtime_image
 
 from .conftest import ROOT
@@ -139,11 +142,49 @@ def test_holder_and_data_dir_are_locked_down_too(course: Course, docker_ready: s
         assert {"nosuid", "nodev", "noexec"} <= set(options), options
 
 
+@pytest.mark.pure
+def test_a_reused_pid_does_not_make_a_dead_graders_leftovers_look_alive() -> None:
+    """Leftovers are keyed by host, pid and the pid's start time: a live process that holds the
+    pid but started at another time is not their owner, so they are reaped."""
+    me = owner_id()
+    host, _, rest = me.rpartition(":")
+    pid, _, started = rest.partition("@")
+    assert started, me
+    labels = owner_labels(me)
+    assert (labels[f"{LABEL}.host"], labels[f"{LABEL}.owner"], labels[f"{LABEL}.started"]) == (
+        host, pid, started)
+    assert not _dead(me)  # alive, same start: its objects stay
+    assert _dead(f"{host}:{pid}@{int(started) + 1}")  # the pid is alive, but another process's
+    assert not _dead(f"{host}:{pid}")  # an earlier version's labels: the pid is all there is
+    assert not _dead(f"another-host:{pid}@1")  # another host's to reap
+    assert _dead(f"{host}:not-a-pid")
+
+
+def test_listeners_are_read_only_from_the_holder_itself(course: Course, docker_ready: str) -> None:
+    """The holder's pid is checked after the socket tables are read: a pid that now belongs to
+    another process (here, this test's) gives that process's sockets, which are never reported;
+    the holder is asked instead."""
+    echo = course.assignment("echo")
+    image = runtime_image(course, echo, log=lambda _: None)
+    with socket.create_server(("127.0.0.1", 0)) as mine, open_server(
+            "docker", assignment=echo, limits=course.limits, image=image,
+            submission=ROOT / "reference" / "echo") as server:
+        box = server._box  # type: ignore[attr-defined]
+        assert box.holder_pid, "the engine runs elsewhere: nothing to check here"
+        ports = {listener.port for listener in server.listeners()}
+        assert server.port in ports and mine.getsockname()[1] not in ports
+        box.holder_pid = os.getpid()  # as if the holder were gone and its pid taken
+        ports = {listener.port for listener in server.listeners()}
+        assert mine.getsockname()[1] not in ports, "another process's sockets were reported"
+        assert server.port in ports  # read by the holder itself
+    assert not _left("echo")
+
+
 def _left(student: str) -> list[object]:
     """What this process's sandboxes for `student` left behind."""
     client = docker.from_env()
-    host, _, pid = owner_id().rpartition(":")
-    mine = {"label": [f"{LABEL}.student={student}", f"{LABEL}.owner={pid}", f"{LABEL}.host={host}"]}
+    mine = {"label": [f"{LABEL}.student={student}",
+                      *(f"{k}={v}" for k, v in owner_labels(owner_id()).items())]}
     return [*client.containers.list(all=True, filters=mine), *client.networks.list(filters=mine),
             *client.volumes.list(filters=mine)]
 
@@ -186,3 +227,34 @@ def test_data_files_never_follow_a_link_out_of_data_dir(
             server._container.get_archive = None  # type: ignore[attr-defined]
         assert server.data_files() == {"books.db": b"mine", "sub/notes.txt": b"also mine"}
     assert not _left("links")
+
+
+def test_more_sandboxes_than_the_engines_default_pools_hold(docker_ready: str) -> None:
+    """The engine's default pools give each network a /16 or /20 and run out at about 31: two
+    graders on one machine once got "could not find an available ... address pool". Sandboxes
+    take a /29 each, so 40 networks at once (more than the defaults hold) are no trouble."""
+    from grader.sandbox.docker import client, owner_labels
+    from grader.sandbox.netns import SUBNETS, _create_network
+
+    engine, made = client(), []
+    try:
+        for i in range(40):
+            made.append(_create_network(engine, f"grader-pool-{owner_id().replace(':', '-')}-{i}",
+                                        owner_labels(owner_id())))
+        subnets = {n.attrs["IPAM"]["Config"][0]["Subnet"] for n in made}
+        assert len(subnets) == 40
+        assert all(ipaddress.IPv4Network(s).subnet_of(SUBNETS) for s in subnets), subnets
+    finally:
+        for network in made:
+            network.remove()
+
+
+@pytest.mark.pure
+def test_sandbox_subnets_avoid_this_hosts_routes(monkeypatch) -> None:
+    from grader.sandbox import netns
+
+    taken = [ipaddress.IPv4Network("10.213.0.0/17")]  # a site's own network, say
+    monkeypatch.setattr(netns, "host_routes", lambda: taken)
+    chosen = netns.free_subnets(50)
+    assert len(chosen) == 50 and not any(s.overlaps(taken[0]) for s in chosen), chosen
+    assert all(s.prefixlen == 29 and s.subnet_of(netns.SUBNETS) for s in chosen)

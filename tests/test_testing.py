@@ -4,10 +4,14 @@ framed it, and says what went wrong in one line; the WSGI runner's report become
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -15,6 +19,7 @@ import requests
 from grader.sandbox.base import Activity
 from grader.testing import (
     WSGI_ERROR,
+    ServerSession,
     ShortRead,
     exchange,
     expect_status,
@@ -334,7 +339,6 @@ def test_expect_status_names_the_status_then_the_media_type() -> None:
                                  "'Text/HTML; charset=utf-8'")
 
 
-
 @pytest.mark.parametrize(("header", "message"), [
     (None, None),
     ("AssertionError: Header value 3 must be a str",
@@ -352,3 +356,125 @@ def test_explain_quotes_the_runners_report(header: str | None, message: str | No
     with pytest.raises(AssertionError) as caught:
         explain("GET /", response, rejected="the framework", hint="catch it")
     assert str(caught.value) == message
+
+
+# -- the suites' session talks to the student's server and to nothing else ---------------------
+
+
+@dataclass
+class _Student:
+    """A student's server on loopback: GET or POST /go answers `status` with `Location: location`,
+    /here answers 200; it keeps each request's Authorization header ('' when none)."""
+
+    status: int = 302
+    location: str = "/here"
+    seen_auth: list[str] = field(default_factory=list)
+    url: str = ""
+
+
+@pytest.fixture
+def student() -> Iterator[_Student]:
+    state = _Student()
+
+    class Handler(BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            state.seen_auth.append(self.headers.get("Authorization", ""))
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path == "/go":
+                self.send_response(state.status)
+                self.send_header("Location", state.location)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", "4")
+            self.end_headers()
+            self.wfile.write(b"here")
+
+        do_GET = do_POST = answer
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield state
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def bystander() -> Iterator[socket.socket]:
+    """A service of the grader's host on loopback that the student would like the grader to
+    fetch: a listener that accepts nothing, so a connection waits in its backlog."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield listener
+
+
+def _was_contacted(listener: socket.socket) -> bool:
+    return bool(select.select([listener], [], [], 0.05)[0])
+
+
+@pytest.mark.parametrize(("status", "method"), [(302, "GET"), (307, "POST"), (301, "GET")])
+@pytest.mark.parametrize("spelling", ["http://127.0.0.1:{port}/secret",
+                                      "//127.0.0.1:{port}/secret",
+                                      "HTTP://LOCALHOST:{port}/secret"])
+def test_a_redirect_off_the_server_is_refused_before_anything_is_sent(
+        student, bystander, status: int, method: str, spelling: str) -> None:
+    student.status = status
+    student.location = spelling.format(port=bystander.getsockname()[1])
+    with ServerSession(student, timeout=1) as http, pytest.raises(AssertionError) as caught:
+        http.request(method, "/go")
+    assert not _was_contacted(bystander), "the session fetched the redirect's target"
+    assert str(caught.value) == (f"{method} /go redirected to {student.location!r}: a redirect "
+                                 f"must stay on your server ({student.url})")
+
+
+def test_a_redirect_not_followed_is_returned_as_it_came(student, bystander) -> None:
+    """Where a test reads the Location itself (allow_redirects=False), an off-site one is the
+    test's to judge: the response comes back, and nothing is fetched."""
+    student.location = f"http://127.0.0.1:{bystander.getsockname()[1]}/secret"
+    with ServerSession(student, timeout=1) as http:
+        response = http.post("/go", allow_redirects=False)
+    assert (response.status_code, response.headers["Location"]) == (302, student.location)
+    assert not _was_contacted(bystander)
+
+
+def test_a_redirect_on_the_server_is_followed(student) -> None:
+    for location in ("/here", student.url + "/here", student.url.replace("http", "HTTP") + "/here"):
+        student.location = location
+        with ServerSession(student, timeout=1) as http:
+            response = http.get("/go")
+        assert (response.status_code, response.text, len(response.history)) == (200, "here", 1)
+
+
+def test_an_absolute_url_off_the_server_is_refused(student, bystander) -> None:
+    elsewhere = f"http://127.0.0.1:{bystander.getsockname()[1]}/"
+    with ServerSession(student, timeout=1) as http, pytest.raises(AssertionError) as caught:
+        http.get(elsewhere)
+    assert not _was_contacted(bystander)
+    assert str(caught.value) == (f"the test was about to fetch {elsewhere!r}, which is not your "
+                                 f"server ({student.url}): links and redirects must stay on "
+                                 "your server")
+
+
+def test_the_graders_environment_is_not_trusted(student, bystander, tmp_path, monkeypatch) -> None:
+    """No proxy and no .netrc from the grader's shell: a proxy variable would send the suite's
+    requests to it, and .netrc credentials would be sent to the student's server."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login grader password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    proxy = f"http://127.0.0.1:{bystander.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with ServerSession(student, timeout=1) as http:
+        assert http.trust_env is False
+        assert http.get("/here").text == "here"
+    assert not _was_contacted(bystander), "the request went through the grader's proxy"
+    assert student.seen_auth == [""], "the grader's .netrc credentials reached the server"

@@ -8,6 +8,7 @@ and only reads the five seeded books (id1..id5), never changes them.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -15,6 +16,9 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 from bs4 import BeautifulSoup
+
+from grader.core.text import strip_ansi
+from grader.sandbox import Server
 
 SEED = {
     "id1": {"title": "CherryPy Essentials", "isbn": "978-1904811848",
@@ -127,3 +131,40 @@ def add_book(http: requests.Session, isbn: Callable[[], str], tag: str) -> Calla
         return {**book, "id": got["id"]}
 
     return _add
+
+
+SQL_ERROR = "OperationalError"  # sqlite3's, for SQL that does not parse (near "Reilly")
+
+
+class Output:
+    """What the app printed from a point of the test on: the evidence for a cause. A status
+    alone does not say why: a 404 or 405 is a missing route, a 500 anything; only an
+    `sqlite3.OperationalError` in the app's output shows SQL that a quote broke."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.mark = self._count()
+
+    def _count(self) -> int:
+        return self.server.current_logs().count(SQL_ERROR)
+
+    def sql_error(self, wait: float = 0.5) -> str:
+        """The last `OperationalError: ...` line printed since the mark, or "" (the app logs
+        the traceback as it answers 500: wait a moment for it to arrive)."""
+        deadline = time.monotonic() + wait
+        while (count := self._count()) <= self.mark and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if count <= self.mark:
+            return ""
+        lines = strip_ansi(self.server.current_logs()).splitlines()
+        return next((ln.strip() for ln in reversed(lines) if SQL_ERROR in ln), "")[:160]
+
+
+def why_status(status: int, route: str, output: Output) -> str:
+    """The cause of an unexpected status that the evidence supports, or ""."""
+    if status in (404, 405):
+        return f"{status} means there is no {route} route: add it"
+    if status >= 500 and (error := output.sql_error()):
+        return (f"the app raised {error}: a quote broke the SQL, so use ? placeholders, never "
+                "string formatting")
+    return ""

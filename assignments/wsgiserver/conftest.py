@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from grader import testing
+from grader.core.text import printable
+from grader.sandbox import Server
 from grader.testing import HttpResponse, http_request, show
 
 CHUNKS = b"first chunk;second chunk;" + b"x" * 5000 + b";last"  # what /stream/* send
@@ -29,27 +32,70 @@ def read_response(sock: socket.socket, *, what: str, timeout: float = 5.0) -> Ht
     return testing.read_response(sock, what=what, timeout=timeout, strict=True)
 
 
+RAISED = "grader_probes: the app raised "  # the probe app's line (support/grader_probes.py)
+
+
+class AppOutput:
+    """What the probe app reported from a point of the test on. When the app raises (say, on
+    bytes in the environ), the client sees only what the server made of it, often a closed
+    connection; the app's own line on stderr says why."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.mark = self._count()
+
+    def _count(self) -> int:
+        return self.server.current_logs().count(RAISED)
+
+    def raised(self, wait: float = 0.5) -> str:
+        """'TypeError: ... (environ[...] is bytes ...)' if the app raised since the mark, else
+        "" (waiting a moment for the server's output to arrive)."""
+        deadline = time.monotonic() + wait
+        while (count := self._count()) <= self.mark and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if count <= self.mark:
+            return ""
+        last = self.server.current_logs().rpartition(RAISED)[2]
+        return printable(last.split("\n", 1)[0].strip())[:300]
+
+    def explain(self, line: str) -> str:
+        """`line`, with the app's exception when it raised."""
+        raised = self.raised()
+        return f"{line}; meanwhile the probe app raised {raised}" if raised else line
+
+
 @pytest.fixture
-def exchange(connect) -> Callable[..., HttpResponse]:
+def exchange(connect, server) -> Callable[..., HttpResponse]:
     """exchange(raw_request_bytes, what=..., timeout=5) -> HttpResponse, on a fresh connection,
-    read strictly; `what` defaults to the request line."""
+    read strictly; `what` defaults to the request line. A failed read quotes the probe app's
+    exception, if it raised."""
 
     def _exchange(raw: bytes, *, what: str | None = None, timeout: float = 5.0) -> HttpResponse:
-        return testing.exchange(connect(timeout), raw, what=what, timeout=timeout, strict=True)
+        output = AppOutput(server)
+        try:
+            response = testing.exchange(connect(timeout), raw, what=what, timeout=timeout,
+                                        strict=True)
+        except AssertionError as exc:  # a ShortRead keeps its type and evidence
+            exc.args = (output.explain(str(exc)),)
+            raise
+        return response
 
     return _exchange
 
 
 @pytest.fixture
-def environ(exchange) -> Callable[..., dict[str, Any]]:
+def environ(exchange, server) -> Callable[..., dict[str, Any]]:
     """environ(method, target, **http_request_options) -> the environ the probe app
     received."""
 
     def _environ(method: str = "GET", target: str = "/environ", **options: Any) -> dict[str, Any]:
         what = f"{method} {target}"
+        output = AppOutput(server)
         response = exchange(http_request(method, target, **options), what=what)
-        assert response.status == 200, (f"{what}: the probe app answers 200 with its environ, "
-                                        f"the server sent {response.status} {response.reason}")
+        if response.status != 200:
+            raise AssertionError(output.explain(
+                f"{what}: the probe app answers 200 with its environ, the server sent "
+                f"{response.status} {response.reason}".rstrip()))
         try:
             return json.loads(response.body)  # type: ignore[no-any-return]
         except ValueError:

@@ -174,6 +174,12 @@ def _grade_all(*, course: Course, assignment: Assignment, students: list[Path],
     finally:
         write_atomic(out / "grades.csv", report.class_csv(_all_results(out, everyone)))
     results = [done[s.name] for s in students if s.name in done]
+    graded_now = {job.student for job in todo}
+    retried = [f"{r.student} ({r.retried})" for r in results
+               if r.retried and r.student in graded_now]
+    if retried:
+        console.print(f"[bold yellow]run twice[/] after a grader error (the grade is the second "
+                      f"run's): {'; '.join(retried)}", soft_wrap=True)
     rerun = [r.student for r in results if r.needs_rerun]
     if rerun:
         console.print(f"[bold red]grader errors[/] (not grades; rerun to retry): "

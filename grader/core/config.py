@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import shlex
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -240,6 +240,10 @@ class CourseEntry(_Model):
     extensions: dict[str, float] = Field(
         default_factory=dict, description="student id -> extra days for this assignment")
     late: LatePolicy | None = Field(None, description="overrides the course's late policy")
+    fail_below: float | None = Field(
+        None, ge=0, le=100, description="the plain GitHub workflow fails (a red cross) when a "
+        "push scores below this percent of the public tests' points; default: it never fails "
+        "on the score, only when the grader cannot grade")
 
 
 class Course(_Model):
@@ -313,9 +317,24 @@ def _inside(folder: Path, rel: str) -> bool:
         target != folder.resolve()
 
 
+class _Loader(yaml.SafeLoader):
+    """A date YAML reads as one but that does not exist (2026-02-30) stays text, so the
+    model's own check names the file and the key."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)  # type: ignore[arg-type]
+    except ValueError:
+        return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 (a SafeLoader)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
@@ -335,12 +354,28 @@ def _validate(model: type[Any], data: dict[str, Any], path: Path, **fixed: Any) 
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
         if err["type"] == "extra_forbidden":
-            fields = ", ".join(k for k in model.model_fields if k not in fixed)
+            owner = _model_at(model, err["loc"][:-1])  # `late.x`: the late policy's own keys
+            fields = ", ".join(k for k in owner.model_fields if owner is not model or
+                               k not in fixed)
             raise ConfigError(f"{path}: {key}: unknown key (known keys: {fields})") from None
         if err["type"] == "missing":
             raise ConfigError(f"{path}: {key}: required key is missing") from None
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"{path}: {key}: {err.get('input')!r} is invalid: {msg}") from None
+
+
+def _model_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The model that holds the key at `loc`: through nested models (X | None, dict[str, X],
+    list[X]); a dict key or a list index leaves it as it is."""
+    def models(tp: Any) -> list[type[BaseModel]]:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            return [tp]
+        return [m for arg in get_args(tp) for m in models(arg)]
+
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        model = next(iter(models(field.annotation)), model) if field else model
+    return model
 
 
 EQUIVALENTS = "equivalent_mutants.yml"

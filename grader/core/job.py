@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from grader.core.config import RUNNERS, Assignment, Course, Limits
 from grader.core.submission import files
 
-__all__ = ["Backend", "BackendChoice", "Job", "SandboxRef", "fingerprint", "owner_id"]
+__all__ = ["Backend", "BackendChoice", "Job", "SandboxRef", "fingerprint", "owner_id",
+           "process_start"]
 
 _NOT_GRADED = {"equivalent_mutants.yml"}  # for `grader mutants` only: marking regrades nobody
 _VERSION = "3"  # bump when scoring changes, so a resumed batch regrades
@@ -72,9 +73,30 @@ class Job(_Frozen):
 
 
 def owner_id() -> str:
-    """Which grader process owns the objects it creates: the host and the pid (a reaper on the
-    same host can then tell a live owner from a dead one)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Which grader process owns the objects it creates: "host:pid@start", the host, the pid and
+    when that process started (a reaper on the same host can then tell a live owner from a dead
+    one, even when another process has taken the dead one's pid since)."""
+    return f"{socket.gethostname()}:{os.getpid()}@{process_start(os.getpid())}"
+
+
+def process_start(pid: int) -> str:
+    """When process `pid` started, as text that stays the same while it runs and differs for a
+    later process given the same pid; "" when there is no such process. Linux: the clock ticks
+    from boot to its start (/proc/PID/stat, field 22), which no clock adjustment moves (psutil's
+    create_time adds the boot time, which NTP can shift by a second between two readings);
+    elsewhere psutil's create time."""
+    if Path("/proc/self/stat").exists():
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+        except OSError:
+            return ""
+        return stat[stat.rindex(b")") + 2 :].split()[19].decode()  # comm may hold ") "
+    import psutil
+
+    try:
+        return f"{psutil.Process(pid).create_time():.2f}"
+    except psutil.Error:
+        return ""
 
 
 def fingerprint(assignment: Assignment, submission: Path, backend: str, limits: Limits,

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.core.results import Result
+from grader.core.results import Result, TestResult
 from grader.core.text import last_lines, neutralise, printable, strip_ansi
 
 __all__ = ["class_csv", "feedback_html", "gradescope_json", "junit_xml", "markdown", "print_result",
@@ -46,23 +46,71 @@ def status_word(result: Result) -> str:
 
 
 def gradescope_json(result: Result) -> dict[str, Any]:
-    """Gradescope's results.json (the store's own file is grade.json: core/results.py)."""
-    out = [result.reason] if result.reason else []
-    if result.log and (result.crashes or result.status == "no_server"):
-        out.append(f"\nYour server's last output:\n{last_lines(result.log)}")
+    """Gradescope's results.json (the store's own file is grade.json: core/results.py).
+
+    Before grades are published a student sees the top-level `output` and the visible tests, so
+    neither says anything of the hidden ones: `output` is made from the visible tests alone (no
+    count, title or failure of a hidden test, no server log the hidden tests' requests are in),
+    a hidden test's title in a visible test's feedback reads "a hidden test", and the tests are
+    numbered 1, 2, ... visible first, so no gap in the numbers counts the hidden ones. The
+    hidden tests' own entries carry the assignment's hidden_visibility."""
+    visible = [t for t in result.tests if not t.hidden]
+    hidden = [t for t in result.tests if t.hidden]
+    secret = {t.title for t in hidden}
+    tests = []
+    for number, t in enumerate([*visible, *hidden], start=1):
+        shown = t.feedback if t.hidden else _unnamed(t.feedback, secret)
+        tests.append({"name": t.title, "number": str(number), "score": t.score,
+                      "max_score": t.max_score,
+                      "status": "passed" if t.status == "passed" else "failed",
+                      "output": shown, "visibility": t.visibility})
     return {
         "score": result.score,
         "execution_time": result.duration,
-        "output": "\n".join(out),
+        "output": _public_output(result, visible, secret) if hidden else _output(result),
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "tests": [
-            {"name": t.title, "number": t.name, "score": t.score, "max_score": t.max_score,
-             "status": "passed" if t.status == "passed" else "failed",
-             "output": t.feedback, "visibility": t.visibility}
-            for t in result.tests
-        ],
+        "tests": tests,
     }
+
+
+def _output(result: Result) -> str:
+    out = [result.reason] if result.reason else []
+    if result.log and (result.crashes or result.status == "no_server"):
+        out.append(f"\nYour server's last output:\n{last_lines(result.log)}")
+    return "\n".join(out)
+
+
+_IDLE_NOTE = re.compile(r"note: with no client connected the server kept \d+% of the CPU it may "
+                        r"use busy \(a server with nothing to do should wait blocked, using none\)")
+
+
+def _public_output(result: Result, visible: list[TestResult], secret: set[str]) -> str:
+    """`output` when some tests are hidden: what the visible tests show, and the run's own
+    verdict when no test ran (no server, out of time, not accepted)."""
+    if result.needs_rerun:
+        return "the grader broke, not your submission: this run is not a grade"
+    if result.status != "ok":  # the whole submission's: no test is named
+        return _output(result.model_copy(update={"crashes": []}))
+    crashes = [c for c in result.crashes if not any(f"'{title}'" in c for title in secret)]
+    failed = [t for t in visible if t.status != "passed"]
+    parts = []
+    if crashes:
+        more = len(crashes) - 1
+        parts.append(crashes[0] + (f" (and {more} more time{'s' * (more > 1)})" if more else ""))
+    if failed:
+        first = "" if crashes else \
+            f", first: {failed[0].title}: {_unnamed(failed[0].feedback, secret)}"
+        parts.append(f"{len(failed)} of {len(visible)} tests failed{first}")
+    parts += [p for p in result.reason.split("; ") if _IDLE_NOTE.fullmatch(p)]
+    return "; ".join(parts)
+
+
+def _unnamed(text: str, secret: set[str]) -> str:
+    """`text` with each hidden test's title, as feedback quotes one, read "a hidden test"."""
+    for title in sorted(secret, key=len, reverse=True):
+        text = text.replace(f"'{title}'", "a hidden test")
+    return text
 
 
 def feedback_html(result: Result, *, title: str, course: str, late: str = "",

@@ -69,6 +69,7 @@ class Record(_Model):
     cpu_seconds: float | None = None  # CPU time the server used, all runs (None: not measured)
     idle_cpu: float | None = None  # share of a core it used with no client connected
     duration: float = 0.0
+    retried: str = ""  # why a first run ended in a grader error and was run again ("": it was not)
 
     @property
     def score(self) -> float:

@@ -22,10 +22,13 @@ TARGETS = ("github", "classroom50", "gradescope")
 
 
 def export_assignment(*, course: Course, assignment: Assignment, out: Path, target: str = "github",
-                      install: str | None = None, classroom: str = "classroom") -> Path:
-    """Write the export for `target` into `out` (a new or empty folder); return its main path."""
+                      install: str | None = None, classroom: str | None = None) -> Path:
+    """Write the export for `target` into `out` (a new or empty folder); return its main path.
+    `classroom` (classroom50): the bundle's folder, by default grading.yml's collect.classroom."""
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: export into a new folder")
+    if classroom is not None and target != "classroom50":
+        raise ValueError(f"--classroom is for the classroom50 bundle, not {target}")
     if install is not None and target != "github":
         raise ValueError(f"--install is for the github workflow; {target} installs the wheel "
                          "the export writes")

@@ -17,6 +17,7 @@ from pathlib import Path
 from grader.core.config import Assignment, Course
 from grader.export.kit import (
     KIT,
+    PYTHON,
     build_wheel,
     constraints,
     copy_kit,
@@ -29,7 +30,6 @@ from grader.export.kit import (
 __all__ = ["REPORT", "export_classroom50", "settings"]
 
 REPORT = "grader-report"  # in the checkout: the reports uploaded as release assets
-PYTHON = "3.12"
 
 
 def settings() -> dict[str, object]:
@@ -42,9 +42,16 @@ def settings() -> dict[str, object]:
 
 
 def export_classroom50(*, course: Course, assignment: Assignment, out: Path,
-                       classroom: str) -> Path:
+                       classroom: str | None = None) -> Path:
+    """`classroom`: the classroom's short name, the bundle's folder (default: grading.yml's
+    `collect.classroom`, the name collect builds repository URLs with)."""
+    where = "--classroom" if classroom else "grading.yml: collect.classroom"
+    classroom = classroom or course.collect.classroom
+    if not classroom:
+        raise ValueError("the Classroom 50 bundle needs the classroom's short name: set "
+                         "collect.classroom in grading.yml, or pass --classroom NAME")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", classroom):
-        raise ValueError(f"--classroom {classroom!r}: expected the classroom's short name "
+        raise ValueError(f"{where} {classroom!r}: expected the classroom's short name "
                          "(letters, digits, '.', '_' or '-')")
     template = out / "template"
     write_template(course=course, assignment=assignment, out=template)

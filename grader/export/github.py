@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 from grader.core.config import Assignment, Course
-from grader.export.kit import KIT, render, tree, write_manifest, write_template
+from grader.export.kit import KIT, PYTHON, render, tree, write_manifest, write_template
 
 __all__ = ["WORKFLOW", "export_github"]
 
 WORKFLOW = ".github/workflows/grade.yml"
-PYTHON = "3.12"  # what the runner installs; the grader supports 3.10 and later
 
 
 def export_github(*, course: Course, assignment: Assignment, out: Path,
@@ -21,10 +20,13 @@ def export_github(*, course: Course, assignment: Assignment, out: Path,
     workflow = out / WORKFLOW
     workflow.parent.mkdir(parents=True, exist_ok=True)
     requirements = ["-r", "requirements.txt"] if assignment.requirements_path else []
+    fail_below = course.assignments[assignment.id].fail_below
     workflow.write_text(render(
         "grade.yml.j2", title=_yaml_text(assignment.title), python=_yaml_text(PYTHON),
         install=_yaml_text(_checked(install or f"./{wheel}")),
-        requirements=" ".join(requirements), kit=KIT))
+        requirements=" ".join(requirements), kit=KIT,
+        fail_below=_yaml_text(f"{fail_below:g}") if fail_below is not None else "",
+        fail_below_text=f"{fail_below:g}" if fail_below is not None else ""))
     write_manifest(out, assignment=assignment.id, paths=[*tree(out, KIT), WORKFLOW])
     return out
 

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 from grader.core.config import Assignment, Course
-from grader.export.kit import build_wheel, constraints, copy_kit, render
+from grader.export.kit import PYTHON, PYTHONS, build_wheel, constraints, copy_kit, render
 
 __all__ = ["export_gradescope"]
 
@@ -24,7 +24,8 @@ def export_gradescope(*, course: Course, assignment: Assignment, out: Path) -> P
     requirements = (f"course/assignments/{assignment.id}/{assignment.requirements}"
                     if assignment.requirements else "")
     values = {"id": assignment.id, "title": assignment.title, "wheel": wheel.name,
-              "requirements": requirements}
+              "requirements": requirements, "python": PYTHON, "lowest": PYTHONS[0],
+              "highest": PYTHONS[1]}
     for name in ("setup.sh", "run_autograder"):
         script = source / name
         script.write_text(render(f"{name}.j2", **values))

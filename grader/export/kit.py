@@ -19,10 +19,19 @@ from packaging.requirements import Requirement
 from grader.core.config import Assignment, Course
 from grader.core.submission import generated
 
-__all__ = ["KIT", "build_wheel", "check_kit", "constraints", "copy_kit", "kit_files", "render",
-           "tree", "write_manifest", "write_template"]
+__all__ = ["KIT", "PYTHON", "PYTHONS", "REQUIRES_PYTHON", "build_wheel", "check_kit",
+           "constraints", "copy_kit", "kit_files", "render", "tree", "write_manifest",
+           "write_template"]
 
 KIT = ".grader"  # where the course's part lives in a student's repository
+# One Python range for every export. Each service grades with PYTHON, Debian 12's, the one in the
+# grader's Docker image (grader-base:bookworm), so a submission runs on the same Python wherever
+# it is graded: the workflow's setup-python, Classroom 50's runtime, Gradescope's setup.sh. A
+# student's own machine may have any of PYTHONS: the wheel says so (Requires-Python), and the
+# exported pins resolve to wheels on the lowest and the highest (tests/test_export.py).
+PYTHON = "3.11"
+PYTHONS = ("3.10", "3.14")
+REQUIRES_PYTHON = ">=3.10,<3.15"  # PYTHONS, as pip reads it
 _DIST = "course-grader"
 _ALWAYS = ("assignment.yml", "conftest.py", "handout.md")
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.export", "templates"),
@@ -111,8 +120,8 @@ def build_wheel(dest: Path) -> Path:
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"]
     entries += [
         # an egg-info (a source checkout on sys.path) has the same fields in PKG-INFO
-        (f"{info}/METADATA", (dist.read_text("METADATA") or dist.read_text("PKG-INFO")
-                              or "").encode()),
+        (f"{info}/METADATA", _supported(dist.read_text("METADATA") or
+                                        dist.read_text("PKG-INFO") or "").encode()),
         (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: course-grader export\n"
                           b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
         (f"{info}/entry_points.txt", (dist.read_text("entry_points.txt") or "").encode()),
@@ -170,6 +179,16 @@ def tree(root: Path, under: str) -> list[str]:
                   if p.is_file() and p.name != "manifest.json")
 
 
+def _supported(metadata: str) -> str:
+    """The metadata with Requires-Python set to the exports' range: pip on a Python outside
+    it says so instead of failing somewhere in the install."""
+    head, sep, body = metadata.partition("\n\n")
+    lines = [line for line in head.splitlines() if not line.startswith("Requires-Python:")]
+    lines.insert(next((i + 1 for i, line in enumerate(lines) if line.startswith("Version:")),
+                      len(lines)), f"Requires-Python: {REQUIRES_PYTHON}")
+    return "\n".join(lines) + (sep + body if sep else "\n")
+
+
 def _b64digest(data: bytes) -> str:
     return urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
@@ -189,8 +208,13 @@ def write_template(*, course: Course, assignment: Assignment, out: Path) -> str:
     (kit / "constraints.txt").write_text(constraints(assignment))
     if assignment.requirements_path:
         shutil.copy(assignment.requirements_path, out / "requirements.txt")
+    ignore = out / ".gitignore"  # the README's venv and the reports stay out of git
+    kept = ignore.read_text().splitlines() if ignore.is_file() else []
+    ignore.write_text("".join(f"{line}\n" for line in
+                              [*kept, *(p for p in (".venv/", "grader-report/") if p not in kept)]))
     handout = assignment.dir / "handout.md"
     (out / "README.md").write_text(handout.read_text().rstrip() + "\n\n" + render(
         "checking.md.j2", wheel=f"{KIT}/{wheel.name}", id=assignment.id,
-        requirements=bool(assignment.requirements_path)))
+        requirements=bool(assignment.requirements_path), python=PYTHON, lowest=PYTHONS[0],
+        highest=PYTHONS[1]))
     return f"{KIT}/{wheel.name}"

@@ -1,9 +1,14 @@
-"""When did each commit arrive? From times a student cannot forge, best source first.
+"""When did each commit arrive? Evidence only ever makes an arrival later.
 
-GitHub's push log (its API), the server's own reflog (a bare repository reached by file://),
-else the collector's own runs (first seen at run k: arrived after run k-1, at or before run k;
-within those bounds the commit's own date is believed, and said to be unverified when the bounds
-alone cannot decide on time or late).
+The one clock a student cannot move is the collector's own: a commit first seen at run k arrived
+after run k-1 (a hard lower bound, whatever any source says) and at or before run k. On top of
+it: GitHub's push log (its API, GitHub's clock), else the reflog of a bare repository reached by
+file:// or a local path. That reflog is written by the pusher's own git process (`git push` over
+file:// runs receive-pack as the pusher, with the pusher's GIT_COMMITTER_DATE, in files the pusher
+can write): its times are claims, like a commit's own date, kept within the collector's bounds and
+labelled `pusher-reflog`, never the server's clock. Within a ref's log, a later entry never
+arrived earlier, and an entry logged after the commit a run saw arrived after that run. When the
+bounds alone cannot decide on time or late, the claim decides and is said to be unverified.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from grader.instructor import gitrepo
 from grader.instructor.collected import Collected, iso, parse
 from grader.instructor.github import GitHub, owner_repo
 
-__all__ = ["Arrivals", "on_token_host", "server_times", "unverified"]
+__all__ = ["CLAIMED", "Arrivals", "on_token_host", "server_times", "unverified"]
+
+CLAIMED = ("first-seen", "pusher-reflog")  # time sources whose times a student can move
 
 
 Arrivals = dict[str, list[tuple[str, dt.datetime]]]  # ref -> [(commit, arrived)], oldest first
@@ -26,13 +33,12 @@ Arrivals = dict[str, list[tuple[str, dt.datetime]]]  # ref -> [(commit, arrived)
 def server_times(*, remote: str, course: Course, token: str | None, c: Collected,
                  refs: dict[str, str], mirror: Path) -> tuple[Arrivals, str]:
     """When each ref got each commit, and where that came from."""
-    parts = urlsplit(remote)
-    if parts.scheme == "file":
-        bare = Path(parts.path)
-        logs = {ref: gitrepo.server_reflog(repo=bare, ref=ref) for ref in c.seen}
-        if any(logs.values()):
-            return _fill({r: v for r, v in logs.items() if v}, c, refs, mirror), \
-                "server-reflog"
+    bare = _local(remote)
+    if bare is not None:
+        logs = {ref: v for ref in c.seen if (v := gitrepo.reflog(repo=bare, ref=ref))}
+        c.flags.extend(_rewrites(logs, mirror=mirror))
+        if logs:
+            return _fill(_bounded(logs, c, claims=True), c, refs, mirror), "pusher-reflog"
     if on_token_host(remote, course) and (name := owner_repo(remote)):
         try:
             pushes = GitHub(api_url=course.collect.api_url, token=token).pushes(
@@ -45,8 +51,65 @@ def server_times(*, remote: str, course: Course, token: str | None, c: Collected
                 times.setdefault(p.ref, []).append((p.after, p.when))
                 if p.kind == "force_push":
                     c.flags.append(f"rewritten history: force push to {p.ref} at {iso(p.when)}")
-            return _fill(times, c, refs, mirror), "github-push"
+            return _fill(_bounded(times, c, claims=False), c, refs, mirror), "github-push"
     return _first_seen(c, mirror=mirror), "first-seen"
+
+
+def _local(remote: str) -> Path | None:
+    """The repository's folder when the collector reaches it as files (file:// or a path)."""
+    parts = urlsplit(remote)
+    if parts.scheme == "file":
+        return Path(parts.path)
+    return Path(remote) if remote.startswith("/") else None
+
+
+def _bounded(times: Arrivals, c: Collected, *, claims: bool) -> Arrivals:
+    """Each ref's log (oldest first) with every time raised to what the collector's runs prove:
+    after the run before the one that first saw the commit, after a run whose commit the log
+    shows before it, never before an earlier entry; and, for `claims` (a clock the student
+    can set), never after the run that first saw it."""
+    runs = sorted(map(parse, c.runs))
+    bounded: Arrivals = {}
+    for ref, entries in times.items():
+        seen = {sha: parse(t) for sha, t in c.seen.get(ref, {}).items()}
+        last = {sha: i for i, (sha, _) in enumerate(entries)}
+        after: dict[int, dt.datetime] = {}  # entries from this index on came after this run
+        for run in runs:
+            current = max(((t, sha) for sha, t in seen.items() if t <= run), default=None)
+            if current and current[1] in last:
+                i = last[current[1]] + 1
+                after[i] = max(after.get(i, run), run)
+        floor: dt.datetime | None = None
+        fixed = []
+        for i, (sha, claimed) in enumerate(entries):
+            floor = max(filter(None, (floor, after.get(i))), default=None)
+            when = max(claimed, floor) if floor else claimed
+            if sha in seen:
+                lower, upper = _bounds(c, c.seen[ref][sha])
+                when = max(when, lower) if lower else when
+                when = min(when, upper) if claims else when
+            elif claims and runs:
+                when = min(when, runs[-1])  # never seen, yet no later than this run
+            fixed.append((sha, when))
+            floor = when
+        bounded[ref] = fixed
+    return bounded
+
+
+def _rewrites(logs: Arrivals, *, mirror: Path) -> list[str]:
+    """History rewritten as the repository's reflog shows it (seen on the very first collect)."""
+    flags = []
+    for ref, entries in logs.items():
+        for (old, _), (new, when) in zip(entries, entries[1:], strict=False):
+            if old == new:
+                continue
+            if ref.startswith("refs/tags/"):
+                flags.append(f"rewritten history: tag {ref[10:]} moved from {old[:7]} to "
+                             f"{new[:7]} (reflog)")
+            elif not gitrepo.is_ancestor(mirror=mirror, old=old, new=new):
+                flags.append(f"rewritten history: force push to {ref[11:]} ({old[:7]} replaced "
+                             f"by {new[:7]}, reflog time {iso(when)})")
+    return sorted(set(flags))
 
 
 def _fill(times: Arrivals, c: Collected, refs: dict[str, str], mirror: Path) -> Arrivals:
@@ -89,9 +152,10 @@ def unverified(c: Collected, deadline: dt.datetime | None) -> str:
     lower, upper = _bounds(c, first)
     if upper <= deadline or (lower and lower >= deadline):
         return ""
+    claim = "the pusher's reflog" if c.time_source == "pusher-reflog" else "its commit date"
     return (f"unverified time: {c.commit[:7]} was first seen by the collector at {iso(upper)}, "
-            f"after the deadline, with no earlier run to bound it and no push time from the "
-            f"server; its commit date was used")
+            f"after the deadline, with no earlier run to bound it and no push time from a "
+            f"server the student cannot write; {claim} was used")
 
 
 def on_token_host(remote: str, course: Course) -> bool:

@@ -21,6 +21,7 @@ from grader.core.config import Assignment, Course
 from grader.core.job import BackendChoice, Job
 from grader.core.results import Result, load_result, save_result, write_atomic
 from grader.instructor.collect import load_manifest
+from grader.instructor.roster import unknown_students
 from grader.run.grade import run_job
 
 __all__ = ["STARTER", "grade_collected"]
@@ -39,15 +40,13 @@ def grade_collected(*, course: Course, assignment: Assignment, out: Path,
     if not collected:
         raise FileNotFoundError(f"{out}/collect.json not found: run `grader collect "
                                 f"{assignment.id} --out {out}` first")
+    unknown_students(only or [], known=collected, where=f"{out}/collect.json")
     submissions = out / "submissions"
     for student in collected.values():
         # nothing to grade: an empty folder grades as "missing" (a fetch error is not graded)
         if student.status in ("missing", "empty", "no_submission"):
             shutil.rmtree(submissions / student.student, ignore_errors=True)
             (submissions / student.student).mkdir(parents=True)
-    unknown = sorted(set(only or []) - set(collected))
-    if unknown:
-        raise FileNotFoundError(f"not in {out}/collect.json: {', '.join(unknown)}")
     before = {s: load_result(out / s) for s in collected}
     results = grade_class(course=course, assignment=assignment, submissions=submissions, out=out,
                           students=only or None, workers=workers, backend=backend,
@@ -68,7 +67,8 @@ def _record_runs(out: Path, results: list[Result]) -> None:
         for r in results:
             if r.status == "ok":
                 f.write(json.dumps({"student": r.student, "fingerprint": r.fingerprint,
-                                    "tests": {t.name: t.status for t in r.tests}}) + "\n")
+                                    "tests": {t.name: t.status for t in r.tests},
+                                    **({"retried": r.retried} if r.retried else {})}) + "\n")
 
 
 def _grade_starter(*, course: Course, assignment: Assignment, out: Path, backend: BackendChoice,

@@ -52,6 +52,7 @@ def render(*, course: Course, assignment: Assignment, out: Path, grades: list[Gr
         tampered=sum(any(f.startswith("tamper") for f in g.collected.flags)
                      for g in grades if g.collected),
         late=[g for g in grades if g.lateness.late], flaky=_flaky(out / "runs.jsonl"),
+        retried=[g for g in grades if g.result and g.result.retried],
         rows=grades, similarity=(out / "similarity" / "index.html").is_file())
 
 

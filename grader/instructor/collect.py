@@ -5,28 +5,79 @@ student's deadline (due + extension) plus the late window. When a commit arrived
 a student cannot forge, in this order: GitHub's push log (its API), the server's own reflog (a
 local bare repository), the collector's own record of when it first saw a commit (a collect run
 at the deadline proves what was there); only when none of these covers the submission is the
-commit's own date used, and it is then marked unverified. Every problem is one student's
-(missing, empty, rewritten history, future dates): reported in `collect.json`, never fatal.
+commit's own date used, and it is then marked unverified. A problem of one student's
+(missing, empty, rewritten history, future dates) is reported in `collect.json`, never fatal; one
+that hits the class (no repository reached, or most failing the same way: a mistyped URL, an
+expired token) stops the collect with that error and leaves `collect.json` as it was.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from grader.core.config import Assignment, Course, RosterEntry
+from pydantic import ValidationError
+
+from grader.core.config import Assignment, CollectSettings, ConfigError, Course, RosterEntry
 from grader.core.results import dumps, write_atomic
 from grader.instructor import arrivals, gitrepo, late, tamper
 from grader.instructor.arrivals import Arrivals
-from grader.instructor.collected import Collected, iso, load_manifest
+from grader.instructor.collected import REACHED, Collected, iso, load_manifest
 from grader.instructor.github import GitHub, owner_repo
 
-__all__ = ["Collected", "collect_class", "load_manifest"]
+__all__ = ["CollectFailed", "Collected", "class_wide_failure", "collect_class", "load_manifest"]
 
 _SKEW = dt.timedelta(minutes=5)  # clocks disagree a little; beyond this a date is "future"
+
+
+class CollectFailed(RuntimeError):
+    """The collect failed for the class as a whole: nothing was recorded."""
+
+
+def class_wide_failure(results: list[Collected], *, now: str) -> str:
+    """Why this run failed for the class as a whole, or "": it reached no repository, or more
+    than half of them failed with the same error (students' names aside)."""
+    failed = [c for c in results if not (c.status in REACHED and c.collected_at == now)]
+    if not failed:
+        return ""
+    kinds = Counter(_kind(c) for c in failed)
+    kind, count = kinds.most_common(1)[0]
+    example = next(c for c in failed if _kind(c) == kind)
+    if len(failed) == len(results):
+        head = f"collect reached none of the {len(results)} repositories"
+    elif count * 2 > len(results) and count >= 2 and not kind.startswith("missing"):
+        head = f"{count} of {len(results)} repositories failed the same way"
+    else:
+        return ""
+    return (f"{head}: {kind.partition(': ')[2]} (e.g. {example.student}: {example.reason}); "
+            "check the URL (--url or collect.url in grading.yml) and the token; "
+            "collect.json was left as it was")
+
+
+_KEPT = "this run could not fetch ("
+
+
+def _kind(c: Collected) -> str:
+    """A failure with the student's own names taken out, so that a class's failures compare."""
+    kept = [f[len(_KEPT):].rpartition("); graded")[0] for f in c.flags if f.startswith(_KEPT)]
+    status, reason = ("error", kept[-1]) if kept else (c.status, c.reason)
+    for name in sorted({c.username, c.student} - {""}, key=len, reverse=True):
+        reason = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", "{username}", reason,
+                        flags=re.I)
+    return f"{status}: {reason}"
+
+
+def _check_url(url: str) -> None:
+    try:
+        CollectSettings(url=url)
+    except ValidationError as exc:
+        raise ConfigError(f"--url {url!r}: "
+                          f"{exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
 
 
 def collect_class(*, course: Course, assignment: Assignment, roster: list[RosterEntry],
@@ -36,6 +87,8 @@ def collect_class(*, course: Course, assignment: Assignment, roster: list[Roster
     """Fetch each student's repository into out/repos, export the graded commit into
     out/submissions/<id>, and write out/collect.json (the record of what was graded)."""
     now = now or dt.datetime.now(dt.timezone.utc)
+    if url is not None:
+        _check_url(url)
     before = load_manifest(out)
     expected, manifest = tamper.expected(course=course, assignment=assignment)
 
@@ -47,7 +100,7 @@ def collect_class(*, course: Course, assignment: Assignment, roster: list[Roster
         except gitrepo.GitError as exc:  # a broken repository is that student's problem only
             old = before.get(student.id)
             if old and old.status == "ok":  # a hiccup must not turn a submission into a zero
-                old.flags = [*old.flags, f"this run could not fetch ({exc}); graded what "
+                old.flags = [*old.flags, f"{_KEPT}{exc}); graded what "
                                          f"the collect of {old.collected_at} chose"]
                 return old
             return Collected(student=student.id, username=student.login, status="error",
@@ -55,9 +108,13 @@ def collect_class(*, course: Course, assignment: Assignment, roster: list[Roster
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = list(pool.map(one, roster))
+    if why := class_wide_failure(results, now=iso(now)):
+        raise CollectFailed(why)
+    ran = {c.student for c in results}  # the others' observations are kept as they were
+    kept = [c for s, c in sorted(before.items()) if s not in ran]
     write_atomic(out / "collect.json", dumps({
         "assignment": assignment.id, "collected_at": iso(now),
-        "students": [dataclasses.asdict(c) for c in results]}))
+        "students": [dataclasses.asdict(c) for c in [*results, *kept]]}))
     for c in results:
         if c.status != "ok" or c.flags:
             log(f"{c.student}: {c.status}{': ' + c.reason if c.reason else ''}"
@@ -119,7 +176,7 @@ def _collect_one(*, course: Course, assignment: Assignment, student: RosterEntry
                        f"({iso(when)})")
     if deadline:
         c.late_seconds = max(0.0, (when - deadline).total_seconds())
-    if c.time_source == "first-seen" and (why := arrivals.unverified(c, deadline)):
+    if c.time_source in arrivals.CLAIMED and (why := arrivals.unverified(c, deadline)):
         c.flags.append(why)
     dest = out / "submissions" / student.id
     if not (old and old.commit == c.commit and dest.is_dir()):

@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Collected", "iso", "load_manifest", "parse"]
+__all__ = ["REACHED", "Collected", "DataError", "iso", "load_manifest", "parse"]
+
+REACHED = ("ok", "empty", "no_submission")  # statuses of a repository collect could fetch
+
+
+class DataError(RuntimeError):
+    """A file the grader wrote earlier cannot be read (cut short, edited, another version)."""
 
 
 @dataclass
@@ -22,7 +28,7 @@ class Collected:
     commit: str = ""
     source: str = ""  # "tag submit/..." or "branch main"
     submitted_at: str = ""
-    time_source: str = ""  # github-push | server-reflog | first-seen | commit-date (unverified)
+    time_source: str = ""  # github-push | pusher-reflog | first-seen | commit-date (unverified)
     commit_date: str = ""
     collected_at: str = ""
     deadline: str = ""
@@ -39,11 +45,18 @@ class Collected:
 
 
 def load_manifest(out: Path) -> dict[str, Collected]:
+    """out/collect.json: {} when there is none; one that cannot be read is an error (it holds
+    what every earlier collect saw: starting afresh would let a student move an arrival earlier)."""
+    path = out / "collect.json"
     try:
-        data = json.loads((out / "collect.json").read_text())
-    except (OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {s["student"]: Collected.from_dict(s) for s in data["students"]}
+    except FileNotFoundError:
         return {}
-    return {s["student"]: Collected.from_dict(s) for s in data.get("students", [])}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise DataError(f"{path} cannot be read ({type(exc).__name__}: {exc}); restore it from a "
+                        f"backup, or move it away and run `grader collect {out.name} --out {out}` "
+                        "again (arrival times then rest on that collect alone)") from None
 
 
 def iso(when: dt.datetime | None) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 __all__ = ["GitError", "archive", "auth_env", "commit_time", "fetch", "first_parent",
-           "head_branch", "is_ancestor", "refs", "server_reflog"]
+           "head_branch", "is_ancestor", "reflog", "refs"]
 
 _MISSING = re.compile(r"not found|does not exist|does not appear to be a git repository|"
                       r"no such file|access denied|"
@@ -94,9 +94,10 @@ def head_branch(*, mirror: Path) -> str:
         return ""
 
 
-def server_reflog(*, repo: Path, ref: str) -> list[tuple[str, dt.datetime]]:
-    """(commit, when the server's ref took it), oldest first, from a bare repository's own
-    reflog (written by the receiving side with its own clock); [] when it keeps none."""
+def reflog(*, repo: Path, ref: str) -> list[tuple[str, dt.datetime]]:
+    """(commit, when the ref took it), oldest first, from a bare repository's own reflog; []
+    when it keeps none. Whoever updated the ref wrote it, with their clock: over file:// the
+    pusher's own git process (GIT_COMMITTER_DATE included)."""
     try:
         out = _git("log", "-g", "--format=%H %gd", "--date=unix", ref, git_dir=repo)
     except GitError:

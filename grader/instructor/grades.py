@@ -7,11 +7,10 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.batch.local import load_result
 from grader.core.config import Course, RosterEntry
-from grader.core.results import Result
+from grader.core.results import STORE, Result, load_result
 from grader.instructor import late
-from grader.instructor.collected import Collected, load_manifest
+from grader.instructor.collected import Collected, DataError, load_manifest
 
 __all__ = ["Grade", "final_grades"]
 
@@ -35,7 +34,7 @@ def final_grades(*, course: Course, assignment: str, out: Path,
     policy = course.late_for(assignment)
     grades = []
     for student in sorted({*(r.id for r in roster), *collected}):
-        result, c = load_result(out / student), collected.get(student)
+        result, c = _result(out, assignment, student), collected.get(student)
         lateness = late.Lateness()
         if c and c.status == "ok" and c.deadline and c.submitted_at:
             lateness = late.assess(submitted=_parse(c.submitted_at),
@@ -45,6 +44,16 @@ def final_grades(*, course: Course, assignment: str, out: Path,
             final = late.apply(score=result.score, max_score=result.max_score, lateness=lateness)
         grades.append(Grade(student, result, c, lateness, final))
     return grades
+
+
+def _result(out: Path, assignment: str, student: str) -> Result | None:
+    """The student's grade.json; none yet is "not graded", one that cannot be read an error."""
+    result = load_result(out / student)
+    if result is None and (out / student / STORE).exists():
+        raise DataError(f"{out / student / STORE} cannot be read (cut short, or written by "
+                        f"another version of the grader): run `grader regrade {assignment} "
+                        f"{student} --out {out}`")
+    return result
 
 
 def _parse(text: str) -> dt.datetime:

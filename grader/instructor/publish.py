@@ -4,6 +4,8 @@ OUT/gradebook.csv (a column per assignment, a weighted total), OUT/canvas.csv (C
 import columns), OUT/<a>/scores.csv (Classroom 50's scores columns), per student
 OUT/<a>/<id>/feedback.md and feedback.html with the late penalty, and OUT/<a>/report.html.
 The raw score is always shown beside the final one: the penalty is never hidden in it.
+Everything is read before anything is written: a file that cannot be read, or an assignment
+whose collect reached no repository (every grade a zero for the same reason), stops it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from grader.core import report
 from grader.core.config import Course, RosterEntry
 from grader.core.results import write_atomic
 from grader.instructor import classreport
+from grader.instructor.collect import CollectFailed
+from grader.instructor.collected import REACHED, load_manifest
 from grader.instructor.grades import Grade, final_grades
 
 __all__ = ["gradebook_csv", "publish"]
@@ -103,10 +107,23 @@ def feedback_md(*, grade: Grade, title: str) -> str:
 
 
 def publish(*, course: Course, roster: list[RosterEntry], out: Path,
-            assignments: list[str]) -> list[Path]:
-    """Write everything; returns the main files written."""
-    grades = {a: final_grades(course=course, assignment=a, out=out / a, roster=roster)
-              for a in assignments if (out / a / "collect.json").is_file()}
+            assignments: list[str], allow_empty: bool = False) -> list[Path]:
+    """Write everything; returns the main files written. `allow_empty`: publish an assignment
+    whose collect reached nobody (all zeros) all the same."""
+    grades = {}
+    for a in assignments:
+        if not (out / a / "collect.json").is_file():
+            continue
+        collected = load_manifest(out / a)
+        if collected and not allow_empty and not any(c.status in REACHED
+                                                     for c in collected.values()):
+            reasons = sorted({c.reason or c.status for c in collected.values()})
+            raise CollectFailed(
+                f"{out / a / 'collect.json'}: collect reached none of the {len(collected)} "
+                f"repositories ({reasons[0]}{' ...' if len(reasons) > 1 else ''}): every grade "
+                f"would be a zero; fix the URL and run `grader collect {a} --out {out / a}` "
+                "and `grader grade` again, or pass --allow-empty to publish it as it is")
+        grades[a] = final_grades(course=course, assignment=a, out=out / a, roster=roster)
     written = [out / "gradebook.csv", out / "canvas.csv"]
     write_atomic(written[0], gradebook_csv(course=course, roster=roster, grades=grades))
     write_atomic(written[1], canvas_csv(course=course, roster=roster, grades=grades))

@@ -205,6 +205,8 @@ def _child(req: dict[str, Any]) -> None:
         import pytest
 
         code = int(pytest.main(req["argv"]))
+    except KeyboardInterrupt:  # a Ctrl-C before pytest could catch it: pytest's "interrupted"
+        code = 2
     except BaseException:  # reported as pytest's internal error, with the traceback in the log
         import traceback
 

@@ -8,6 +8,7 @@ rewritten after each test so a run killed half-way still leaves what it finished
 from __future__ import annotations
 
 import ctypes
+import inspect
 import json
 import os
 import signal
@@ -286,8 +287,11 @@ def _first_line(text: str) -> str:
 
 
 def _title(item: pytest.Item) -> str:
-    doc = getattr(getattr(item, "function", None), "__doc__", None)
-    return _first_line(doc) if doc else item.name.replace("_", " ")
+    """The docstring's first paragraph, its lines joined (a title wrapped to the line length is
+    still one title), else the test's name in words."""
+    doc = inspect.cleandoc(getattr(getattr(item, "function", None), "__doc__", None) or "")
+    paragraph = doc.split("\n\n", 1)[0]
+    return " ".join(paragraph.split()) or item.name.replace("_", " ")
 
 
 def _points(item: pytest.Item) -> float:
@@ -352,7 +356,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
         collector.watch.server = srv
         with wait.watching(srv.activity):  # waits for a sleeping server end early
             yield srv
-        idle = srv.idle_meter()  # the tests are over: nobody is connected
+        idle = srv.idle_meter()  # measures once no client connection is open (None if never)
         collector.watch.after_session(previous=collector.previous)
         collector.log = srv.logs()
         if srv.exited() is None:

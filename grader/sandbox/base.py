@@ -23,7 +23,8 @@ from grader.core.text import crash_cause
 from grader.sandbox.listeners import Listener, judge
 
 __all__ = ["DATA_CAP", "FILE_CAP", "LABEL", "OUT_OF_TIME", "Activity", "InfraError", "Server",
-           "StartupError", "read_folder", "server_command", "tree_activity", "tree_cpu"]
+           "StartupError", "client_connections", "read_folder", "server_command",
+           "tree_activity", "tree_cpu"]
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
 OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
@@ -109,26 +110,38 @@ class Server(ABC):
         now = self._cpu_now()
         return None if now is None else round(self._cpu_done + now, 2)
 
-    def idle_meter(self, window: float = 0.2, still: float = 0.05) -> Callable[[], float | None]:
-        """Start measuring the share of a core the server uses, or waits for, while no client
-        is connected (0 for a server that blocks; close to 1 for one that polls in a loop, even
-        on a loaded machine); the returned call gives it, waiting for what is left of `window`
-        s (the caller works meanwhile). A server none of whose threads ran at all in the first
-        `still` s is blocked: 0 at once (a poller runs, or waits to run, many times a second)."""
-        pid = self._root_pid()
-        start, before = time.monotonic(), tree_demand(pid) if pid else None
+    def idle_meter(self, window: float = 0.2, still: float = 0.05,
+                   settle: float = 3.0) -> Callable[[], float | None]:
+        """A call that measures the share of the CPU the server may use (its `cpus` limit, or
+        this machine's cores when fewer) that it uses, or waits for, while no client is
+        connected: 0 for a server that blocks, 1 (never more) for one that polls in a loop,
+        even on a loaded machine.
+
+        It first waits up to `settle` s until no client connection is open at the server's
+        port and none has data still to send, read from the server's own socket table (the
+        suite's client sockets close at its teardown; the server may still be draining); when
+        that never happens, or the table cannot be read, it gives None: no claim about "no
+        client connected" without that evidence. Then it measures for `window` s; a server
+        none of whose threads ran at all in the first `still` s is blocked: 0 at once (a
+        poller runs, or waits to run, many times a second)."""
 
         def share() -> float | None:
-            if before is None or pid is None:
+            pid = self._root_pid()
+            if pid is None or not _no_clients(pid, self.port, settle):
                 return None
-            time.sleep(max(0.0, start + still - time.monotonic()))
+            start, before = time.monotonic(), tree_demand(pid)
+            if before is None:
+                return None
+            time.sleep(still)
             if tree_demand(pid) == before:
                 return 0.0
             time.sleep(max(0.0, start + window - time.monotonic()))
             after = tree_demand(pid)
             if after is None:
                 return None
-            return round(max(0.0, after - before) / (time.monotonic() - start), 2)
+            cores = max(0.01, min(self.limits.cpus, os.cpu_count() or 1))
+            busy = max(0.0, after - before) / (time.monotonic() - start) / cores
+            return round(min(1.0, busy), 2)
 
         return share
 
@@ -217,6 +230,50 @@ class Server(ABC):
 
 
 _AWAKE = {"R", "D"}  # running (or runnable, e.g. throttled), or waiting on a disk
+# /proc/net/tcp states of a server's side while its client's socket is still open: ESTABLISHED,
+# SYN_RECV, FIN_WAIT1, FIN_WAIT2 (the server closed, the client has not yet)
+_CLIENT_OPEN = {"01", "03", "04", "05"}
+
+
+def client_connections(table: str, port: int) -> int | None:
+    """How many connections at local `port` in /proc/net/tcp{,6} text have their client's
+    socket open, or data still queued to send; None when the text has no table."""
+    lines = table.splitlines()
+    if not any(line.lstrip().startswith("sl") for line in lines):
+        return None
+    count = 0
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 5 or ":" not in parts[1] or parts[3] == "0A":
+            continue
+        try:
+            local_port = int(parts[1].rpartition(":")[2], 16)
+            queued = int(parts[4].partition(":")[0], 16)
+        except ValueError:
+            continue
+        if local_port == port and (parts[3] in _CLIENT_OPEN or queued):
+            count += 1
+    return count
+
+
+def _no_clients(pid: int, port: int, settle: float) -> bool:
+    """Wait up to `settle` s until no client connection is open at `port` in the network
+    namespace of process `pid` (its /proc/PID/net tables); False when one stays open or the
+    tables cannot be read."""
+    deadline = time.monotonic() + settle
+    while True:
+        try:
+            table = "".join(Path(f"/proc/{pid}/net/{t}").read_text() for t in ("tcp", "tcp6"))
+        except OSError:
+            return False
+        open_now = client_connections(table, port)
+        if open_now is None:
+            return False
+        if open_now == 0:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
 
 
 class Activity(NamedTuple):

@@ -27,7 +27,7 @@ from docker.errors import DockerException
 from docker.types import LogConfig, Mount, Ulimit
 
 from grader.core.config import RUNNERS
-from grader.core.job import SandboxRef, owner_id
+from grader.core.job import SandboxRef, owner_id, process_start
 from grader.core.submission import TooLarge, stage_copy
 from grader.sandbox import runtime
 from grader.sandbox.base import (
@@ -192,10 +192,15 @@ class DockerServer(Server):
         elsewhere (a VM), read by the holder itself."""
         if self._box is None:
             return []
+        box = self._box
         try:
-            return parse_proc_tcp("".join(
-                Path(f"/proc/{self._box.holder_pid}/net/{t}").read_text()
-                for t in ("tcp", "tcp6")))
+            tables = "".join(Path(f"/proc/{box.holder_pid}/net/{t}").read_text()
+                             for t in ("tcp", "tcp6"))
+            # checked after the read: a pid still the holder's then was the holder's during it
+            # (a pid is reused only once its process is gone); else these were another
+            # process's sockets, and the holder is gone
+            if owned_by(box.holder_pid, box.holder.id):
+                return parse_proc_tcp(tables)
         except (OSError, ValueError):
             pass
         self.poll = 0.1  # each read is an exec in the engine's machine: read less often
@@ -303,6 +308,8 @@ def orphans(*, everything: bool = False, mine: bool = False) -> list[Any]:
         for obj in kind:
             labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
             owner = f"{labels.get(f'{LABEL}.host', '')}:{labels.get(f'{LABEL}.owner', '')}"
+            if labels.get(f"{LABEL}.started"):  # absent on what an earlier version made
+                owner += f"@{labels[f'{LABEL}.started']}"
             if everything or (mine and owner == me) or _dead(owner):
                 found.append(obj)
     return found
@@ -317,24 +324,32 @@ def reap(*, everything: bool = False, mine: bool = False) -> int:
 
 
 def owner_labels(owner: str) -> dict[str, str]:
-    """The labels of what `owner` ("host:pid") makes: the pid stays a label of its own, so a
-    grader of an earlier version on the same host still reads it as a pid."""
+    """The labels of what `owner` ("host:pid@start", job.owner_id) makes: the pid stays a label
+    of its own, so a grader of an earlier version on the same host still reads it as a pid, and
+    the start time is one more."""
     host, _, pid = owner.rpartition(":")
-    return {LABEL: "1", f"{LABEL}.owner": pid, f"{LABEL}.host": host}
+    pid, _, started = pid.partition("@")
+    return {LABEL: "1", f"{LABEL}.owner": pid, f"{LABEL}.host": host,
+            **({f"{LABEL}.started": started} if started else {})}
 
 
 def _dead(owner: str) -> bool:
-    """Is the owner ("host:pid") a process of this host that is gone? Another host's objects
-    are that host's to reap."""
+    """Is the owner ("host:pid@start", or "host:pid" from an earlier version) a process of this
+    host that is gone? A live pid whose process started at another time is a reused pid: its
+    owner is gone too. Another host's objects are that host's to reap."""
     host, _, pid = owner.rpartition(":")
+    pid, _, started = pid.partition("@")
     if host and host != socket.gethostname():
         return False
     if not pid.isdigit():
         return True
     try:
         os.kill(int(pid), 0)
-        return False
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False
+        pass  # another user's process: alive
+    # a start time that cannot be read (another user's, under /proc's hidepid; or just gone)
+    # proves nothing: alive until a later look says otherwise
+    now = process_start(int(pid))
+    return bool(started and now) and now != started

@@ -10,7 +10,12 @@ in the background after their result is written (anything left is reaped by labe
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
+import os
+import random
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -19,13 +24,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from docker.errors import DockerException, NotFound
-from docker.types import LogConfig, Mount
+from docker.errors import APIError, DockerException, NotFound
+from docker.types import IPAMConfig, IPAMPool, LogConfig, Mount
 
 from grader.core.job import SandboxRef
 from grader.sandbox.base import LABEL, InfraError
 
-__all__ = ["NETWORK", "Sandbox", "SandboxPool", "host_pid", "owned_by", "remove"]
+__all__ = ["NETWORK", "SUBNETS", "Sandbox", "SandboxPool", "free_subnets", "host_pid",
+           "host_routes", "owned_by", "remove"]
 
 # Real network conditions: the namespace's TCP buffers are small, as across a real network, so
 # a non-blocking send() whose unsent rest is dropped shows as it would there; on loopback with
@@ -36,6 +42,15 @@ __all__ = ["NETWORK", "Sandbox", "SandboxPool", "host_pid", "owned_by", "remove"
 # never mention it): the connections its crashed run closed would otherwise hold PORT for 60 s.
 NETWORK = {"net.ipv4.tcp_wmem": "4096 16384 65536", "net.ipv4.tcp_rmem": "4096 65536 65536",
            "net.ipv4.tcp_max_tw_buckets": "0"}
+
+# Each sandbox's network is a /29 of SUBNETS (it needs two addresses: the gateway and the
+# holder). Left to itself the engine gives every network a /16 or a /20 of its default pools and
+# runs out at about 31 networks: two graders on one machine (or one with many workers) then got
+# "could not find an available, non-overlapping IPv4 address pool". A range outside the engine's
+# defaults (172.17-31/16, 192.168/16), overridable for a site whose own network uses it; a /29
+# that overlaps a route of this host is never used.
+SUBNETS = ipaddress.IPv4Network(os.environ.get("GRADER_SUBNETS", "10.213.0.0/16"))
+_TRIES = 20
 
 _HOLD = """
 set -e
@@ -50,6 +65,55 @@ printf '*filter\\n%s\\n%s\\nCOMMIT\\n' "$keep" "$rest" | ip6tables-restore -w
 echo ready
 exec timeout -s KILL {wall} sleep infinity
 """
+
+
+def _create_network(client: Any, name: str, labels: dict[str, str]) -> Any:
+    """An internal bridge network on a free /29 of SUBNETS: another grader may take the one we
+    picked first (the engine refuses an overlapping pool), so try others."""
+    for subnet in free_subnets(_TRIES):
+        try:
+            return client.networks.create(
+                name, driver="bridge", internal=True, labels=labels,
+                ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=str(subnet))]))
+        except APIError as exc:
+            if "overlap" not in str(exc).lower():
+                raise
+    raise InfraError(f"no free /29 left in {SUBNETS} after {_TRIES} tries (set GRADER_SUBNETS "
+                     "to a larger private range that this host's network does not use)")
+
+
+def free_subnets(n: int) -> list[ipaddress.IPv4Network]:
+    """Up to n random /29s of SUBNETS that overlap no route of this host."""
+    routes = host_routes()
+    chosen: list[ipaddress.IPv4Network] = []
+    size = SUBNETS.num_addresses // 8
+    for index in random.sample(range(size), min(size, 4 * n)):
+        subnet = ipaddress.IPv4Network((int(SUBNETS.network_address) + 8 * index, 29))
+        if not any(subnet.overlaps(route) for route in routes):
+            chosen.append(subnet)
+        if len(chosen) == n:
+            break
+    return chosen
+
+
+def host_routes() -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks this host routes to directly or through a gateway (/proc/net/route),
+    the default route left out; [] where it cannot be read."""
+    try:
+        lines = Path("/proc/net/route").read_text().splitlines()[1:]
+    except OSError:
+        return []
+    routes = []
+    for line in lines:
+        fields = line.split()
+        try:
+            dest, mask = (socket.inet_ntoa(struct.pack("<I", int(field, 16)))
+                          for field in (fields[1], fields[7]))
+            if mask != "0.0.0.0":
+                routes.append(ipaddress.IPv4Network(f"{dest}/{mask}", strict=False))
+        except (IndexError, ValueError):
+            continue
+    return routes
 
 
 class Sandbox:
@@ -80,8 +144,7 @@ class Sandbox:
                     driver_opts={"type": "tmpfs", "device": "tmpfs",
                                  "o": f"size={tmpfs},uid=10001,gid=10001,mode=0700,"
                                       "nosuid,nodev,noexec"})
-            box.network = client.networks.create(box.name, driver="bridge", internal=True,
-                                                 labels=labels)
+            box.network = _create_network(client, box.name, labels)
             # Its kill timer covers a wait in the pool as well as the submission's budget.
             box.holder = client.containers.run(
                 image, ["sh", "-c", _HOLD.format(wall=int(2 * wall) + 120, dns="127.0.0.11")],

@@ -32,7 +32,7 @@ __all__ = ["PROCESS_UNCHECKED", "UnsupportedPlatform", "check_once", "exit_code"
 # reason beside it): files outside the folder, the network, the disk and process limits.
 PROCESS_UNCHECKED = ("not checked without Docker: that your server reads no file outside its "
                      "folder, connects to nothing but its clients, and stays within the disk and "
-                     "process limits (a Docker run checks these)")
+                     "process limits (the course's grading checks these: nothing for you to do)")
 
 
 class UnsupportedPlatform(RuntimeError):
@@ -49,11 +49,12 @@ def pick_backend(*, course: Course, assignment: Assignment, backend: BackendChoi
     if backend != "process" and resolve_backend(backend) == "docker":
         try:
             return prepare(course, assignment, "docker", log=log)
-        except InfraError as exc:
+        except InfraError:
             if backend == "docker":
                 raise
-            log(f"Docker is here but the grader's image could not be made ({_first(exc)}): "
-                "using a local process instead")
+            log("Docker is here, but this assignment's image cannot be made on this machine: "
+                "using a local process instead, which runs the same tests (nothing for you to "
+                "do; `--backend docker` says why)")
     if platform.startswith("win"):
         raise UnsupportedPlatform(WINDOWS)
     return "process", None
@@ -104,7 +105,3 @@ def watch_changes(path: Path) -> Iterator[set[str]]:
     for changes in watch(path, watch_filter=lambda _, p: not ignore & set(Path(p).parts),
                          debounce=400, rust_timeout=0):
         yield {os.path.relpath(p, path) for _, p in changes}
-
-
-def _first(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__

@@ -21,7 +21,7 @@ from typing import Any
 from grader.core import report, text
 from grader.core.results import Result, dumps, write_atomic
 
-__all__ = ["classroom50_result", "commands_stopped", "github_outputs",
+__all__ = ["FAIL_BELOW", "classroom50_result", "commands_stopped", "fail_below", "github_outputs",
            "release_body", "scale", "workflow_commands", "write_classroom50",
            "write_github"]
 
@@ -48,12 +48,38 @@ def workflow_commands(result: Result, *, title: str) -> list[str]:
     return lines
 
 
-def github_outputs(result: Result) -> dict[str, str]:
-    """Step outputs the workflow's later steps read (the commit status)."""
-    state = "error" if result.needs_rerun else "success" if result.full_marks else "failure"
+FAIL_BELOW = "GRADER_FAIL_BELOW"
+"""The workflow's copy of grading.yml's `fail_below` for the assignment (set by the export)."""
+
+
+def github_outputs(result: Result, *, fail_below: float | None = None) -> dict[str, str]:
+    """Step outputs the workflow's later steps read (the commit status, the pass mark). Any
+    grade is a success unless the course set `fail_below` and the score is under it; a grader
+    error never is."""
+    percent = 100 * result.score / result.max_score if result.max_score else 100.0
+    below = fail_below is not None and percent < fail_below
+    state = "error" if result.needs_rerun else "failure" if below else "success"
+    description = f"Points {result.score:g}/{result.max_score:g} ({report.status_word(result)})"
+    if below:
+        description += f", below the course's {fail_below:g}%"
     return {"score": f"{result.score:g}", "max-score": f"{result.max_score:g}", "state": state,
-            "description": f"Points {result.score:g}/{result.max_score:g} "
-                           f"({report.status_word(result)})"}
+            "description": description}
+
+
+def fail_below(env: Mapping[str, str]) -> float | None:
+    """`GRADER_FAIL_BELOW` as a percent, None when unset (a value that is not one is refused:
+    the export writes it from a validated grading.yml, so it is a hand edit)."""
+    raw = env.get(FAIL_BELOW, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 100:
+        raise ValueError(f"{FAIL_BELOW}={raw!r}: expected a percent from 0 to 100 "
+                         "(grading.yml's fail_below, written by `grader export`)")
+    return value
 
 
 @contextmanager
@@ -75,7 +101,8 @@ def write_github(result: Result, *, title: str, env: Mapping[str, str]) -> None:
             f.write(report.markdown(result, title=title))
     if env.get("GITHUB_OUTPUT"):
         with open(env["GITHUB_OUTPUT"], "a", encoding="utf-8") as f:
-            f.writelines(f"{k}={v}\n" for k, v in github_outputs(result).items())
+            f.writelines(f"{k}={v}\n" for k, v in github_outputs(
+                result, fail_below=fail_below(env)).items())
 
 
 def scale(result: Result) -> int:

@@ -4,6 +4,7 @@ server, and the WSGI runner's report (`X-WSGI-Error`) turned into the test's fee
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
 
@@ -22,12 +23,19 @@ class _HasUrl(Protocol):
 class ServerSession(requests.Session):
     """A requests.Session bound to the server: `http.get("/path")`, with a default timeout.
 
-    The base URL is read at each request, so it follows the server across a restart.
+    The base URL is read at each request, so it follows the server across a restart. The
+    session runs on the grader's host, with the grader's network position, so it talks to the
+    student's server and to nothing else: a redirect is followed only to the server's own scheme,
+    host and port (elsewhere, the test fails with "GET /x redirected to '...': a redirect must
+    stay on your server" before anything is sent), any other absolute URL is refused the same
+    way, and nothing is read from the environment (`trust_env` off: no proxy, no `.netrc`
+    credentials, no CA bundle from the grader's shell).
     """
 
     def __init__(self, server: _HasUrl, timeout: float = 5.0) -> None:
         super().__init__()
         self.server, self.timeout = server, timeout
+        self.trust_env = False
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any,
                 **kwargs: Any) -> requests.Response:
@@ -35,6 +43,46 @@ class ServerSession(requests.Session):
             url = self.server.url + url
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest,
+                     response: requests.Response) -> None:
+        """Called for each redirect as it is prepared (also where it will not be followed, for
+        `response.next`): remember which response asked for it, for `send`'s line."""
+        prepared_request._redirected_by = response  # type: ignore[attr-defined]
+        super().rebuild_auth(prepared_request, response)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Every request, the first and each redirect's: only to the server."""
+        if not _same_origin(request.url or "", self.server.url):
+            by: requests.Response | None = getattr(request, "_redirected_by", None)
+            if by is not None:
+                raise AssertionError(
+                    f"{by.request.method} {_short(by.request.path_url)} redirected to "
+                    f"{_short(by.headers.get('Location', ''))!r}: a redirect must stay on your "
+                    f"server ({self.server.url})")
+            raise AssertionError(
+                f"the test was about to fetch {_short(request.url or '')!r}, which is not your "
+                f"server ({self.server.url}): links and redirects must stay on your server")
+        return super().send(request, **kwargs)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:  # a port that is not a number
+        port = -1
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _same_origin(url: str, base: str) -> bool:
+    """True when `url` has `base`'s scheme, host and port (the default port spelled or not)."""
+    return _origin(url) == _origin(base)
+
+
+def _short(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def explain(what: str, response: requests.Response, *, rejected: str = "the application",

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from conftest import echo_back, hint
+from conftest import Output, echo_back, hint
 
 from grader.testing import ENDED, ShortRead, Wait, socket_error, step
 
@@ -61,12 +61,13 @@ def compare(sent: bytes, got: bytes, what: str) -> None:
 
 
 @pytest.mark.points(3)
-def test_large_message(connect):
+def test_large_message(connect, server):
     """Echoes a 1 MiB message whole (partial recv and send handled)"""
     sent = bytes(i % 251 for i in range(1 << 20))
+    output = Output(server)
     got, ended = send_and_receive(connect(10), sent, timeout=15)
     if len(got) < len(sent) and sent.startswith(got):
-        why = hint(sent, got, ended)
+        why = hint(sent, got, ended, raised=output.raised())
         raise AssertionError(f"sent {len(sent)} bytes, got {len(got)} back before the server "
                              f"{ENDED[ended]}" + (f"; {why}" if why else ""))
     compare(sent, got, "a 1 MiB message")
@@ -78,9 +79,10 @@ BIG, PAUSE = 16 << 20, 1.5
 
 
 @pytest.mark.points(3)
-def test_slow_reader_gets_everything(connect):
+def test_slow_reader_gets_everything(connect, server):
     """Echoes a 16 MiB message whole to a client that pauses reading for 1.5 s"""
     sent = bytes(i * 7 % 253 for i in range(1 << 16)) * (BIG >> 16)
+    output = Output(server)
     sock = connect(5)
     sock.settimeout(20)
     failed: list[str] = []
@@ -121,7 +123,7 @@ def test_slow_reader_gets_everything(connect):
         got += chunk
     what = (f"a {BIG >> 20} MiB message sent while the client did not read for {PAUSE:g} s")
     if len(got) < len(sent):
-        why = hint(sent, bytes(got), ended)
+        why = hint(sent, bytes(got), ended, raised=output.raised())
         if ended == "quiet" and done and got and not why:
             raise AssertionError(
                 f"{what}: all of it was sent, {len(got)} bytes came back, then nothing"
@@ -135,18 +137,18 @@ def test_slow_reader_gets_everything(connect):
                                  + (f"; {why}" if why else ""))
         how = failed[0] if failed else {"closed": "the server closed the connection",
                                          "reset": "the server reset the connection"}[ended]
-        why = hint(sent, bytes(got), "reset") if failed else why
+        why = hint(sent, bytes(got), "reset", raised=output.raised()) if failed else why
         raise AssertionError(f"{what}: got {len(got)} bytes back, then {how}"
                              + (f"; {why}" if why else ""))
     compare(sent, bytes(got), what)
 
 
 @pytest.mark.points(3)
-def test_two_clients_at_once(connect):
+def test_two_clients_at_once(connect, server):
     """Serves a second client while the first one stays connected"""
     with step("client 1's first message"):
         first = connect()
-        echo_back(first, b"first")
+        echo_back(first, b"first", server=server)
     with step("client 2, while client 1 stays connected"):
         try:
             echo_back(connect(3), b"second", timeout=3, hints=False)
@@ -156,11 +158,11 @@ def test_two_clients_at_once(connect):
                                      "clients concurrently (threads or select)") from None
             raise
     with step("client 1's second message, after client 2 was served"):
-        echo_back(first, b"again")
+        echo_back(first, b"again", server=server)
 
 
 @pytest.mark.points(2)
-def test_survives_reset(connect):
+def test_survives_reset(connect, server):
     """Keeps serving after a client disconnects abruptly (connection reset)"""
     rude = connect()
     try:
@@ -176,7 +178,7 @@ def test_survives_reset(connect):
         raise AssertionError("after a client reset its connection the server stopped listening:"
                              " catch ConnectionResetError in the client handler") from None
     with step("after a client reset its connection"):
-        echo_back(sock, b"still there?")
+        echo_back(sock, b"still there?", server=server)
 
 
 @pytest.mark.points(1)

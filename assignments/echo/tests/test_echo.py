@@ -7,26 +7,26 @@ from grader.testing import recv_all, show, step
 
 
 @pytest.mark.points(2)
-def test_short_message(connect):
+def test_short_message(connect, server):
     """Echoes a short message"""
-    echo_back(connect(), b"hello, server")
+    echo_back(connect(), b"hello, server", server=server)
 
 
 @pytest.mark.points(2)
-def test_several_messages_one_connection(connect):
+def test_several_messages_one_connection(connect, server):
     """Echoes several messages on one connection, in order"""
     sock = connect()
     for i in range(5):
         with step(f"message {i + 1} of 5 on one connection"):
-            echo_back(sock, f"message {i}\n".encode())
+            echo_back(sock, f"message {i}\n".encode(), server=server)
 
 
 @pytest.mark.points(2)
-def test_binary_bytes(connect):
+def test_binary_bytes(connect, server):
     """Echoes binary data that is not valid UTF-8, byte for byte"""
     sent = bytes(range(256)) + b"\xff\xfe\x00\x80"
     with step("binary (non-UTF-8) data"):
-        got = read_back(connect(), sent)
+        got = read_back(connect(), sent, server=server)
     if got != sent and (b"\xef\xbf\xbd" in got or utf8(got)):  # U+FFFD, or text: decoded
         raise AssertionError(f"binary data came back changed ({show(got, 24)}): echo the bytes, "
                              "never decode them")

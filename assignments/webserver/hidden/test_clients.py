@@ -112,7 +112,8 @@ def test_slow_client_does_not_block_others(connect, fetch, www, check_file):
         why = socket_error(exc) if isinstance(exc, OSError) else str(exc)
         raise AssertionError(
             f"while one client was still sending its request, another client got no answer "
-            f"({why}): serve each client in its own thread (or use select)") from None
+            f"({why}): serve clients concurrently (a thread or a process each, or "
+            "select)") from None
     check_file(response, (www / "files/alpha.txt").read_bytes(),
                what="GET /files/alpha.txt while another client was half-way through its request")
 

@@ -17,12 +17,25 @@ CALLABLE would serve: /environ reports which of the two was called (`probe.calla
   /raise/first      calls start_response, then raises before the first chunk
   /raise/middle     sends some of the body (Content-Length says more), then raises
 Anything else is a 404 with a short text body.
+
+When the app raises where no probe means to (say, a server put bytes in the environ), it writes
+one line to stderr, `grader_probes: the app raised ...`, naming the exception and any environ
+value of the wrong type, and raises on: the server's output reaches the suite, which quotes the
+line in the test that saw the failure.
 """
 
 import json
 import os
 import re
+import sys
 import tempfile
+
+RAISED = "grader_probes: the app raised "  # the suite looks for this in the server's output
+
+
+class ProbeError(RuntimeError):
+    """An exception a probe raises on purpose (/raise/...): not reported."""
+
 
 CHUNKS = [b"first chunk;", b"", b"second chunk;", b"x" * 5000, b";last"]
 _CLOSED = os.path.join(tempfile.gettempdir(), "grader-probe-closed-")  # + token (a file)
@@ -74,13 +87,13 @@ class _Closing:
 
 def _raise_first(start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
-    raise RuntimeError("probe: raised before the first chunk")
+    raise ProbeError("probe: raised before the first chunk")
     yield b""  # a generator: the exception comes at the first next()
 
 
 def _raise_middle():
     yield b"part of the body;"
-    raise RuntimeError("probe: raised in the middle of the body")
+    raise ProbeError("probe: raised in the middle of the body")
 
 
 def app(environ, start_response):
@@ -94,6 +107,37 @@ def application(environ, start_response):
 
 
 def _probe(environ, start_response, called):
+    try:
+        return _route(environ, start_response, called)
+    except ProbeError:
+        raise
+    except Exception as exc:
+        _report(environ, exc)
+        raise
+
+
+def _report(environ, exc):
+    """One line on stderr for the suite: the exception, and the environ values a WSGI server
+    must give as str (PEP 3333) that are not."""
+    wrong = [f"environ[{key!r}] is {type(value).__name__} ({_short(repr(value))}), not str"
+             for key, value in (environ.items() if isinstance(environ, dict) else ())
+             if isinstance(key, str) and (key.isupper() or key.startswith("HTTP_"))
+             and not isinstance(value, str)]
+    line = f"{RAISED}{type(exc).__name__}: {exc}"
+    if wrong:
+        line += f" ({'; '.join(wrong[:3])})"
+    try:
+        sys.stderr.write(line.replace("\n", " ")[:400] + "\n")
+        sys.stderr.flush()
+    except Exception:
+        pass  # a server that replaced stderr: the exception itself still propagates
+
+
+def _short(text, limit=40):
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _route(environ, start_response, called):
     path = environ.get("PATH_INFO", "")
     if path.startswith("/environ"):
         return _reply(start_response, "200 OK", _environ(environ, called))
@@ -119,7 +163,7 @@ def _probe(environ, start_response, called):
             closed = False
         return _reply(start_response, "200 OK", json.dumps({"closed": closed}).encode())
     if path == "/raise/before":
-        raise RuntimeError("probe: raised before start_response")
+        raise ProbeError("probe: raised before start_response")
     if path == "/raise/first":
         return _raise_first(start_response)
     if path == "/raise/middle":
