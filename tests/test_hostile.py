@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import functools
 import io
-import socket
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,6 +36,7 @@ from grader.core.results import Result
 from . import expectations
 from .conftest import ROOT, leftovers
 from .expectations import Bounds
+from .listener import CountingListener
 
 # docker, whatever the backend: the catalogue's teardown asks the engine for leftovers
 TIER = "docker"
@@ -50,35 +49,16 @@ _expect = functools.cache(expectations.hostile)
 CASES = [(b, e) for e in ENTRIES for b in _expect(e).backends]
 
 
-class Bystander:
-    """A listener on this host's loopback that counts who connects: a service of the grader's
-    host that a submission would like the grader to fetch."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.accepted = 0
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            conn.close()
-
-
 @pytest.fixture(scope="module")
-def bystander() -> Iterator[Bystander]:
-    listener = Bystander()
+def bystander() -> Iterator[CountingListener]:
+    """A service of the grader's host that a submission would like the grader to fetch."""
+    listener = CountingListener()
     yield listener
-    listener.sock.close()
+    listener.close()
 
 
 @pytest.fixture(scope="module")
-def catalogue(request, course: Course, tmp_path_factory, bystander: Bystander):
+def catalogue(request, course: Course, tmp_path_factory, bystander: CountingListener):
     cache: dict[tuple[str, str], tuple[dict[str, Result], Path]] = {}
     limits = course.limits.model_copy(update={"wall": WALL})
     hostile_course = course.model_copy(update={"limits": limits})
@@ -115,7 +95,7 @@ def _assert_nothing_left() -> None:
 
 
 @pytest.mark.parametrize(("backend", "entry"), CASES, ids=[f"{b}-{e.name}" for b, e in CASES])
-def test_hostile_entry(catalogue, bystander: Bystander, backend: str, entry: Path) -> None:
+def test_hostile_entry(catalogue, bystander: CountingListener, backend: str, entry: Path) -> None:
     expect = _expect(entry)
     results, out = catalogue(backend, expect.assignment)
     r = results[entry.name]

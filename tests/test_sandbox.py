@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,25 +21,7 @@ from grader.sandbox.docker import _dead, owner_labels
 from grader.sandbox.images import runtime_image
 
 from .conftest import ROOT
-
-
-class Listener:
-    """A TCP listener that counts who connects."""
-
-    def __init__(self, host: str) -> None:
-        self.sock = socket.create_server((host, 0))
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            conn.close()
+from .listener import CountingListener
 
 
 @pytest.fixture
@@ -71,8 +52,8 @@ def other_network_listener(docker_ready: str, course: Course) -> Iterator[str]:
 
 def test_container_reaches_nothing_but_answers_the_grader(
         course: Course, other_network_listener: str) -> None:
-    on_host = Listener("0.0.0.0")  # every host address, the bridge gateways included
-    on_loopback = Listener("127.0.0.1")
+    on_host = CountingListener("0.0.0.0")  # every host address, the bridge gateways included
+    on_loopback = CountingListener("127.0.0.1")
     echo = course.assignment("echo")
     assignment = echo.model_copy(update={"env": {
         "TARGETS": f"{other_network_listener},127.0.0.1:{on_loopback.port}",
