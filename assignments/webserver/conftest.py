@@ -140,10 +140,22 @@ def _check_file(response: HttpResponse, expected: bytes, *, what: str,
     if length == len(expected) and len(body) < length and expected.startswith(body):
         raise AssertionError(
             f"{what}: the connection closed after {len(body)} of the {length} bytes its "
-            "Content-Length announced: send all of the file (sendall, not send; with "
-            "non-blocking sockets keep the unsent rest for when select says it is writable)")
+            "Content-Length announced: send all of the file (read it to the end, and send "
+            "every piece with sendall: send may take only part of it)")
     said = f", Content-Length said {length}" if length not in (None, len(expected)) else ""
+    why = ("; it is the file read in text mode: read files in binary mode ('rb') and send them "
+           "unchanged") if body in _as_text(expected) else ""
     raise AssertionError(
         f"{what}: the body is not the file's bytes (expected {len(expected)} bytes, got "
-        f"{len(response.body)}{said}): {show(response.body, 24)}; read files in binary "
-        "mode ('rb') and send them unchanged")
+        f"{len(response.body)}{said}): {show(response.body, 24)}{why}")
+
+
+def _as_text(data: bytes) -> set[bytes]:
+    """What a file's bytes become when read in text mode and encoded again: undecodable bytes
+    replaced, line endings translated (the evidence for a "binary mode" hint)."""
+    found = set()
+    for encoding in ("utf-8", "latin-1"):
+        text = data.decode(encoding, "replace")
+        for variant in (text, text.replace("\r\n", "\n").replace("\r", "\n")):
+            found |= {variant.encode("utf-8", "replace"), variant.encode(encoding, "replace")}
+    return found - {data}
