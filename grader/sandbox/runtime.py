@@ -17,6 +17,8 @@ carries its owner's labels, so another grader's `reap` does not take it for a de
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +27,9 @@ from typing import Any
 from docker.errors import APIError, DockerException, NotFound
 from docker.types import Mount
 
-from grader.core.job import owner_id
+from grader.core.job import owner_id, process_start
 from grader.sandbox.base import LABEL, InfraError
+from grader.sandbox.netns import remove
 
 __all__ = ["KEY", "engine_lock", "ensure", "mounts", "owned", "remove_all"]
 
@@ -50,9 +53,11 @@ def owned(**kwargs: Any) -> dict[str, Any]:
     """`containers.run`/`create` arguments with this process's owner labels added: an image
     may carry our label (images.py's did), and a container with it but no owner is what `reap`
     removes as a dead grader's leftover, even while it runs."""
-    from grader.sandbox.docker import owner_labels  # docker.py imports this module
-
-    return {**kwargs, "labels": {**kwargs.get("labels", {}), **owner_labels(owner_id())}}
+    host, _, pid = owner_id().rpartition(":")
+    pid, _, started = pid.partition("@")  # as docker.owner_labels, which reap reads
+    return {**kwargs, "labels": {**kwargs.get("labels", {}), LABEL: "1",
+                                 f"{LABEL}.owner": pid, f"{LABEL}.host": host,
+                                 f"{LABEL}.started": started}}
 
 
 @contextmanager
@@ -62,8 +67,6 @@ def engine_lock(client: Any, key: str, image: str, *, patience: float = 1800) ->
     removed on release. A holder that died on this host is seen as such and its lock taken
     over (`reap` removes it too); one of another host is waited for up to `patience` seconds.
     `image`: any image present (the container is never started)."""
-    from grader.sandbox.docker import _dead, remove  # docker.py imports this module
-
     name = f"grader-lock-{key}"
     deadline = time.monotonic() + patience
     while True:
@@ -79,10 +82,9 @@ def engine_lock(client: Any, key: str, image: str, *, patience: float = 1800) ->
         except NotFound:
             continue  # released meanwhile
         labels = other.attrs.get("Config", {}).get("Labels") or {}
-        owner = f"{labels.get(f'{LABEL}.host', '')}:{labels.get(f'{LABEL}.owner', '')}"
-        if labels.get(f"{LABEL}.started"):
-            owner += f"@{labels[f'{LABEL}.started']}"
-        if _dead(owner):
+        owner = (f"{labels.get(f'{LABEL}.host', '')}:{labels.get(f'{LABEL}.owner', '')}"
+                 f"@{labels.get(f'{LABEL}.started', '')}")
+        if _gone(owner):
             remove(other)
             continue
         if time.monotonic() > deadline:
@@ -137,6 +139,26 @@ def _make(client: Any, image_id: str) -> list[Mount]:
         raise InfraError(f"docker could not copy the image's Python to volumes: {exc}") \
             from None
     return mounts(client, image_id)
+
+
+def _gone(owner: str) -> bool:
+    """Is the owner ("host:pid@start") a process of this host that is gone (or a reused pid)?
+    Another host's is not ours to judge. (docker._dead, for the locks: docker.py imports this
+    module.)"""
+    host, _, pid = owner.rpartition(":")
+    pid, _, started = pid.partition("@")
+    if host != socket.gethostname():
+        return False
+    if not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # another user's process: alive
+    now = process_start(int(pid))
+    return bool(started and now) and now != started
 
 
 def remove_all(client: Any) -> int:
