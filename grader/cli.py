@@ -313,11 +313,19 @@ def images(assignments: tuple[str, ...], course: Path | None) -> None:
 def export(assignment: str, out: Path, target: str, install: str | None, classroom: str | None,
            course: Path | None) -> None:
     """Export an assignment for students (template repository) or a grading service."""
+    from grader.export.kit import KITS
+    from grader.instructor import tamper
+
     console = Console()
     with _errors(console):
         c = _course(course, Path.cwd())
         where = export_assignment(course=c, assignment=c.assignment(assignment), out=out,
                                   target=target, install=install, classroom=classroom)
+        version = tamper.record(course=c, assignment=c.assignment(assignment), out=out,
+                                target=target)
+        if version:
+            console.print(f"kit version {version}: recorded in {c.root / KITS} (commit it: "
+                          "collect accepts every kit the course exported)", soft_wrap=True)
         named = classroom or c.collect.classroom
         console.print(f"{where}: {_NEXT[target].format(id=assignment, classroom=named)}",
                       soft_wrap=True)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from grader.core.config import Course, CourseEntry, LatePolicy, RosterEntry
+from grader.core.config import Course, CourseEntry, LatePolicy, RosterEntry, load_course
+from grader.export.kit import KITS
 from grader.instructor.collect import CollectFailed, class_wide_failure, collect_class
 from grader.instructor.collected import Collected, DataError, iso, load_manifest
 
@@ -251,3 +254,57 @@ def test_a_claim_logged_after_what_a_run_saw_arrived_after_that_run() -> None:
     log = [("a" * 40, DUE - 2 * H), ("x" * 40, DUE - H), ("y" * 40, DUE + 3 * D)]
     got = _bounded({"refs/heads/main": log}, c, claims=True)["refs/heads/main"]
     assert got == [("a" * 40, DUE - 2 * H), ("x" * 40, run1), ("y" * 40, run2)]
+
+
+def _export(course: Path, out: Path) -> str:
+    done = subprocess.run([sys.executable, "-m", "grader", "export", "echo", "--out", str(out),
+                           "--course", str(course)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _from_template(tmp: Path, name: str, template: Path, *, edit: str = "") -> Student:
+    s = Student(tmp, name)
+    shutil.copytree(template, s.work, dirs_exist_ok=True)
+    if edit:  # the student edits a public test
+        test = s.work / ".grader/assignments/echo/tests/test_echo.py"
+        test.write_text(test.read_text().replace(edit, "True"))
+    s.commit(f"{name}'s server", when=DUE - D)
+    s.tag(when=DUE - D)
+    return s
+
+
+def test_a_kit_from_an_earlier_export_is_not_tampering(tmp_path: Path) -> None:
+    """The course fixes a public test after the first export: students who started from the
+    first kit are not flagged, nor is one from the second; a student who edited a test is, and
+    collect says which kit version each one holds."""
+    root = tmp_path / "course"
+    root.mkdir()
+    for part in ("grading.yml", "roster.csv", "assignments", "starter"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
+        copy(ROOT / part, root / part)
+    said = _export(root, tmp_path / "kit1")
+    assert "kit version" in said and (root / KITS).is_file()
+    test = root / "assignments/echo/tests/test_echo.py"
+    fixed = test.read_text().replace('got == b"last words"', 'got == b"last words"  # fixed')
+    assert fixed != test.read_text()
+    test.write_text(fixed)  # the course-side fix
+    _export(root, tmp_path / "kit2")
+    _export(root, tmp_path / "kit2-again")  # the same kit again: no new version
+    kits = json.loads((root / KITS).read_text())
+    assert len(kits["echo"]) == 2
+
+    _from_template(tmp_path, "ann", tmp_path / "kit1")
+    _from_template(tmp_path, "ben", tmp_path / "kit1")
+    _from_template(tmp_path, "cal", tmp_path / "kit2")
+    _from_template(tmp_path, "dan", tmp_path / "kit1", edit='got == b"last words"')
+    c = _course(load_course(root))
+    got = _run(c, tmp_path, f"file://{tmp_path}/remotes/{{username}}.git",
+               ["ann", "ben", "cal", "dan"], now=DUE + D)
+    tampered = {n: [f for f in got[n].flags if f.startswith("tamper")] for n in got}
+    assert tampered["ann"] == tampered["ben"] == tampered["cal"] == []
+    assert "tamper: changed: .grader/assignments/echo/tests/test_echo.py" in tampered["dan"]
+    first, second = kits["echo"]  # in export order
+    assert (got["ann"].kit, got["ben"].kit, got["cal"].kit, got["dan"].kit) == (
+        first, first, second, "")
+    assert f'"kit": "{first}"' in (tmp_path / "out/collect.json").read_text()

@@ -1,5 +1,7 @@
 """What every export shares: the course kit (public or full), the grader as a wheel built from
-this installation, pinned constraints, and the manifest of what was written."""
+this installation, pinned constraints, and the manifest of what was written; and the record of
+every kit version the course exported (KITS), so a student who started from an earlier export
+is not taken for one who edited the kit."""
 
 from __future__ import annotations
 
@@ -10,18 +12,21 @@ import re
 import shutil
 import zipfile
 from base64 import urlsafe_b64encode
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import yaml
 from packaging.requirements import Requirement
 
 from grader.core.config import Assignment, Course
+from grader.core.results import write_atomic
 from grader.core.submission import generated
 
-__all__ = ["KIT", "PYTHON", "PYTHONS", "REQUIRES_PYTHON", "build_wheel", "check_kit",
-           "constraints", "copy_kit", "kit_files", "render", "tree", "write_manifest",
-           "write_template"]
+__all__ = ["KIT", "KITS", "PYTHON", "PYTHONS", "REQUIRES_PYTHON", "build_wheel", "check_kit",
+           "constraints", "copy_kit", "kit_files", "known_kits", "kit_version", "record_kit",
+           "render", "tree", "unversioned", "write_manifest", "write_template"]
 
 KIT = ".grader"  # where the course's part lives in a student's repository
 # One Python range for every export. Each service grades with PYTHON, Debian 12's, the one in the
@@ -32,6 +37,7 @@ KIT = ".grader"  # where the course's part lives in a student's repository
 PYTHON = "3.11"
 PYTHONS = ("3.10", "3.14")
 REQUIRES_PYTHON = ">=3.10,<3.15"  # PYTHONS, as pip reads it
+KITS = ".grader-kits.json"  # at the course root, next to grading.yml: commit it
 _DIST = "course-grader"
 _ALWAYS = ("assignment.yml", "conftest.py", "handout.md")
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.export", "templates"),
@@ -218,3 +224,52 @@ def write_template(*, course: Course, assignment: Assignment, out: Path) -> str:
         requirements=bool(assignment.requirements_path), python=PYTHON, lowest=PYTHONS[0],
         highest=PYTHONS[1]))
     return f"{KIT}/{wheel.name}"
+
+
+def unversioned(rel: str) -> bool:
+    """Files each export writes anew that are no part of a kit's version: grading.yml (the due
+    date and limits, which a course may change after the export), the grader's wheel and its
+    constraints (rebuilt by each export: newer pins)."""
+    return rel in (f"{KIT}/grading.yml", f"{KIT}/constraints.txt") or (
+        rel.startswith(f"{KIT}/") and rel.endswith(".whl"))
+
+
+def kit_version(files: dict[str, str]) -> str:
+    """A kit's version: a hash of its manifest's files (path -> sha256), unversioned ones left
+    out."""
+    kept = sorted((k, v) for k, v in files.items() if not unversioned(k))
+    return hashlib.sha256(json.dumps(kept).encode()).hexdigest()[:12]
+
+
+def _read_kits(root: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    path = root / KITS
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path} cannot be read ({exc}): restore it from git") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not the record `grader export` writes: restore it from git")
+    return data
+
+
+def record_kit(root: Path, *, assignment: str, files: dict[str, str], target: str) -> str:
+    """Add an export's kit to the course's record (root/KITS) when it is a new version; return
+    its version. {assignment: {version: {"exported": first time, "target", "files"}}}."""
+    version = kit_version(files)
+    kits = _read_kits(root)
+    mine = kits.setdefault(assignment, {})
+    if version not in mine:
+        mine[version] = {"exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                         "target": target,
+                         "files": {k: v for k, v in sorted(files.items()) if not unversioned(k)}}
+        write_atomic(root / KITS, json.dumps(kits, indent=2) + "\n")
+    return version
+
+
+def known_kits(root: Path, assignment: str) -> dict[str, dict[str, str]]:
+    """Every kit version of `assignment` the course recorded: version -> its files."""
+    kits = _read_kits(root).get(assignment, {})
+    return {version: {str(k): str(v) for k, v in dict(entry.get("files") or {}).items()}
+            for version, entry in kits.items() if isinstance(entry, dict)}

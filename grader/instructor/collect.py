@@ -91,12 +91,13 @@ def collect_class(*, course: Course, assignment: Assignment, roster: list[Roster
         _check_url(url)
     before = load_manifest(out)
     expected, manifest = tamper.expected(course=course, assignment=assignment)
+    known = tamper.versions(course=course, assignment=assignment)  # every kit it exported
 
     def one(student: RosterEntry) -> Collected:
         try:
             return _collect_one(course=course, assignment=assignment, student=student, out=out,
                                 url=url, token=token, now=now, old=before.get(student.id),
-                                expected=(expected, manifest))
+                                expected=(expected, manifest), known=known)
         except gitrepo.GitError as exc:  # a broken repository is that student's problem only
             old = before.get(student.id)
             if old and old.status == "ok":  # a hiccup must not turn a submission into a zero
@@ -124,7 +125,8 @@ def collect_class(*, course: Course, assignment: Assignment, roster: list[Roster
 
 def _collect_one(*, course: Course, assignment: Assignment, student: RosterEntry, out: Path,
                  url: str | None, token: str | None, now: dt.datetime, old: Collected | None,
-                 expected: tuple[dict[str, str], bool]) -> Collected:
+                 expected: tuple[dict[str, str], bool],
+                 known: dict[str, dict[str, str]] | None = None) -> Collected:
     settings = course.collect
     remote = (url or settings.url).format(org=settings.org, classroom=settings.classroom,
                                           assignment=assignment.id, username=student.login,
@@ -182,7 +184,9 @@ def _collect_one(*, course: Course, assignment: Assignment, student: RosterEntry
     if not (old and old.commit == c.commit and dest.is_dir()):
         gitrepo.archive(mirror=mirror, sha=c.commit, dest=dest)
     c.flags += [f"tamper: {f}" for f in tamper.check(
-        tree=dest, expected=expected[0], manifest=expected[1], assignment=assignment.id)]
+        tree=dest, expected=expected[0], manifest=expected[1], assignment=assignment.id,
+        known=known)]
+    c.kit = tamper.match(tree=dest, assignment=assignment.id, versions=known or {}) or ""
     if c.source.startswith("tag ") and arrivals.on_token_host(remote, course):
         c.ci_score = _ci_score(remote=remote, course=course, token=token, tag=c.source[4:])
     return c

@@ -37,6 +37,7 @@ class Collected:
     ci_score: list[float] | None = None
     seen: dict[str, dict[str, str]] = field(default_factory=dict)  # ref -> sha -> first seen
     runs: list[str] = field(default_factory=list)  # every collect run that reached the repo
+    kit: str = ""  # the kit version the submission holds (tamper.match), "" when none exactly
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Collected:

@@ -6,7 +6,8 @@
   `docker import`ed (root only; about a minute from nothing).
 - One runtime image per assignment: a venv with the assignment's pinned requirements, installed
   offline from wheels that pip downloads on the host. Tagged by a hash of its inputs, so it is
-  built once and rebuilt only when they change.
+  built once and rebuilt only when they change. Graders sharing the engine build a tag one at
+  a time (runtime.engine_lock): the second finds it built.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from docker.errors import DockerException, ImageNotFound
 
 from grader.core.config import Assignment, Course
-from grader.sandbox import InfraError, runtime
+from grader.sandbox import LABEL, InfraError, runtime
 from grader.sandbox.docker import client
 
 __all__ = ["build_base", "runtime_image"]
@@ -131,7 +132,9 @@ def runtime_image(course: Course, assignment: Assignment, *,
     digest = hashlib.sha256(f"{base_id}\n{_DOCKERFILE}\n{reqs}".encode()).hexdigest()[:12]
     tag = f"grader-{assignment.id}:{digest}"
     if not _exists(tag):
-        _build(tag, base, reqs, log=log)
+        with runtime.engine_lock(client(), f"build-{tag.replace(':', '-')}", base):
+            if not _exists(tag):  # another grader may have built it meanwhile
+                _build(tag, base, reqs, log=log)
     runtime.ensure(client(), tag)  # its Python on volumes: faster starts (sandbox/runtime.py)
     return tag
 
@@ -151,7 +154,7 @@ def _build(tag: str, base: str, reqs: str, *, log: Callable[[str], None]) -> Non
         try:
             client().images.build(path=str(ctx), tag=tag, rm=True,
                                   network_mode="none" if base.startswith(LOCAL) else None,
-                                  forcerm=True, labels={"course-grader": "1"})
+                                  forcerm=True, labels={f"{LABEL}.image": "1"})
         except DockerException as exc:
             raise InfraError(f"building {tag} failed: {exc}") from None
 
@@ -161,7 +164,7 @@ def _download_wheels(base: str, requirements: Path, dest: Path) -> None:
     probe = client().containers.run(
         base, ["python3", "-c", "import sys,platform;"
                "print(f'{sys.version_info[0]}{sys.version_info[1]}', platform.machine())"],
-        remove=True, network_disabled=True)
+        **runtime.owned(remove=True, network_disabled=True))
     pyver, machine = probe.decode().split()
     cmd = [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:", "-d", str(dest),
            "-r", str(requirements), "--python-version", pyver, "--implementation", "cp",
