@@ -171,3 +171,28 @@ def test_the_command_line_names_students_on_the_roster(tmp_path: Path) -> None:
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert f"{named}: 'carll' is not on the roster; did you mean 'carol'?" in proc.stdout
     assert not (tmp_path / "echo").exists()
+
+
+@pytest.mark.pure
+def test_a_class_graded_by_two_suites_says_who(course: Course, tmp_path: Path) -> None:
+    """The suite's version is kept apart from the submission's (a `regrade --only` after a fix
+    to a test leaves the others graded by the old suite), and the batch says who."""
+    from rich.console import Console
+
+    from grader.core.job import Job
+    from grader.instructor.classgrade import _warn_stale
+
+    echo = course.assignment("echo")
+    jobs = [Job.make(course=course, assignment=echo, submission=ROOT / path, backend="process")
+            for path in ("reference/echo", "starter/echo")]
+    assert jobs[0].suite == jobs[1].suite and jobs[0].fingerprint != jobs[1].fingerprint
+    now = [Result(student="ann", assignment="echo", suite=jobs[0].suite)]
+    everyone = [*now, Result(student="bob", assignment="echo", suite="0ld5u1te0000"),
+                Result(student="cat", assignment="echo", suite=jobs[0].suite)]
+    console = Console(record=True, width=300)
+    _warn_stale(console, echo, tmp_path, now, everyone)
+    said = console.export_text()
+    assert "graded with an older suite (the course's tests changed since): bob;" in said, said
+    quiet = Console(record=True, width=300)
+    _warn_stale(quiet, echo, tmp_path, now, [*now, everyone[2]])
+    assert quiet.export_text() == ""

@@ -11,7 +11,7 @@ import hashlib
 import os
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,7 +19,7 @@ from grader.core.config import RUNNERS, Assignment, Course, Limits
 from grader.core.submission import files
 
 __all__ = ["Backend", "BackendChoice", "Job", "SandboxRef", "fingerprint", "owner_id",
-           "process_start"]
+           "process_start", "suite_version"]
 
 _NOT_GRADED = {"equivalent_mutants.yml"}  # for `grader mutants` only: marking regrades nobody
 _VERSION = "3"  # bump when scoring changes, so a resumed batch regrades
@@ -57,6 +57,7 @@ class Job(_Frozen):
     owner: str = ""  # the label on every container, network and volume (host and process)
     sandbox: SandboxRef | None = None  # docker: made ahead by the batch, which removes it
     fingerprint: str
+    suite: str = ""  # suite_version(): which suite graded it
 
     @classmethod
     def make(cls, *, course: Course, assignment: Assignment, submission: Path, backend: Backend,
@@ -65,7 +66,8 @@ class Job(_Frozen):
         submission = submission.absolute()
         return cls(assignment=assignment, submission=submission, backend=backend, image=image,
                    limits=limits, hidden=hidden, owner=owner_id(),
-                   fingerprint=fingerprint(assignment, submission, backend, limits, hidden))
+                   fingerprint=fingerprint(assignment, submission, backend, limits, hidden),
+                   suite=suite_version(assignment, backend, limits, hidden))
 
     @property
     def student(self) -> str:
@@ -102,15 +104,29 @@ def process_start(pid: int) -> str:
 def fingerprint(assignment: Assignment, submission: Path, backend: str, limits: Limits,
                 hidden: bool = True) -> str:
     """A hash of everything a grade depends on: a resumed batch regrades only what changed."""
-    h = hashlib.sha256(f"{_VERSION}\n{backend}\n{limits.model_dump_json()}\n{hidden}\n".encode())
-    for root in (assignment.dir, submission, *([RUNNERS] if assignment.uses_runners else [])):
-        if root.is_dir():
-            for path in files(root, links=True):
-                if path.name in _NOT_GRADED:
-                    continue
-                h.update(str(path.relative_to(root)).encode() + b"\0")
-                if path.is_symlink():  # the link's text, never what it points to
-                    h.update(b"link\0" + os.readlink(path).encode(errors="surrogateescape"))
-                else:
-                    h.update(hashlib.sha256(path.read_bytes()).digest())
+    h = hashlib.sha256(suite_version(assignment, backend, limits, hidden).encode())
+    _hash_tree(h, submission)
     return h.hexdigest()[:16]
+
+
+def suite_version(assignment: Assignment, backend: str, limits: Limits,
+                  hidden: bool = True) -> str:
+    """A hash of the grading side alone (the assignment's folder, the runners, the limits): two
+    results with different versions were graded by different suites (a test fixed meanwhile)."""
+    h = hashlib.sha256(f"{_VERSION}\n{backend}\n{limits.model_dump_json()}\n{hidden}\n".encode())
+    for root in (assignment.dir, *([RUNNERS] if assignment.uses_runners else [])):
+        _hash_tree(h, root)
+    return h.hexdigest()[:12]
+
+
+def _hash_tree(h: Any, root: Path) -> None:
+    if not root.is_dir():
+        return
+    for path in files(root, links=True):
+        if path.name in _NOT_GRADED:
+            continue
+        h.update(str(path.relative_to(root)).encode() + b"\0")
+        if path.is_symlink():  # the link's text, never what it points to
+            h.update(b"link\0" + os.readlink(path).encode(errors="surrogateescape"))
+        else:
+            h.update(hashlib.sha256(path.read_bytes()).digest())

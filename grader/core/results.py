@@ -95,11 +95,12 @@ class Result(Record):
     student: str
     assignment: str
     fingerprint: str = ""  # submission + suite hash: a rerun skips unchanged work
+    suite: str = ""  # the suite's version alone (core.job.suite_version)
 
     @classmethod
     def of(cls, record: Record, *, student: str, assignment: str,
-           fingerprint: str = "") -> Result:
-        return cls(student=student, assignment=assignment, fingerprint=fingerprint,
+           fingerprint: str = "", suite: str = "") -> Result:
+        return cls(student=student, assignment=assignment, fingerprint=fingerprint, suite=suite,
                    **dict(record))
 
 

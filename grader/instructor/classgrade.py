@@ -54,9 +54,24 @@ def grade_collected(*, course: Course, assignment: Assignment, out: Path,
     everyone = [r for s in sorted(collected) if (r := load_result(out / s))]
     write_atomic(out / "grades.csv", report.class_csv(everyone))
     _record_runs(out, [r for r in results if r != before.get(r.student)])
+    _warn_stale(console, assignment, out, results, everyone)
     _grade_starter(course=course, assignment=assignment, out=out, backend=backend,
                    console=console)
     return everyone if not only else results
+
+
+def _warn_stale(console: Console, assignment: Assignment, out: Path, now: list[Result],
+                everyone: list[Result]) -> None:
+    """After grading some students with a changed suite (a test fixed meanwhile), say who was
+    graded with an older one: a class graded by two suites is not one gradebook."""
+    current = {r.suite for r in now if r.suite}
+    if len(current) != 1:
+        return
+    stale = sorted(r.student for r in everyone if r.suite and r.suite not in current)
+    if stale:
+        console.print(f"[bold yellow]graded with an older suite[/] (the course's tests changed "
+                      f"since): {', '.join(stale)}; `grader grade {assignment.id} --out {out} "
+                      f"--regrade` grades everyone with suite {current.pop()}", soft_wrap=True)
 
 
 def _record_runs(out: Path, results: list[Result]) -> None:

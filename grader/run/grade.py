@@ -57,7 +57,7 @@ def run_job(job: Job, *, planned: list[TestResult] | None = None) -> Result:
         record = _score(_run_child(job), job)
     record.duration = round(time.monotonic() - started, 2)
     return Result.of(record, student=job.student, assignment=job.assignment.id,
-                     fingerprint=job.fingerprint)
+                     fingerprint=job.fingerprint, suite=job.suite)
 
 
 def _score(record: Record, job: Job) -> Record:
