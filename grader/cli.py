@@ -229,6 +229,45 @@ def publish(assignments: tuple[str, ...], out: Path, allow_empty: bool,
 
 @main.command()
 @click.argument("assignment")
+@click.argument("student")
+@click.argument("score", type=float, required=False)
+@click.option("--reason", default="", help="why (the student sees it in the feedback)")
+@click.option("--remove", is_flag=True, help="remove the student's override")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="the assignment's folder (what `collect` and `grade` wrote)")
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def override(assignment: str, student: str, score: float | None, reason: str, remove: bool,
+             out: Path, course: Path | None) -> None:
+    """Set one student's score by hand, with a reason: kept across regrades, shown in the class
+    report, the gradebooks and the feedback (run `grader publish` after)."""
+    from grader.core.results import load_result
+    from grader.instructor.overrides import remove_override, set_override
+    from grader.instructor.roster import load_roster, unknown_students
+
+    console = Console()
+    with _errors(console):
+        c = _course(course, Path.cwd())
+        c.assignment(assignment)
+        if roster := load_roster(course=c):
+            unknown_students([student], known=[r.id for r in roster], where="override")
+        if remove:
+            done = remove_override(out=out, student=student)
+            console.print(f"{student}: override removed" if done else
+                          f"{student}: had no override", soft_wrap=True)
+            return
+        if score is None:
+            raise ConfigError("give the SCORE (or --remove)")
+        result = load_result(out / student)
+        if result and score > result.max_score:
+            raise ConfigError(f"score {score:g} is above {student}'s maximum "
+                              f"({result.max_score:g})")
+        o = set_override(out=out, student=student, score=score, reason=reason)
+        console.print(f"{student}: {o.describe()} ({out}/overrides.json; run `grader publish`)",
+                      soft_wrap=True, markup=False)
+
+
+@main.command()
+@click.argument("assignment")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="the assignment's folder (what `collect` fetched)")
 @click.option("--threshold", default=0.5, show_default=True,

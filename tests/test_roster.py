@@ -68,3 +68,18 @@ def test_an_extension_for_someone_not_on_the_roster_is_an_error(course: Course) 
     with pytest.raises(ConfigError, match=r"grading.yml: assignments.echo.extensions.carll: "
                                           r"'carll' is not on the roster.*did you mean 'carol'"):
         load_roster(course=c)
+
+
+def test_lms_ids_from_the_roster(tmp_path: Path) -> None:
+    """The ids canvas.csv needs, in a plain roster or spelled as Canvas's own export."""
+    path = tmp_path / "class.csv"
+    path.write_text("id,username,canvas_id,sis_user_id,sis_login_id\ns1,ann,9001,U1,ann@x\n")
+    (s1,) = read_csv(path=path)
+    assert (s1.canvas_id, s1.sis_user_id, s1.sis_login_id) == ("9001", "U1", "ann@x")
+    path.write_text("username,SIS User ID,SIS Login ID\nann,U1,ann@x\n")
+    (s1,) = read_csv(path=path)
+    assert (s1.canvas_id, s1.sis_user_id, s1.sis_login_id) == ("", "U1", "ann@x")
+    path.write_text("id,canvas_id\ns1,Ann Lee\n")
+    with pytest.raises(ConfigError, match="class.csv:2: canvas_id: 'Ann Lee' is invalid: "
+                                          "expected Canvas's numeric user id"):
+        read_csv(path=path)

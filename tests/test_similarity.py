@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -43,5 +44,17 @@ def test_copied_code_is_flagged_and_the_starter_is_not(course: Course, tmp_path:
     index = similarity_report(course=course, assignment=course.assignment("echo"), out=tmp_path)
     page = index.read_text()
     assert "<td>ann</td><td>ben</td>" in page
+    assert "<code>ann/mine.py</code> ↔ <code>ben/copy.py</code>" in page  # which files
     assert "cat</td>" not in page  # only the starter in common with the others
     assert (tmp_path / "similarity" / "report.html").is_file()
+    (pair,) = json.loads((tmp_path / "similarity" / "pairs.json").read_text())
+    assert (pair["a"], pair["b"], pair["file_a"], pair["file_b"]) == ("ann", "ben", "mine.py",
+                                                                     "copy.py")
+    assert pair["share"] > 0.5
+
+
+def test_a_class_of_starters_has_no_pair(course: Course, tmp_path: Path) -> None:
+    for name in ("ann", "ben", "cat", "dan"):
+        shutil.copytree(ROOT / "starter" / "echo", tmp_path / "submissions" / name)
+    similarity_report(course=course, assignment=course.assignment("echo"), out=tmp_path)
+    assert json.loads((tmp_path / "similarity" / "pairs.json").read_text()) == []

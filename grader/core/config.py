@@ -16,7 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = ["RUNNERS", "Assignment", "ClusterSettings", "CollectSettings", "ConfigError", "Course",
-           "CourseEntry", "ImportRules", "LatePolicy", "Limits", "RosterEntry", "load_assignment",
+           "CourseEntry", "ImportRules", "LatePolicy", "Limits", "LmsIds", "RosterEntry",
+           "load_assignment",
            "load_course",
            "load_equivalents"]
 
@@ -213,6 +214,16 @@ class RosterEntry(_Model):
     name: str = Field("", description="display name")
     section: str = Field("", description="section")
     email: str = Field("", description="email address")
+    canvas_id: str = Field("", description="Canvas user id (canvas.csv's ID column)")
+    sis_user_id: str = Field("", description="SIS User ID (canvas.csv; the institution's id)")
+    sis_login_id: str = Field("", description="SIS Login ID (canvas.csv)")
+
+    @field_validator("canvas_id")
+    @classmethod
+    def _canvas_id(cls, value: str) -> str:
+        if value and not value.isdigit():
+            raise ValueError("expected Canvas's numeric user id (its gradebook export's ID)")
+        return value
 
     @field_validator("id")
     @classmethod
@@ -234,6 +245,15 @@ class RosterEntry(_Model):
         return (self.username or self.id).lower()
 
 
+class LmsIds(_Model):
+    """Where an assignment's grades go in the LMS (OUT/canvas.csv)."""
+
+    canvas_id: int | None = Field(
+        None, ge=1, description="the Canvas assignment's id (the number in its URL "
+        ".../assignments/<id>): canvas.csv's column is then `Title (id)`, which updates that "
+        "assignment; without it Canvas's import creates a new assignment")
+
+
 class CourseEntry(_Model):
     weight: float = Field(1.0, ge=0, description="weight of the assignment in the course grade")
     due: dt.datetime | None = Field(None, description="due date, ISO 8601 (2026-10-01T23:59:00)")
@@ -244,6 +264,7 @@ class CourseEntry(_Model):
         None, ge=0, le=100, description="the plain GitHub workflow fails (a red cross) when a "
         "push scores below this percent of the public tests' points; default: it never fails "
         "on the score, only when the grader cannot grade")
+    lms: LmsIds = Field(LmsIds(), description="the assignment's ids in the LMS")
 
 
 class Course(_Model):

@@ -1,9 +1,13 @@
 """The class report (OUT/<assignment>/report.html): one self-contained page, no external assets.
 
-Score distribution (an inline SVG histogram of final scores), per-test pass rates with suspect
+At the top, what needs the instructor's eyes (unverified arrival times, rewritten history,
+tamper, grader errors, gradings run twice, overrides, similar code), each with the students it
+concerns; each student's flags in their row. Then the score distribution (an inline SVG
+histogram of final scores), per-test pass rates with suspect
 tests marked (nearly everyone fails it, or the starter passes it), the slowest submissions,
 statuses other than ok, collect problems and tamper flags, lateness, tests whose outcome changed
-between two runs of the same submission, and a link to the similarity report when there is one.
+between two runs of the same submission, and the similarity pairs with their files when
+`grader similarity` ran.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import jinja2
 from grader.batch.local import load_result
 from grader.core.config import Assignment, Course
 from grader.instructor.grades import Grade
+from grader.instructor.similarity import Pair, load_pairs
 
 __all__ = ["render"]
 
@@ -35,6 +40,7 @@ def render(*, course: Course, assignment: Assignment, out: Path, grades: list[Gr
     starter = load_result(out / STARTER)
     entry, policy = course.assignments[assignment.id], course.late_for(assignment.id)
     collected_at = max((g.collected.collected_at for g in grades if g.collected), default="")
+    pairs = load_pairs(out)
     return _ENV.get_template("report.html.j2").render(
         course=course.name, title=assignment.title, assignment=assignment.id,
         due=entry.due, timezone=course.collect.timezone, policy=policy,
@@ -53,7 +59,57 @@ def render(*, course: Course, assignment: Assignment, out: Path, grades: list[Gr
                      for g in grades if g.collected),
         late=[g for g in grades if g.lateness.late], flaky=_flaky(out / "runs.jsonl"),
         retried=[g for g in grades if g.result and g.result.retried],
-        rows=grades, similarity=(out / "similarity" / "index.html").is_file())
+        rows=grades, similarity=(out / "similarity" / "index.html").is_file(),
+        pairs=pairs or [], similar=_similar(pairs or []),
+        attention=attention(grades, pairs or []),
+        overrides=[g for g in grades if g.override])
+
+
+# What needs the instructor's eyes: (label, what it means, the test on one student's grade).
+_CHECKS: list[tuple[str, str, Any]] = [
+    ("grader errors", "not graded: the grader or the suite broke, never the student's zero; "
+     "run `grader regrade`", lambda g: bool(g.result and g.result.needs_rerun)),
+    ("tamper", "the public tests, the kit or the workflow differ from the export",
+     lambda g: _flagged(g, "tamper")),
+    ("rewritten history", "a moved tag or a force push: what was graded may not be what was "
+     "seen first", lambda g: _flagged(g, "rewritten history")),
+    ("unverified arrival times", "only the student's own dates say when it arrived",
+     lambda g: bool(g.collected and g.collected.status == "ok" and (
+         "unverified" in g.collected.time_source or _flagged(g, "no server time")))),
+    ("future-dated commits", "a commit dated after it arrived",
+     lambda g: _flagged(g, "future-dated") or _flagged(g, "commit date")),
+    ("graded twice", "a first run ended in a grader error (see below)",
+     lambda g: bool(g.result and g.result.retried)),
+    ("overrides", "scores set by hand (overrides.json): the grader's score is beside them",
+     lambda g: g.override is not None),
+]
+
+
+def attention(grades: list[Grade], pairs: list[Pair]) -> list[dict[str, Any]]:
+    """The "needs attention" box: each kind of problem that some student has, with them."""
+    items = []
+    for label, meaning, test in _CHECKS:
+        who = [g.student for g in grades if test(g)]
+        if who:
+            items.append({"label": label, "meaning": meaning, "students": who})
+    if pairs:
+        items.append({"label": "similar code", "meaning": "pairs of students sharing code "
+                      "beyond the starter (see below): a flag, never a grade",
+                      "students": [f"{p.a} & {p.b}" for p in pairs]})
+    return items
+
+
+def _flagged(g: Grade, prefix: str) -> bool:
+    return bool(g.collected and any(f.startswith(prefix) for f in g.collected.flags))
+
+
+def _similar(pairs: list[Pair]) -> dict[str, list[str]]:
+    """Student -> "other (their file: share)" for their row."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for p in pairs:
+        out[p.a].append(f"{p.b} ({p.file_a} ↔ {p.file_b}: {100 * p.share:.0f}%)")
+        out[p.b].append(f"{p.a} ({p.file_b} ↔ {p.file_a}: {100 * p.share:.0f}%)")
+    return dict(out)
 
 
 def _histogram(percents: list[float]) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """Final grades: each student's result with the late policy applied, read from what collect and
-grade wrote in OUT/<assignment>/. Publish writes them out; the class report shows them."""
+grade wrote in OUT/<assignment>/, and the instructor's overrides (overrides.json), which replace
+it. Publish writes them out; the class report shows them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from grader.core.config import Course, RosterEntry
 from grader.core.results import STORE, Result, load_result
 from grader.instructor import late
 from grader.instructor.collected import Collected, DataError, load_manifest
+from grader.instructor.overrides import Override, load_overrides
 
 __all__ = ["Grade", "final_grades"]
 
@@ -22,6 +24,8 @@ class Grade:
     collected: Collected | None
     lateness: late.Lateness
     final: float | None  # None: not graded (or a grader error, which is never a zero)
+    override: Override | None = None  # the instructor's: then `final` is its score
+    computed: float | None = None  # what the grader computed (late policy applied)
 
     @property
     def max_score(self) -> float:
@@ -30,10 +34,10 @@ class Grade:
 
 def final_grades(*, course: Course, assignment: str, out: Path,
                  roster: list[RosterEntry]) -> list[Grade]:
-    collected = load_manifest(out)
+    collected, overrides = load_manifest(out), load_overrides(out)
     policy = course.late_for(assignment)
     grades = []
-    for student in sorted({*(r.id for r in roster), *collected}):
+    for student in sorted({*(r.id for r in roster), *collected, *overrides}):
         result, c = _result(out, assignment, student), collected.get(student)
         lateness = late.Lateness()
         if c and c.status == "ok" and c.deadline and c.submitted_at:
@@ -42,7 +46,9 @@ def final_grades(*, course: Course, assignment: str, out: Path,
         final = None
         if result and not result.needs_rerun:
             final = late.apply(score=result.score, max_score=result.max_score, lateness=lateness)
-        grades.append(Grade(student, result, c, lateness, final))
+        o = overrides.get(student)
+        grades.append(Grade(student, result, c, lateness, o.score if o else final, override=o,
+                            computed=final))
     return grades
 
 

@@ -22,7 +22,7 @@ from grader.instructor.collect import CollectFailed
 from grader.instructor.collected import REACHED, load_manifest
 from grader.instructor.grades import Grade, final_grades
 
-__all__ = ["gradebook_csv", "publish"]
+__all__ = ["CANVAS_COLUMNS", "canvas_column", "gradebook_csv", "publish"]
 
 
 def gradebook_csv(*, course: Course, roster: list[RosterEntry],
@@ -56,27 +56,40 @@ def gradebook_csv(*, course: Course, roster: list[RosterEntry],
 
 def canvas_csv(*, course: Course, roster: list[RosterEntry],
                grades: dict[str, list[Grade]]) -> str:
-    """Canvas gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, then one
-    column per assignment, and the Points Possible row Canvas exports."""
+    """Canvas's gradebook import: Student, ID, SIS User ID, SIS Login ID, Section, then one
+    column per assignment, `Title (canvas id)` (an assignment column without its id makes
+    Canvas create a new assignment), and the Points Possible row Canvas exports. ID and the SIS
+    ids come from the roster (Canvas matches its students by them), never from GitHub."""
     people = {r.id: r for r in roster}
     by = {a: {g.student: g for g in gs} for a, gs in grades.items()}
-    titles = [course.assignment(a).title for a in grades]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *titles])
+    w.writerow([*CANVAS_COLUMNS, *(canvas_column(course=course, assignment=a) for a in grades)])
     w.writerow(["Points Possible", "", "", "", "", *(
         f"{max((g.max_score for g in by[a].values()), default=0):g}" for a in grades)])
     for s in sorted({*people, *(g.student for gs in grades.values() for g in gs)}):
         p = people.get(s) or RosterEntry(id=s)
         cells = [f"{g.final:g}" if (g := by[a].get(s)) and g.final is not None else ""
                  for a in grades]
-        w.writerow([_safe(x) for x in (p.name or s, "", s, p.email or p.login, p.section)]
-                   + cells)
+        w.writerow([_safe(x) for x in (p.name or s, p.canvas_id, p.sis_user_id,
+                                       p.sis_login_id, p.section)] + cells)
     return buf.getvalue()
 
 
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+
+
+def canvas_column(*, course: Course, assignment: str) -> str:
+    """`Title (id)` with grading.yml's `assignments.<id>.lms.canvas_id`; the bare title (a new
+    assignment in Canvas) without it."""
+    title = course.assignment(assignment).title
+    canvas_id = course.assignments[assignment].lms.canvas_id
+    return f"{title} ({canvas_id})" if canvas_id else title
+
+
 def scores_csv(*, roster: list[RosterEntry], grades: list[Grade]) -> str:
-    """Classroom 50's `gh teacher download` scores.csv columns."""
+    """Classroom 50's `gh teacher download` scores.csv columns: `score` is the grader's (late
+    policy applied), `override` the instructor's when there is one."""
     people = {r.id: r for r in roster}
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -90,20 +103,34 @@ def scores_csv(*, roster: list[RosterEntry], grades: list[Grade]) -> str:
         tag = c.source[4:] if c and c.source.startswith("tag ") else ""
         w.writerow([_safe(x) for x in (
             p.login, first, last, p.email, p.section,
-            f"{g.final:g}" if g.final is not None else "",
+            f"{g.computed:g}" if g.computed is not None else "",
             f"{g.max_score:g}" if g.result else "", c.submitted_at if ok and c else "", tag,
             p.login if ok else "", "", ("true" if g.lateness.late else "false") if ok else "",
-            "")])
+            f"{g.override.score:g}" if g.override else "")])
     return buf.getvalue()
 
 
 def feedback_md(*, grade: Grade, title: str) -> str:
     assert grade.result is not None
     head, *table = report.markdown(grade.result, title=title).rstrip().split("\n")
-    if grade.final is not None and grade.final != grade.result.score:
+    if grade.override:
+        head = (f"## {title}: {grade.final:g}/{grade.max_score:g} (set by the instructor; "
+                f"the tests scored {grade.result.score:g})")
+    elif grade.final is not None and grade.final != grade.result.score:
         head = (f"## {title}: {grade.final:g}/{grade.max_score:g} "
                 f"({grade.result.score:g} before the late penalty)")
-    return "\n".join([head, "", f"**Late policy**: {grade.lateness.describe()}.", *table]) + "\n"
+    notes = [f"**Late policy**: {grade.lateness.describe()}."]
+    if grade.override:
+        notes.append(f"**Instructor's override**: {grade.override.describe()}.")
+    return "\n".join([head, "", *notes, *table]) + "\n"
+
+
+def _notes(grade: Grade) -> str:
+    """The line above a feedback page's tests: the late policy's verdict, the override."""
+    notes = [f"Late policy: {grade.lateness.describe()}."] if grade.lateness.late else []
+    if grade.override:
+        notes.append(f"The instructor's override: {grade.override.describe()}.")
+    return " ".join(notes)
 
 
 def publish(*, course: Course, roster: list[RosterEntry], out: Path,
@@ -137,7 +164,7 @@ def publish(*, course: Course, roster: list[RosterEntry], out: Path,
             write_atomic(folder / "feedback.md", feedback_md(grade=g, title=assignment.title))
             write_atomic(folder / "feedback.html", report.feedback_html(
                 g.result, title=assignment.title, course=course.name, final=g.final,
-                late=f"Late policy: {g.lateness.describe()}." if g.lateness.late else ""))
+                late=_notes(g)))
         written.append(out / a / "report.html")
         write_atomic(written[-1], classreport.render(
             course=course, assignment=assignment, out=out / a, grades=gs))

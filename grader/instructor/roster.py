@@ -1,7 +1,10 @@
 """The class list: in grading.yml, or a CSV it names (a plain one or Classroom 50's roster.csv).
 
 Classroom 50's header is `username,first_name,last_name,email,section,github_id,role`; a plain
-CSV has `id` and optionally `username` (or `github`), `name`, `section`, `email`. A typo is an
+CSV has `id` and optionally `username` (or `github`), `name`, `section`, `email`. Either may
+add the LMS's ids, which OUT/canvas.csv uses so that Canvas matches its students: `canvas_id`
+(Canvas's numeric user id), `sis_user_id`, `sis_login_id` (spelled as in Canvas's gradebook
+export, `SIS User ID` and `SIS Login ID`, too). A typo is an
 error, never a silent change: an id twice, two students on one GitHub username (whatever the
 case), an extension or a student named on the command line that is not on the roster (with the
 closest match).
@@ -78,7 +81,11 @@ def read_csv(*, path: Path) -> list[RosterEntry]:
         try:
             entry = RosterEntry(id=sid, username=row.get("username") or row.get("github", ""),
                                 name=name, section=row.get("section", ""),
-                                email=row.get("email", ""))
+                                email=row.get("email", ""),
+                                canvas_id=row.get("canvas_id", ""),
+                                sis_user_id=row.get("sis_user_id") or row.get("sis user id", ""),
+                                sis_login_id=row.get("sis_login_id")
+                                or row.get("sis login id", ""))
         except ValidationError as exc:
             err = exc.errors()[0]
             raise ConfigError(f"{path}:{line}: {err['loc'][0]}: {err.get('input')!r} is invalid: "
