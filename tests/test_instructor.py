@@ -310,8 +310,10 @@ def test_the_override_command(tmp_path: Path) -> None:
 @pytest.mark.pure
 def test_report_needs_attention_box_and_row_flags(course: Course, tmp_path: Path) -> None:
     def grade(s: str, *, flags: list[str] = (), time_source: str = "first-seen",  # type: ignore
-              status: str = "ok", retried: str = "", override: Override | None = None) -> Grade:
-        r = Result(student=s, assignment="echo", status=status, retried=retried, tests=[
+              status: str = "ok", retried: str = "", override: Override | None = None,
+              suite: str = "s1") -> Grade:
+        r = Result(student=s, assignment="echo", status=status, retried=retried, suite=suite,
+                   tests=[
             TestResult(name="t", title="t", max_score=1, score=1, status="passed")])
         return Grade(s, r, Collected(student=s, commit="a" * 40, flags=list(flags),
                                      submitted_at="2026-10-01T00:00:00Z",
@@ -323,7 +325,7 @@ def test_report_needs_attention_box_and_row_flags(course: Course, tmp_path: Path
               grade("cat", time_source="commit-date (unverified)"),
               grade("dan", status="error"), grade("eve", retried="engine lost the container"),
               grade("fay", override=Override(score=0.5, reason="late by email")),
-              grade("gus")]
+              grade("gus"), grade("hal", suite="s0")]
     (tmp_path / "similarity").mkdir()
     (tmp_path / "similarity/pairs.json").write_text(json.dumps([{
         "a": "ann", "b": "gus", "share": 0.93, "file_a": "server.py", "file_b": "lib/copy.py"}]))
@@ -333,7 +335,7 @@ def test_report_needs_attention_box_and_row_flags(course: Course, tmp_path: Path
     for line in ("<b>grader errors</b> (1): dan", "<b>tamper</b> (1): ann",
                  "<b>rewritten history</b> (1): ben", "<b>unverified arrival times</b> (1): cat",
                  "<b>graded twice</b> (1): eve", "<b>overrides</b> (1): fay",
-                 "<b>similar code</b> (1): ann &amp; gus"):
+                 "<b>similar code</b> (1): ann &amp; gus", "<b>another suite</b> (1): hal"):
         assert line in box
     assert "gus" not in box.replace("ann &amp; gus", "")
     rows = page[page.index("<h2>Students</h2>"):page.index("<h2>Tests: pass rates")]

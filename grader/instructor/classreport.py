@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,14 @@ def attention(grades: list[Grade], pairs: list[Pair]) -> list[dict[str, Any]]:
         who = [g.student for g in grades if test(g)]
         if who:
             items.append({"label": label, "meaning": meaning, "students": who})
+    suites = Counter(g.result.suite for g in grades if g.result and g.result.suite)
+    if len(suites) > 1:
+        usual = suites.most_common(1)[0][0]
+        items.append({"label": "another suite", "meaning": "graded by another version of the "
+                      "suite than most of the class (a test changed between gradings): "
+                      "`grader grade --regrade` grades everyone with one",
+                      "students": [g.student for g in grades if g.result and g.result.suite
+                                   and g.result.suite != usual]})
     if pairs:
         items.append({"label": "similar code", "meaning": "pairs of students sharing code "
                       "beyond the starter (see below): a flag, never a grade",
