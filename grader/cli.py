@@ -221,10 +221,15 @@ def publish(assignments: tuple[str, ...], out: Path, allow_empty: bool,
     console = Console()
     with _errors(console):
         c = _course(course, Path.cwd())
+        chosen = list(assignments or c.assignments)
         for path in run(course=c, roster=load_roster(course=c), out=out,
-                        assignments=list(assignments or c.assignments),
-                        allow_empty=allow_empty):
+                        assignments=chosen, allow_empty=allow_empty):
             console.print(f"wrote {path}", soft_wrap=True)
+        no_id = [a for a in chosen if not c.assignments[a].lms.canvas_id]
+        if no_id:  # Canvas makes a new assignment of a column without its id
+            console.print(f"[yellow]canvas.csv[/]: no `lms.canvas_id` in grading.yml for "
+                          f"{', '.join(no_id)}: importing it creates new Canvas assignments "
+                          "for those columns", soft_wrap=True)
 
 
 @main.command()
