@@ -43,6 +43,9 @@ class Variant(_Strict):
             if len(phrase) < PHRASE:
                 raise ValueError(f"feedback {phrase!r} is shorter than {PHRASE} characters: "
                                  "quote the phrase that names the cause")
+        if self.status != "ok" and not self.reason:
+            raise ValueError(f"status {self.status} without a reason: the result's one line is "
+                             "all the student reads, pin the phrase that names the cause")
         return self
 
 
@@ -64,6 +67,12 @@ class Hostile(_Strict):
     backends: list[Backend] = Field(default_factory=lambda: list(BOTH))
     assignment: str = "echo"  # whose suite grades it
     bystander: int | None = None  # connections the catalogue's loopback listener saw, all along
+
+    @model_validator(mode="after")
+    def _reason_beside_status(self) -> Hostile:
+        if self.status != "ok" and not self.reason:
+            raise ValueError(f"status {self.status} without a reason: pin the result's line")
+        return self
 
 
 def variant(folder: Path) -> Variant:

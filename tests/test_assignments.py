@@ -13,7 +13,9 @@ expect.yml of a variant (validated: tests/expectations.py, a mistyped key is an 
     feedback_never: text              # optional: no failing test's feedback contains it (a
                                       # hint the evidence does not support, e.g. "decode")
     status: no_server                 # optional: the result's status (default ok)
-    reason: text                      # optional: the result's reason contains it
+    reason: text                      # the result's one line contains it: required when the
+                                      # status is not ok or the line leads with a crash or the
+                                      # idle note (what the student reads first)
     backends: [docker]                # optional: default both, with the reason written beside
 """
 
@@ -23,6 +25,7 @@ import ast
 import functools
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -165,6 +168,9 @@ def test_buggy_variant_loses_what_it_deserves(graded, backend: str, variant: Pat
         assert not [line for line in lines.values() if expect.feedback_never in line], lines
     if expect.reason:
         assert expect.reason in result.reason, result.reason
+    elif result.crashes or re.search(r"(^|; )note: ", result.reason):
+        # a crash or the idle note leads the line the student reads first: it is pinned too
+        pytest.fail(f"pin the result's line in expect.yml's reason: {result.reason!r}")
 
 
 @pytest.mark.pure
@@ -201,6 +207,18 @@ def test_every_expectation_reads_and_names_real_tests() -> None:
         if unknown:
             problems.append(f"{variant.relative_to(ROOT)}: no such test {sorted(unknown)}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize(("text", "error"), [
+    ("bug: b\nfails: [test_a]\nfeedbak: {test_a: the connection ended early}", "feedbak"),
+    ("bug: b\nfails: [test_a]\nfeedback: {test_a: sorted}", "shorter than 16"),
+    ("bug: b\nfails: [test_a]\nfeedback: {test_b: the connection ended early}", "not in fails"),
+    ("bug: b\nfails: []\nstatus: no_server", "without a reason"),
+])
+def test_an_expectation_that_could_drift_is_refused(text: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        expectations.Variant.model_validate(yaml.safe_load(text))
 
 
 # Suite tests that no variant fails yet (issue 26): the list may only shrink. A test named here
