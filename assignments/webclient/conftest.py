@@ -19,6 +19,11 @@ FIRST_PAGE = "/catalogue/"
 @pytest.fixture
 def result(program) -> dict:
     """The JSON object the program printed on stdout; fails with the line that says why not."""
+    return result_of(program)
+
+
+def result_of(program) -> dict:
+    """`result`, for a test that judges the site's log first (its line names the cause)."""
     if program.exit_code is None:
         raise AssertionError(f"your program {program.ended}: a crawler must stop once it has "
                              "seen every page (keep a set of the pages visited)")
