@@ -69,6 +69,15 @@ class Assignment(_Model):
     id: str = Field(description="the folder name under assignments/ (set by the loader)")
     dir: Path = Field(description="the assignment folder (set by the loader)")
     title: str = Field(description="what the student sees as the assignment's name")
+    kind: Literal["server", "client"] = Field(
+        "server", description="server: the submission listens on PORT and the suite connects "
+        "to it; client: the submission is a program run once to completion against the "
+        "course's `site`, and the suite reads what it printed and what the site saw")
+    site: str | None = Field(
+        None, description="client: folder of the assignment holding site.py, the course's "
+        "site, run beside the program where only the program can reach it (SITE_URL)")
+    run_timeout: float = Field(30, gt=0, description="client: seconds the program may run "
+                               "before it is stopped")
     entry: str = Field("python server.py", description="command that starts a submission; "
                        "{support} is the support folder, {runners} the grader's runners "
                        "(e.g. python {runners}/wsgi_runner.py app:application)")
@@ -134,6 +143,10 @@ class Assignment(_Model):
     @property
     def support_path(self) -> Path | None:
         return self.dir / self.support if self.support else None
+
+    @property
+    def site_path(self) -> Path | None:
+        return self.dir / self.site if self.site else None
 
     @property
     def requirements_path(self) -> Path | None:
@@ -314,6 +327,7 @@ def load_assignment(folder: Path) -> Assignment:
     path = folder / "assignment.yml"
     assignment = _validate(Assignment, _read_yaml(path), path, id=folder.name, dir=folder)
     named = [("docroot", assignment.docroot), ("support", assignment.support),
+             ("site", assignment.site),
              ("requirements", assignment.requirements),
              *((f"public_files[{i}]", f) for i, f in enumerate(assignment.public_files))]
     for key, sub in named:
@@ -327,6 +341,12 @@ def load_assignment(folder: Path) -> Assignment:
     uses = [key for key, value in keys if "{support}" in value]
     if uses and assignment.support is None:
         raise ConfigError(f"{path}: {uses[0]}: uses {{support}}, but no `support` folder is set")
+    site = assignment.site_path
+    if (assignment.kind == "client") != (site is not None):
+        raise ConfigError(f"{path}: site: a client assignment needs a `site` folder (with "
+                          "site.py), and only a client assignment has one")
+    if site is not None and not (site / "site.py").is_file():
+        raise ConfigError(f"{path}: site: {assignment.site!r} has no site.py")
     if not assignment.suites(hidden=True):
         raise ConfigError(f"{folder}: no tests/ or hidden/ folder with the suite")
     return assignment

@@ -53,12 +53,13 @@ def kit_files(assignment: Assignment, *, hidden: bool) -> list[Path]:
     """The assignment's files a kit carries, relative to its folder.
 
     Public: assignment.yml, conftest.py, the handout, tests/, and every file the assignment.yml
-    names (requirements, docroot, support, public_files): what the public tests need to run.
+    names (requirements, docroot, support, site, public_files): what the public tests need to run.
     Hidden (the instructors' kits): the whole folder. Never: caches and generated files.
     """
     root = assignment.dir
     keep = {*_ALWAYS, "tests", *assignment.public_files}
-    keep |= {p for p in (assignment.requirements, assignment.docroot, assignment.support) if p}
+    keep |= {p for p in (assignment.requirements, assignment.docroot, assignment.support,
+                          assignment.site) if p}
     files = []
     for name in sorted({p.name for p in root.iterdir()} if hidden else keep):
         entry = root / name

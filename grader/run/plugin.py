@@ -1,8 +1,9 @@
 """The pytest plugin behind every suite: a running server for the tests, results as data.
 
 Loaded with `-p grader.run.plugin`. It gives suites the `server`, `connect`, `http` and
-`assignment_dir` fixtures, and records every test (points, status, one feedback line) as JSON,
-rewritten after each test so a run killed half-way still leaves what it finished.
+`assignment_dir` fixtures (a client assignment's: `program`), and records every test (points,
+status, one feedback line) as JSON, rewritten after each test so a run killed half-way still
+leaves what it finished.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from grader.run.crashes import CrashWatch, ServerDown
 from grader.run.suite import suite_problems
 from grader.sandbox import InfraError, Server, StartupError, open_server
 from grader.sandbox.listeners import Listener
+from grader.sandbox.site import ProgramRun, run_program
 from grader.testing import ServerSession
 
 _KEY = pytest.StashKey["Collector"]()
@@ -365,6 +367,26 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     finally:
         collector.watch.server = None
         srv.stop()
+
+
+@pytest.fixture(scope="session")
+def program(request: pytest.FixtureRequest) -> ProgramRun:
+    """A client assignment's program, run once to completion against the course's site: its
+    exit code, stdout, stderr and every request the site answered (sandbox/site.py)."""
+    collector: Collector = request.config.stash[_KEY]
+    if collector.job is None or collector.job.assignment.kind != "client":
+        raise pytest.UsageError("the `program` fixture is for a client assignment graded by the "
+                                "grader (grader check), which starts the site and the program")
+    try:
+        srv = collector.open()
+    except (ValueError, OSError) as exc:  # the grader's setup, never the student's fault
+        raise InfraError(f"the grader could not set up the submission: {exc}") from None
+    try:
+        run = run_program(srv, timeout=collector.job.assignment.run_timeout)
+    finally:
+        srv.stop()
+    collector.log = run.output
+    return run
 
 
 @pytest.fixture(scope="session")

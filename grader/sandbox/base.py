@@ -35,17 +35,22 @@ _WRONG_GRACE = 1.0  # s a wrong listener may stay before we say so (a server may
 
 def server_command(assignment: Assignment, *, port: int, host: str, home: str, support: str,
                    runners: str, docroot: str | None, data_dir: str | None,
-                   path: str | None = None) -> tuple[list[str], dict[str, str]]:
+                   path: str | None = None,
+                   site_url: str | None = None) -> tuple[list[str], dict[str, str]]:
     """The command a submission's server starts with and its whole environment, the same on
     both backends: what the handout promises (PORT, HOST, DOCROOT, DATA_DIR, SUPPORT, the
     assignment's own variables) and what a Python needs, never the grader's own variables (a
     token in the instructor's shell stays there). `path`: PATH, where the image's own does not
-    apply (a container keeps its image's)."""
+    apply (a container keeps its image's). A client (`kind: client`) gets SITE_URL, the
+    course's site, instead of PORT and HOST: it listens on nothing."""
     argv, extra = assignment.command(support=support, runners=runners)
     env = {**({"PATH": path} if path else {}), "HOME": home, "LANG": "C.UTF-8", **extra,
            "PORT": str(port),
            "HOST": host, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
            "MALLOC_ARENA_MAX": "2"}  # glibc's per-thread arenas would eat the memory limit
+    if assignment.kind == "client":
+        del env["PORT"], env["HOST"]
+        env["SITE_URL"] = site_url or ""
     if docroot:
         env["DOCROOT"] = docroot
     if data_dir:
@@ -187,6 +192,22 @@ class Server(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- a client (kind: client): a program run to completion against the course's site --------
+
+    site_url = ""  # the site's address as the program reaches it
+
+    def exit_code(self) -> int | None:
+        """The program's exit code once it exited (a signal: minus its number), else None."""
+        raise NotImplementedError("only a client assignment's program exits by design")
+
+    def stdout(self, cap: int) -> bytes:
+        """The first `cap` bytes the program wrote to its standard output."""
+        raise NotImplementedError("only a client assignment's output is read whole")
+
+    def site_log(self) -> str:
+        """Stop the course's site and return what it printed (JSON lines: site.py's log)."""
+        raise NotImplementedError("only a client assignment has a site")
 
     @abstractmethod
     def listeners(self) -> list[Listener]:

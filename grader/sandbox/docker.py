@@ -43,12 +43,15 @@ from grader.sandbox.base import (
 )
 from grader.sandbox.listeners import Listener, parse_proc_tcp
 from grader.sandbox.netns import Sandbox, host_pid, owned_by, remove
+from grader.sandbox.site import site_env, wait_site
 
 __all__ = ["DockerServer", "client", "orphans", "owner_labels", "reap"]
 
 STUDENT = "10001:10001"
 _SUPPORT = "/srv/support"  # where an assignment's `support` folder is mounted
 _RUNNERS = "/srv/runners"  # where the grader's runners are (an assignment's {runners})
+_SITE = "/srv/site"  # where a client assignment's site is (in the site's own container)
+SITE_USER = "10002:10002"  # the site runs as another uid than the program
 def client() -> docker.DockerClient:
     try:
         c = docker.from_env(timeout=60)
@@ -76,6 +79,9 @@ class DockerServer(Server):
         self._init: psutil.Process | None = None  # the container's init, seen from this host
         self._runs = 0  # containers started so far (a restart starts a new one beside the old)
         self._runtime: list[Mount] = []  # the image's Python on volumes, read faster
+        self._site: Any = None  # a client assignment's site: a container in the sandbox
+        if self.assignment.kind == "client":  # on the sandbox's loopback: only the program
+            self.site_url = f"http://127.0.0.1:{self.port}"  # (same namespace) reaches it
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -90,13 +96,42 @@ class DockerServer(Server):
                                    wall=self.limits.wall, tmpfs=self.limits.tmpfs,
                                    data_dir=self.assignment.data_dir)
                 self.host, self.reachable = self._box.host, frozenset({self._box.host})
+                if self.assignment.kind == "client":
+                    self._start_site()
             self._runs += 1
             self._container = self._client.containers.run(self.image, **self._run_args())
             self._container.reload()  # its pid, known once it started
             self._init = _host_init(self._container)
         except DockerException as exc:
             raise InfraError(f"docker could not start the submission: {exc}") from None
-        self.wait_listening()
+        if self.assignment.kind == "server":
+            self.wait_listening()
+
+    def _start_site(self) -> None:
+        """The course's site in a container of its own (another uid, read-only, limits) in the
+        submission's network namespace, listening on its loopback; ready once it printed its
+        first line. Removed with the sandbox (it carries its label)."""
+        box, site = self._box, self.assignment.site_path
+        assert box is not None and site is not None
+        self._site = self._client.containers.run(
+            self.image, ["timeout", "-s", "KILL", str(int(self.limits.wall) + 60),
+                         "python", f"{_SITE}/site.py"],
+            name=f"{box.name}-site", detach=True, user=SITE_USER,
+            network_mode=f"container:{box.holder.id}", working_dir=_SITE,
+            environment={**site_env(port=self.port, url=self.site_url), "HOME": "/tmp"},
+            volumes={str(site.resolve()): {"bind": _SITE, "mode": "ro"}},
+            mounts=list(self._runtime), read_only=True, tmpfs={"/tmp": "size=1m"},
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
+            mem_limit="256m", memswap_limit="256m", pids_limit=64,
+            labels={**self._labels, f"{LABEL}.sandbox": box.name},
+            log_config=LogConfig(type="json-file", config={"max-size": "16m", "max-file": "1"}))
+
+        def exited() -> bool:
+            self._site.reload()
+            return bool(self._site.status in ("exited", "dead"))
+
+        wait_site(lambda: bool(self._site.logs(stdout=True, stderr=False)), exited,
+                  lambda: self._site.logs().decode("utf-8", "replace"))
 
     def _stage_submission(self) -> None:
         if self._stage is None:
@@ -116,7 +151,7 @@ class DockerServer(Server):
             self.assignment, port=self.port, host="0.0.0.0", home="/tmp", support=_SUPPORT,
             runners=_RUNNERS,
             docroot="/srv/www" if self.docroot else None,
-            data_dir="/data" if box.volume is not None else None)
+            data_dir="/data" if box.volume is not None else None, site_url=self.site_url)
         volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
         support = self.assignment.support_path
         if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
@@ -140,7 +175,9 @@ class DockerServer(Server):
             ulimits=[Ulimit(name="nofile", soft=1024, hard=1024),
                      Ulimit(name="fsize", soft=FILE_CAP, hard=FILE_CAP),
                      Ulimit(name="core", soft=0, hard=0)],
-            log_config=LogConfig(type="json-file", config={"max-size": "1m", "max-file": "1"}),
+            log_config=LogConfig(type="json-file", config={
+                "max-size": "1m" if self.assignment.kind == "server" else "8m",
+                "max-file": "1"}),
         )
 
     def stop(self, *, keep_data: bool = False) -> None:
@@ -150,7 +187,7 @@ class DockerServer(Server):
             self._bank_cpu()
         self._container = None
         if not keep_data:
-            self._box = None
+            self._box, self._site = None, None
         try:
             if keep_data:  # a restart: a new container in the same sandbox, once this one is
                 if container is not None:  # dead (it is removed with the sandbox, later)
@@ -213,14 +250,39 @@ class DockerServer(Server):
     def current_logs(self) -> str:
         if self._container is None:
             return ""
-        try:
-            data = self._container.logs(stdout=True, stderr=True, tail=400)
+        try:  # a client's stdout is its result, read apart (stdout()): its stderr here
+            data = self._container.logs(stdout=self.assignment.kind == "server", stderr=True,
+                                        tail=400)
         except DockerException:
             return ""
         return data[-self.limits.output :].decode("utf-8", "replace")
 
     def logs(self) -> str:
         return (self._old_logs + self.current_logs())[-self.limits.output :]
+
+    def exit_code(self) -> int | None:
+        if self._container is None or self.exited() is None:
+            return None
+        code = self._container.attrs["State"].get("ExitCode")
+        return int(code) if code is not None else None
+
+    def stdout(self, cap: int) -> bytes:
+        if self._container is None:
+            return b""
+        try:
+            return bytes(self._container.logs(stdout=True, stderr=False)[:cap])
+        except DockerException as exc:
+            raise InfraError(f"the Docker engine stopped answering: {exc}") from None
+
+    def site_log(self) -> str:
+        """Stopped first: once its container exited, the engine has all it printed."""
+        if self._site is None:
+            return ""
+        try:
+            self._site.stop(timeout=2)
+            return str(self._site.logs(stdout=True, stderr=False).decode("utf-8", "replace"))
+        except DockerException as exc:
+            raise InfraError(f"the Docker engine stopped answering: {exc}") from None
 
     def data_files(self) -> dict[str, bytes]:
         """Read from this host through the holder's mount of the volume (no engine request, and

@@ -49,6 +49,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -73,6 +74,7 @@ from grader.sandbox.rights import (
     others_reach,
     read_status,
 )
+from grader.sandbox.site import site_env, wait_site
 
 __all__ = ["ProcessServer"]
 
@@ -103,6 +105,8 @@ class ProcessServer(Server):
         self._seen = 0  # bytes of output so far, all runs
         self._run_mark = 0  # where the current run's output starts
         self.port = 0
+        self._site: _Site | None = None  # a client assignment's site, on 127.0.0.1:port
+        self._stdout: Path | None = None  # a client's stdout: a file (capped by RLIMIT_FSIZE)
 
     def start(self) -> None:
         self.time_left()  # the wall-clock budget starts with the first start
@@ -135,7 +139,11 @@ class ProcessServer(Server):
                 self._data = self._data / "data"
                 self._data.mkdir(mode=0o700)
                 os.chown(self._data, self._uid[0], self._uid[0])
+        client = self.assignment.kind == "client"
         self.port = _free_port()
+        if client:
+            self._site = _Site(self.assignment.site_path, port=self.port)
+            self.site_url = self._site.url
         support = self.assignment.support_path
         argv, env = server_command(
             self.assignment, port=self.port, host="0.0.0.0",
@@ -143,7 +151,7 @@ class ProcessServer(Server):
             support=str(support.resolve()) if support else "", runners=str(RUNNERS),
             docroot=str(self.docroot) if self.docroot else None,
             data_dir=str(self._data) if self._data else None,
-            path=os.environ.get("PATH", os.defpath))
+            path=os.environ.get("PATH", os.defpath), site_url=self.site_url or None)
         if argv[0] in ("python", "python3"):
             argv = [sys.executable, *argv[1:]]  # the grader's interpreter has the allowed packages
         code = self._stage_submission()
@@ -151,6 +159,11 @@ class ProcessServer(Server):
         config: dict[str, object] = {"limits": self._limits(),
                                      "cgroup": str(self.tracking or "") or None,
                                      "read_only": str(code)}
+        out: int | None = subprocess.PIPE
+        if client:  # its stdout is its result: a file of the grader's, read whole afterwards
+            assert self._stage is not None
+            self._stdout = self._stage / "stdout"  # outside the jail's root: never in its reach
+            out = os.open(self._stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         status_r, status_w = os.pipe() if self._uid else (-1, -1)
         if self._uid:
             config["user"] = self._user(code)
@@ -161,8 +174,8 @@ class ProcessServer(Server):
                 cwd=code,
                 env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                stdout=out,
+                stderr=subprocess.PIPE if client else subprocess.STDOUT,
                 start_new_session=True,  # its own process group: killed as a whole at the end
                 pass_fds=(status_w,) if self._uid else (),
             )
@@ -173,10 +186,12 @@ class ProcessServer(Server):
         finally:
             if self._uid:
                 os.close(status_w)
+            if client and out is not None:
+                os.close(out)
         with self._tail_lock:
             self._run_mark = self._seen
-        self._drainer = threading.Thread(target=self._drain, args=(self._proc.stdout,),
-                                         daemon=True)
+        pipe = self._proc.stderr if client else self._proc.stdout
+        self._drainer = threading.Thread(target=self._drain, args=(pipe,), daemon=True)
         self._drainer.start()
         self._timer = threading.Timer(self.time_left(), self._time_up, args=(self._proc,))
         self._timer.daemon = True
@@ -187,7 +202,8 @@ class ProcessServer(Server):
                 raise InfraError("the process backend will not run a submission as root, and "
                                  f"no uid but root could run it here: {self.isolation['refused']}"
                                  f" (and {sys.executable} is out of other users' reach)")
-        self.wait_listening()
+        if not client:
+            self.wait_listening()
 
     def _user(self, code: Path) -> dict[str, object]:
         """The launcher's "user": this server's uid and the jail it runs in."""
@@ -323,6 +339,21 @@ class ProcessServer(Server):
             data = b"".join(self._tail)[-self.limits.output :]
         return data.decode("utf-8", "replace")
 
+    def exit_code(self) -> int | None:
+        return self._proc.poll() if self._proc is not None else None
+
+    def stdout(self, cap: int) -> bytes:
+        if self._stdout is None:
+            return b""
+        try:
+            with open(self._stdout, "rb") as f:
+                return f.read(cap)
+        except OSError:
+            return b""
+
+    def site_log(self) -> str:
+        return self._site.stop() if self._site is not None else ""
+
     def data_files(self) -> dict[str, bytes]:
         try:
             return read_folder(self._data, DATA_CAP) if self._data else {}
@@ -341,6 +372,9 @@ class ProcessServer(Server):
         if self.tracking is not None:
             _remove_cgroup(self.tracking)  # whatever is still in it, whoever its parent
             self.tracking = None
+        if self._site is not None:
+            self._site.stop()
+            self._site = None
         if self._data is not None and not keep_data:
             top = self._data.parent if self._data.name == "data" else self._data
             shutil.rmtree(top, ignore_errors=True)
@@ -352,6 +386,48 @@ class ProcessServer(Server):
         if self._uid is not None and not keep_data:
             os.close(self._uid[1])  # the uid is free for another server
             self._uid = None
+
+
+class _Site:
+    """A client assignment's site: the course's site.py as a process of the grader's, on
+    127.0.0.1 (its own session, killed at the end); every line it prints is kept (capped)."""
+
+    def __init__(self, folder: Path | None, *, port: int) -> None:
+        assert folder is not None
+        self.url = f"http://127.0.0.1:{port}"
+        env = {**site_env(port=port, url=self.url), "PATH": os.environ.get("PATH", os.defpath),
+               "HOME": os.environ.get("HOME", "/tmp")}
+        self._out: list[bytes] = []
+        self._err: collections.deque[bytes] = collections.deque(maxlen=50)
+        self._proc = subprocess.Popen(
+            [sys.executable, str(folder / "site.py")], cwd=folder, env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True)
+        self._readers = [threading.Thread(target=self._read, args=(pipe, keep), daemon=True)
+                         for pipe, keep in ((self._proc.stdout, self._out.append),
+                                            (self._proc.stderr, self._err.append))]
+        for reader in self._readers:
+            reader.start()
+        try:
+            wait_site(lambda: bool(self._out), lambda: self._proc.poll() is not None,
+                      lambda: b"".join(self._err).decode("utf-8", "replace"))
+        except BaseException:
+            self.stop()
+            raise
+
+    @staticmethod
+    def _read(pipe: Any, keep: Any) -> None:
+        with pipe:
+            for line in iter(pipe.readline, b""):
+                keep(line)
+
+    def stop(self) -> str:
+        """Stop it (once), and return all it printed on stdout."""
+        if self._proc.poll() is None:
+            _kill_group(self._proc)
+        for reader in self._readers:
+            reader.join(timeout=5)
+        return b"".join(self._out[:200_000]).decode("utf-8", "replace")
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
