@@ -192,14 +192,25 @@ def test_pinned_install_resolves_on_the_lowest_and_highest_python(tmp_path: Path
     from grader.export.kit import PYTHONS
 
     gs = _export(course, "books", tmp_path / "gs", "gradescope") / "source"
+    # pip's --python-version does not reach the lock's markers (it reads them with this Python):
+    # the entries that one of that version would install, hashes and all
+    entries = re.findall(r"^[^\s#].*\n(?:[ \t].*\n)*", (gs / "student.lock").read_text(), re.M)
     for version in PYTHONS:
         tag = version.replace(".", "")
+        env = {"python_version": version, "python_full_version": f"{version}.0",
+               "sys_platform": "linux", "platform_system": "Linux"}
+        mine = [e for e in entries if (r := Requirement(e.split("\n")[0].rstrip("\\ "))).marker
+                is None or r.marker.evaluate(env)]
+        assert any(e.startswith("tomli==") for e in mine) == (version == "3.10")
+        # markers dropped from what is kept, or pip would read them again with this Python
+        (tmp_path / f"{tag}.lock").write_text("".join(re.sub(r" ;[^\\\n]*", "", e, count=1)
+                                                      for e in mine))
         done = subprocess.run(
             [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--only-binary=:all:",
              "--python-version", version, "--implementation", "cp", "--abi", f"cp{tag}",
              "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux_2_28_x86_64",
              "--target", str(tmp_path / tag), "--require-hashes", "-r",
-             str(gs / "student.lock")],
+             str(tmp_path / f"{tag}.lock")],
             capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, (version, done.stdout[-2000:], done.stderr[-2000:])
 
@@ -226,6 +237,35 @@ def test_template_readme_steps_work_on_debian_12(tmp_path: Path, course: Course)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # the starter: < full
     assert "checking . for 'echo'" in done.stdout and "score:" in done.stdout
     assert "debootstrap" not in done.stdout + done.stderr
+
+
+@pytest.mark.pure
+def test_an_export_needs_a_lock_that_pins_what_the_grader_and_assignment_need(
+        tmp_path: Path, course: Course) -> None:
+    from grader.export.lock import LOCK, check_lock
+
+    books = course.assignment("books")
+    here = course.model_copy(update={"root": tmp_path})
+    with pytest.raises(ValueError, match=f"{LOCK} is missing: run `grader lock`"):
+        check_lock(here, books)
+    lock = (ROOT / LOCK).read_text()
+    assert check_lock(course, books) == ROOT / LOCK  # the project's own lock is complete
+    (tmp_path / LOCK).write_text(re.sub(r"^rich==.*\n(    .*\n)*", "", lock, flags=re.M))
+    with pytest.raises(ValueError, match="does not pin rich: run `grader lock`"):
+        check_lock(here, books)
+    (tmp_path / LOCK).write_text(lock.replace("\nflask==3.1.3 ", "\nflask==3.1.2 "))
+    with pytest.raises(ValueError, match="pins Flask 3.1.2, which Flask==3.1.3 excludes"):
+        check_lock(here, books)
+
+
+@pytest.mark.pure
+def test_a_missing_extra_is_one_line() -> None:
+    from grader.core.extras import MissingExtra, need
+
+    assert need("yaml", extra="x", command="y").safe_load("a: 1") == {"a": 1}
+    with pytest.raises(MissingExtra) as caught:
+        need("grader_no_such_module", extra="cluster", command="grader grade --cluster")
+    assert str(caught.value) == "grader grade --cluster needs: pip install 'course-grader[cluster]'"
 
 
 def test_export_refuses_a_non_empty_folder(tmp_path: Path) -> None:
