@@ -68,7 +68,8 @@ def measure(tmp: Path, name: str, steps: list[list[str]]) -> None:
             seconds = install(tool, venv, steps, cache)
             frozen = subprocess.run([BIN / "uv", "pip", "freeze", "--python", venv / "bin/python"],
                                     check=True, capture_output=True, text=True).stdout.split()
-            packages = [p for p in frozen if not p.startswith(("pip==", "setuptools==", "course-grader"))]
+            skip = ("pip==", "setuptools==", "course-grader")  # the installers, the grader
+            packages = [p for p in frozen if not p.startswith(skip)]
             mb = sum(f.stat().st_size for f in venv.rglob("*") if f.is_file()
                      and not f.is_symlink()) / 1e6
             print(f"{name:7} {tool:4} {state:5} {seconds:6.1f} s  {len(packages):3} packages  "
