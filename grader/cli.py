@@ -15,6 +15,7 @@ from grader.batch.cluster import cluster_pool, settings_for
 from grader.batch.local import ExecutorFactory, grade_class, local_pool
 from grader.core import report, text
 from grader.core.config import ConfigError, Course, load_course
+from grader.core.extras import MissingExtra
 from grader.core.job import BackendChoice
 from grader.export import KIT, TARGETS, export_assignment
 from grader.sandbox import InfraError
@@ -49,7 +50,19 @@ def _guess_assignment(course: Course, path: Path) -> str:
                       f"{', '.join(course.assignments)}")
 
 
-@click.group()
+class _Main(click.Group):
+    """An instructor's command run with the student's install (no extra): one line that says
+    what to install, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except MissingExtra as exc:
+            click.echo(f"error: {exc}")  # plain: rich would read [extra] as markup
+            sys.exit(2)
+
+
+@click.group(cls=_Main)
 def main() -> None:
     """Black-box autograder for Internet-programming assignments."""
 
@@ -373,6 +386,19 @@ def export(assignment: str, out: Path, target: str, install: str | None, classro
         named = classroom or c.collect.classroom
         console.print(f"{where}: {_NEXT[target].format(id=assignment, classroom=named)}",
                       soft_wrap=True)
+
+
+@main.command()
+@click.option("--course", type=click.Path(file_okay=False, path_type=Path))
+def lock(course: Path | None) -> None:
+    """Pin the student's install (student.lock, next to grading.yml) for every export."""
+    from grader.export.kit import PYTHONS
+    from grader.export.lock import write_lock
+
+    console = Console()
+    with _errors(console):
+        path = write_lock(_course(course, Path.cwd()), python=PYTHONS[0])
+        console.print(f"{path}: commit it; every export installs exactly this", soft_wrap=True)
 
 
 _NEXT = {

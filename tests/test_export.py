@@ -21,6 +21,8 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from grader.core.config import Course
 from grader.export import TARGETS, export_assignment
@@ -106,8 +108,14 @@ def test_exports_hold_no_hidden_test_fixture_or_reference(tmp_path: Path, course
 
     workflow = github / ".github/workflows/grade.yml"
     uses = re.findall(r"^\s*-? ?uses: (\S+)", workflow.read_text(), re.M)
-    assert uses == ["actions/checkout@v6", "actions/setup-python@v6",
+    assert uses == ["actions/checkout@v6", "actions/setup-python@v6", "astral-sh/setup-uv@v7",
                     "actions/upload-artifact@v7"]  # the Node 24 majors
+    setup_uv = next(s for s in yaml.safe_load(workflow.read_text())["jobs"]["grade"]["steps"]
+                    if s.get("uses", "").startswith("astral-sh/setup-uv"))
+    # the install is cached between runs, keyed on the lock it installs
+    assert setup_uv["with"] == {"enable-cache": True,
+                                "cache-dependency-glob": ".grader/student.lock"}
+    assert _sha(github / ".grader/student.lock") == _sha(ROOT / "student.lock")
     lint = subprocess.run([str(ACTIONLINT), "-no-color", str(workflow)], capture_output=True,
                           text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
@@ -179,20 +187,30 @@ def test_every_export_names_one_python(tmp_path: Path, course: Course) -> None:
 @pytest.mark.slow
 def test_pinned_install_resolves_on_the_lowest_and_highest_python(tmp_path: Path,
                                                                   course: Course) -> None:
-    """Only one Python is on this machine: pip resolves the exported install (wheel, pins, the
-    assignment's packages) for the range's ends, binary wheels only, as it would install there."""
+    """Only one Python is on this machine: pip resolves the exported lock (every package, with
+    its hashes) for the range's ends, binary wheels only, as it would install there."""
     from grader.export.kit import PYTHONS
 
     gs = _export(course, "books", tmp_path / "gs", "gradescope") / "source"
+    # pip's --python-version does not reach the lock's markers (it reads them with this Python):
+    # the entries that one of that version would install, hashes and all
+    entries = re.findall(r"^[^\s#].*\n(?:[ \t].*\n)*", (gs / "student.lock").read_text(), re.M)
     for version in PYTHONS:
         tag = version.replace(".", "")
+        env = {"python_version": version, "python_full_version": f"{version}.0",
+               "sys_platform": "linux", "platform_system": "Linux"}
+        mine = [e for e in entries if (r := Requirement(e.split("\n")[0].rstrip("\\ "))).marker
+                is None or r.marker.evaluate(env)]
+        assert any(e.startswith("tomli==") for e in mine) == (version == "3.10")
+        # markers dropped from what is kept, or pip would read them again with this Python
+        (tmp_path / f"{tag}.lock").write_text("".join(re.sub(r" ;[^\\\n]*", "", e, count=1)
+                                                      for e in mine))
         done = subprocess.run(
             [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--only-binary=:all:",
              "--python-version", version, "--implementation", "cp", "--abi", f"cp{tag}",
              "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux_2_28_x86_64",
-             "--target", str(tmp_path / tag), "-c", str(gs / "constraints.txt"),
-             str(next(gs.glob("*.whl"))), "-r", str(gs / "course/assignments/books/"
-                                                    "requirements.txt")],
+             "--target", str(tmp_path / tag), "--require-hashes", "-r",
+             str(tmp_path / f"{tag}.lock")],
             capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, (version, done.stdout[-2000:], done.stderr[-2000:])
 
@@ -219,6 +237,35 @@ def test_template_readme_steps_work_on_debian_12(tmp_path: Path, course: Course)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]  # the starter: < full
     assert "checking . for 'echo'" in done.stdout and "score:" in done.stdout
     assert "debootstrap" not in done.stdout + done.stderr
+
+
+@pytest.mark.pure
+def test_an_export_needs_a_lock_that_pins_what_the_grader_and_assignment_need(
+        tmp_path: Path, course: Course) -> None:
+    from grader.export.lock import LOCK, check_lock
+
+    books = course.assignment("books")
+    here = course.model_copy(update={"root": tmp_path})
+    with pytest.raises(ValueError, match=f"{LOCK} is missing: run `grader lock`"):
+        check_lock(here, books)
+    lock = (ROOT / LOCK).read_text()
+    assert check_lock(course, books) == ROOT / LOCK  # the project's own lock is complete
+    (tmp_path / LOCK).write_text(re.sub(r"^rich==.*\n(    .*\n)*", "", lock, flags=re.M))
+    with pytest.raises(ValueError, match="does not pin rich: run `grader lock`"):
+        check_lock(here, books)
+    (tmp_path / LOCK).write_text(lock.replace("\nflask==3.1.3 ", "\nflask==3.1.2 "))
+    with pytest.raises(ValueError, match="pins Flask 3.1.2, which Flask==3.1.3 excludes"):
+        check_lock(here, books)
+
+
+@pytest.mark.pure
+def test_a_missing_extra_is_one_line() -> None:
+    from grader.core.extras import MissingExtra, need
+
+    assert need("yaml", extra="x", command="y").safe_load("a: 1") == {"a": 1}
+    with pytest.raises(MissingExtra) as caught:
+        need("grader_no_such_module", extra="cluster", command="grader grade --cluster")
+    assert str(caught.value) == "grader grade --cluster needs: pip install 'course-grader[cluster]'"
 
 
 def test_export_refuses_a_non_empty_folder(tmp_path: Path) -> None:
@@ -309,7 +356,10 @@ def _run_workflow(workflow: dict, repo: Path, tmp: Path, run: str, cache: Path) 
     """Every `run:` step in bash as the runner would (its `if:` too), except the one that calls
     GitHub's API. RUNNER_TEMP is the session's cache, as the tool cache is on a runner: later
     installs are quick. `codes` holds each step's exit code; the job fails when one is not 0."""
-    env = _platform_env(GITHUB_ACTIONS="true", RUNNER_TEMP=str(cache), CI="true",
+    # this interpreter's folder first: the setup-python and setup-uv steps (uses:) put a Python
+    # and uv on the runner's PATH
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = _platform_env(GITHUB_ACTIONS="true", RUNNER_TEMP=str(cache), CI="true", PATH=path,
                         GITHUB_STEP_SUMMARY=str(tmp / f"summary-{run}.md"))
     Path(env["GITHUB_STEP_SUMMARY"]).write_text("")
     outputs: dict[str, dict[str, str]] = {}
@@ -383,6 +433,44 @@ def _run_github(course: Course, assignment: str, tmp: Path, cache: Path) -> None
     assert f": {grade['score']}/{grade['max-score']}" in full["summary"].splitlines()[0]
     assert (repo / "grader-report/feedback.html").is_file()  # what the artifact keeps
     ET.parse(repo / "grader-report/junit.xml")
+
+
+@pytest.mark.slow
+def test_student_install_is_the_lock_and_no_extra(tmp_path: Path, course: Course) -> None:
+    """The workflow's install, run as the runner runs it into a fresh venv: exactly the lock's
+    packages (no more, none missing, the same versions), none of the instructors' extras, and
+    that install grades a Flask reference to full marks with the process backend."""
+    repo = _export(course, "books", tmp_path / "repo", "github")
+    workflow = yaml.safe_load((repo / ".github/workflows/grade.yml").read_text())
+    _solve(repo, "books")
+    cache = tmp_path / "runner"
+    done = _run_workflow(workflow, repo, tmp_path, "reference", cache)
+    grade = done["outputs"]["grade"]
+    assert set(done["codes"].values()) == {0}, done["log"][-3000:]
+    assert grade["score"] == grade["max-score"] and float(grade["score"]) > 0
+    venv = cache / "course-grader/bin"
+    frozen = subprocess.run([Path(sys.executable).parent / "uv", "pip", "freeze", "--python",
+                             venv / "python"], capture_output=True, text=True, check=True).stdout
+    installed = dict(line.lower().replace("_", "-").split("==") for line in frozen.splitlines()
+                     if not line.startswith("course-grader @ "))
+    # the venv's Python is this one: the lock's lines whose markers hold here, as pip reads them
+    lines = [Requirement(line.rstrip("\\ ")) for line in
+             (repo / ".grader/student.lock").read_text().splitlines()
+             if line.strip() and line[0] not in " #"]
+    here = {canonicalize_name(r.name): str(next(iter(r.specifier)).version) for r in lines
+            if r.marker is None or r.marker.evaluate()}
+    assert installed == here
+    assert "distributed" not in installed and "pygithub" not in installed and len(here) < 40
+    for module in ("distributed", "dask", "github", "copydetect", "cosmic_ray"):
+        absent = subprocess.run([venv / "python", "-c", f"import {module}"], capture_output=True,
+                                text=True)
+        assert absent.returncode == 1 and "ModuleNotFoundError" in absent.stderr, module
+    helped = subprocess.run([venv / "grader", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "check" in helped.stdout, helped.stderr
+    missing = subprocess.run([venv / "grader", "similarity", "books", "--out", str(tmp_path),
+                              "--course", str(ROOT)], capture_output=True, text=True)
+    assert (missing.returncode, missing.stdout, missing.stderr) == (
+        2, "error: grader similarity needs: pip install 'course-grader[instructor]'\n", "")
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from typing import Any
 from grader.batch.local import Executor, ExecutorFactory
 from grader.batch.remote import Graded, grade_here, pack, prepare_here, reap_here, tree_hash
 from grader.core.config import Assignment, ClusterSettings, Course
+from grader.core.extras import need
 from grader.core.job import Job
 from grader.core.results import Result, TestResult
 from grader.core.submission import STAGE_CAP
@@ -49,6 +50,7 @@ def settings_for(course: Course, address: str | None) -> ClusterSettings | None:
 
 def connect(settings: ClusterSettings, *, root: Path, timeout: float = 30) -> Any:
     """A Dask client of the scheduler; TLS files from grading.yml, else Dask's own config."""
+    need("distributed", extra="cluster", command="grader grade --cluster")
     import dask
     from distributed import Client
     from distributed.security import Security

@@ -19,13 +19,14 @@ from grader.export.kit import (
     KIT,
     PYTHON,
     build_wheel,
-    constraints,
     copy_kit,
+    copy_lock,
     render,
     tree,
     write_manifest,
     write_template,
 )
+from grader.export.lock import uv_requirement
 
 __all__ = ["REPORT", "export_classroom50", "settings"]
 
@@ -60,12 +61,10 @@ def export_classroom50(*, course: Course, assignment: Assignment, out: Path,
     bundle = out / "config" / classroom / "autograders" / assignment.id
     copy_kit(course=course, assignment=assignment, dest=bundle / "kit", hidden=False)
     wheel = build_wheel(bundle)
-    (bundle / "constraints.txt").write_text(constraints(assignment))
-    requirements = (f"kit/assignments/{assignment.id}/{assignment.requirements}"
-                    if assignment.requirements else "")
+    lock = copy_lock(course=course, assignment=assignment, dest=bundle)
     (bundle / "autograder.py").write_text(render(
         "autograder.py.j2", title=assignment.title, id=assignment.id, wheel=wheel.name,
-        requirements=requirements, report=REPORT))
+        lock=lock.name, uv=uv_requirement(), report=REPORT))
     (bundle / "assignment-settings.json").write_text(json.dumps(settings(), indent=2) + "\n")
     (bundle / "README.md").write_text(render(
         "classroom50.md.j2", title=assignment.title, id=assignment.id, classroom=classroom,

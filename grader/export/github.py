@@ -8,6 +8,7 @@ from pathlib import Path
 
 from grader.core.config import Assignment, Course
 from grader.export.kit import KIT, PYTHON, render, tree, write_manifest, write_template
+from grader.export.lock import LOCK
 
 __all__ = ["WORKFLOW", "export_github"]
 
@@ -19,12 +20,11 @@ def export_github(*, course: Course, assignment: Assignment, out: Path,
     wheel = write_template(course=course, assignment=assignment, out=out)
     workflow = out / WORKFLOW
     workflow.parent.mkdir(parents=True, exist_ok=True)
-    requirements = ["-r", "requirements.txt"] if assignment.requirements_path else []
     fail_below = course.assignments[assignment.id].fail_below
     workflow.write_text(render(
         "grade.yml.j2", title=_yaml_text(assignment.title), python=_yaml_text(PYTHON),
         install=_yaml_text(_checked(install or f"./{wheel}")),
-        requirements=" ".join(requirements), kit=KIT,
+        lock=LOCK, kit=KIT,
         fail_below=_yaml_text(f"{fail_below:g}") if fail_below is not None else "",
         fail_below_text=f"{fail_below:g}" if fail_below is not None else ""))
     write_manifest(out, assignment=assignment.id, paths=[*tree(out, KIT), WORKFLOW])

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 from grader.core.config import Assignment, Course
-from grader.export.kit import PYTHON, PYTHONS, build_wheel, constraints, copy_kit, render
+from grader.export.kit import PYTHON, PYTHONS, build_wheel, copy_kit, copy_lock, render
 
 __all__ = ["export_gradescope"]
 
@@ -20,11 +20,9 @@ def export_gradescope(*, course: Course, assignment: Assignment, out: Path) -> P
     source = out / "source"
     copy_kit(course=course, assignment=assignment, dest=source / "course", hidden=True)
     wheel = build_wheel(source)
-    (source / "constraints.txt").write_text(constraints(assignment))
-    requirements = (f"course/assignments/{assignment.id}/{assignment.requirements}"
-                    if assignment.requirements else "")
+    lock = copy_lock(course=course, assignment=assignment, dest=source)
     values = {"id": assignment.id, "title": assignment.title, "wheel": wheel.name,
-              "requirements": requirements, "python": PYTHON, "lowest": PYTHONS[0],
+              "lock": lock.name, "python": PYTHON, "lowest": PYTHONS[0],
               "highest": PYTHONS[1]}
     for name in ("setup.sh", "run_autograder"):
         script = source / name

@@ -1,5 +1,6 @@
 """What every export shares: the course kit (public or full), the grader as a wheel built from
-this installation, pinned constraints, and the manifest of what was written; and the record of
+this installation, the course's student.lock (the whole install, pinned with hashes), and the
+manifest of what was written; and the record of
 every kit version the course exported (KITS), so a student who started from an earlier export
 is not taken for one who edited the kit."""
 
@@ -8,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import re
 import shutil
 import zipfile
 from base64 import urlsafe_b64encode
@@ -18,14 +18,14 @@ from typing import Any
 
 import jinja2
 import yaml
-from packaging.requirements import Requirement
 
 from grader.core.config import Assignment, Course
 from grader.core.results import write_atomic
 from grader.core.submission import generated
+from grader.export.lock import LOCK, check_lock
 
 __all__ = ["KIT", "KITS", "PYTHON", "PYTHONS", "REQUIRES_PYTHON", "build_wheel", "check_kit",
-           "constraints", "copy_kit", "kit_files", "known_kits", "kit_version", "record_kit",
+           "copy_kit", "copy_lock", "kit_files", "known_kits", "kit_version", "record_kit",
            "render", "tree", "unversioned", "write_manifest", "write_template"]
 
 KIT = ".grader"  # where the course's part lives in a student's repository
@@ -146,26 +146,10 @@ def build_wheel(dest: Path) -> Path:
     return wheel
 
 
-def constraints(assignment: Assignment) -> str:
-    """Pins for pip: the grader's dependencies at the versions installed here, then the
-    assignment's own pinned requirements (what submissions may import)."""
-    dist = importlib.metadata.distribution(_DIST)
-    pins = {}
-    for line in dist.requires or []:
-        req = Requirement(line)
-        if req.marker is not None:  # extras (dev, flask) are not the grader's to pin
-            continue
-        try:
-            pins[_canonical(req.name)] = f"{req.name}=={importlib.metadata.version(req.name)}"
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    own = assignment.requirements_path.read_text() if assignment.requirements_path else ""
-    for line in own.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            pins[_canonical(Requirement(line).name)] = line
-    header = "# Versions the grader was exported with (pip install -c constraints.txt ...)\n"
-    return header + "".join(f"{pin}\n" for _, pin in sorted(pins.items()))
+def copy_lock(*, course: Course, assignment: Assignment, dest: Path) -> Path:
+    """The course's student.lock, checked against what the grader and `assignment` need, copied
+    into `dest`: what every export installs (`pip install --require-hashes -r`)."""
+    return Path(shutil.copy(check_lock(course, assignment), dest / LOCK))
 
 
 def write_manifest(root: Path, *, assignment: str, paths: list[str]) -> Path:
@@ -200,10 +184,6 @@ def _b64digest(data: bytes) -> str:
     return urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def write_template(*, course: Course, assignment: Assignment, out: Path) -> str:
     """The student's repository, shared by the targets: the starter, the handout as README.md,
     the assignment's pinned requirements, and the public kit with the grader's wheel.
@@ -212,7 +192,7 @@ def write_template(*, course: Course, assignment: Assignment, out: Path) -> str:
     kit = out / KIT
     copy_kit(course=course, assignment=assignment, dest=kit, hidden=False)
     wheel = build_wheel(kit)
-    (kit / "constraints.txt").write_text(constraints(assignment))
+    copy_lock(course=course, assignment=assignment, dest=kit)
     if assignment.requirements_path:
         shutil.copy(assignment.requirements_path, out / "requirements.txt")
     ignore = out / ".gitignore"  # the README's venv and the reports stay out of git
@@ -222,16 +202,16 @@ def write_template(*, course: Course, assignment: Assignment, out: Path) -> str:
     handout = assignment.dir / "handout.md"
     (out / "README.md").write_text(handout.read_text().rstrip() + "\n\n" + render(
         "checking.md.j2", wheel=f"{KIT}/{wheel.name}", id=assignment.id,
-        requirements=bool(assignment.requirements_path), python=PYTHON, lowest=PYTHONS[0],
+        lock=f"{KIT}/{LOCK}", python=PYTHON, lowest=PYTHONS[0],
         highest=PYTHONS[1]))
     return f"{KIT}/{wheel.name}"
 
 
 def unversioned(rel: str) -> bool:
     """Files each export writes anew that are no part of a kit's version: grading.yml (the due
-    date and limits, which a course may change after the export), the grader's wheel and its
-    constraints (rebuilt by each export: newer pins)."""
-    return rel in (f"{KIT}/grading.yml", f"{KIT}/constraints.txt") or (
+    date and limits, which a course may change after the export), the grader's wheel and the
+    pins of its install (student.lock; constraints.txt in exports before it)."""
+    return rel in (f"{KIT}/grading.yml", f"{KIT}/constraints.txt", f"{KIT}/{LOCK}") or (
         rel.startswith(f"{KIT}/") and rel.endswith(".whl"))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from grader.core.config import Course
+from grader.core.extras import MissingExtra
 from grader.instructor import gitrepo
 from grader.instructor.collected import Collected, iso, parse
 from grader.instructor.github import GitHub, owner_repo
@@ -43,6 +44,8 @@ def server_times(*, remote: str, course: Course, token: str | None, c: Collected
         try:
             pushes = GitHub(api_url=course.collect.api_url, token=token).pushes(
                 owner=name[0], repo=name[1])
+        except MissingExtra:  # without PyGithub every GitHub time would be lost: stop
+            raise
         except Exception as exc:  # the API is a better source, not a required one
             c.flags.append(f"GitHub push times unavailable ({type(exc).__name__})")
         else:

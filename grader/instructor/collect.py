@@ -24,6 +24,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from grader.core.config import Assignment, CollectSettings, ConfigError, Course, RosterEntry
+from grader.core.extras import MissingExtra
 from grader.core.results import dumps, write_atomic
 from grader.instructor import arrivals, gitrepo, late, tamper
 from grader.instructor.arrivals import Arrivals
@@ -241,6 +242,8 @@ def _ci_score(*, remote: str, course: Course, token: str | None, tag: str) -> li
     try:
         got = GitHub(api_url=course.collect.api_url, token=token).ci_score(
             owner=name[0], repo=name[1], tag=tag)
+    except MissingExtra:
+        raise
     except Exception:
         return None
     return list(got) if got else None

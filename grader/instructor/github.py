@@ -3,7 +3,8 @@
 Two questions only: when did the server receive each push (the repository activity list, times a
 student cannot forge), and what score did the student's own CI publish for a submit tag (the
 Classroom 50 runner's `result.json` release asset). The token comes from the caller (read from
-GH_TOKEN/GITHUB_TOKEN by the CLI) and is never logged or stored.
+GH_TOKEN/GITHUB_TOKEN by the CLI) and is never logged or stored. PyGithub is the `instructor`
+extra's: imported when a GitHub object is made, never by a student's `grader check`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from github import Auth, Github, GithubException
+from grader.core.extras import need
 
 __all__ = ["GitHub", "Push", "owner_repo", "token_from_env"]
 
@@ -37,6 +38,9 @@ class Push:
 class GitHub:
     def __init__(self, *, api_url: str = "https://api.github.com", token: str | None = None,
                  timeout: float = 20) -> None:
+        need("github", extra="instructor", command="GitHub push times and CI scores")
+        from github import Auth, Github
+
         self._gh = Github(base_url=api_url, auth=Auth.Token(token) if token else None,
                           timeout=int(timeout), retry=None, per_page=100, lazy=True)
 
@@ -63,6 +67,8 @@ class GitHub:
 
     def ci_score(self, *, owner: str, repo: str, tag: str) -> tuple[float, float] | None:
         """(score, max) from the result.json asset of the tag's release, if there is one."""
+        from github import GithubException
+
         try:
             release = self._gh.get_repo(f"{owner}/{repo}").get_release(tag)
             asset = next((a for a in release.assets if a.name == "result.json"), None)

@@ -18,6 +18,7 @@ from pathlib import Path
 import jinja2
 
 from grader.core.config import Assignment, Course
+from grader.core.extras import need
 
 __all__ = ["PAIRS", "Pair", "load_pairs", "similarity_report"]
 
@@ -38,6 +39,7 @@ _SHARED = {".grader", ".github", "__pycache__", ".git"}
 
 def similarity_report(*, course: Course, assignment: Assignment, out: Path,
                       threshold: float = 0.5) -> Path:
+    need("copydetect", extra="instructor", command="grader similarity")
     from copydetect import CopyDetector
 
     folder = out / "similarity"

@@ -26,7 +26,7 @@ __all__ = ["MANIFEST", "check", "expected", "match", "record", "versions"]
 MANIFEST = f"{KIT}/manifest.json"
 _COVERED = (f"{KIT}/", ".github/workflows/")
 # The kit's grading.yml carries the due date and limits, which a course may change after the
-# export, and the grader's wheel and constraints are rebuilt by each export (timestamps, newer
+# export, and the grader's wheel and its lock are rebuilt by each export (timestamps, newer
 # pins): comparing them would flag the whole class. The tests, the kit and the workflow remain.
 _unchecked = unversioned
 

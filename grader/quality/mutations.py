@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.core.extras import need
+
 __all__ = ["Mutant", "generate", "sample"]
 
 # cosmic-ray's operators that make bugs people write: its full list (~200 names) is mostly every
@@ -129,6 +131,7 @@ def _compiles(source: str) -> bool:
 
 
 def _cosmic(text: str) -> Iterator[tuple[str, int, str]]:
+    need("cosmic_ray", extra="mutants", command="grader mutants")
     from cosmic_ray.ast import ast_nodes, get_ast
     from cosmic_ray.mutating import mutate_code
     from cosmic_ray.plugins import get_operator, operator_names
