@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -53,6 +55,17 @@ def pytest_configure(config: pytest.Config) -> None:
     fd, log = tempfile.mkstemp(prefix="grader-retries-", suffix=".jsonl")
     os.close(fd)
     os.environ[RETRY_LOG] = log
+    config.stash[_UNTRACKED] = _untracked()
+
+
+_UNTRACKED = pytest.StashKey[set[str]]()
+
+
+def _untracked() -> set[str]:
+    """The repository's untracked files (not ignored): a test must not add to them."""
+    done = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--others", "--exclude-standard"],
+                          capture_output=True, text=True)
+    return set(done.stdout.split()) if done.returncode == 0 else set()
 
 
 @pytest.fixture(autouse=True)
@@ -190,6 +203,16 @@ def course() -> Course:
     return load_course(ROOT)
 
 
+def course_copy(root: Path) -> Path:
+    """The course (grading.yml, roster, lock, assignments, starters) copied to `root`: for commands
+    that write beside grading.yml (an export records its kit there)."""
+    root.mkdir(parents=True)
+    for part in ("grading.yml", "roster.csv", "student.lock", "assignments", "starter"):
+        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
+        copy(ROOT / part, root / part)
+    return root
+
+
 @pytest.fixture(scope="session")
 def docker_ready(course: Course) -> str:
     """The real engine and images (no mocks of the container path); without an engine, see
@@ -212,7 +235,12 @@ def leftovers(*, orphans_only: bool = True) -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """In CI nothing else runs: after the tests, nothing with the label may remain at all."""
+    """Nothing written into the repository; in CI, where nothing else runs, nothing with the
+    label may remain at all."""
+    added = _untracked() - session.config.stash.get(_UNTRACKED, set())
+    if added:
+        print(f"\nthe tests wrote into the repository: {sorted(added)}")
+        session.exitstatus = 1
     if os.environ.get("CI") and resolve_backend("auto") == "docker":
         left = leftovers(orphans_only=False)
         if left:

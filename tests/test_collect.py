@@ -18,7 +18,7 @@ from grader.export.kit import KITS
 from grader.instructor.collect import CollectFailed, class_wide_failure, collect_class
 from grader.instructor.collected import Collected, DataError, iso, load_manifest
 
-from .conftest import ROOT
+from .conftest import ROOT, course_copy
 from .gitserve import Student, git, git_daemon, http_git
 
 TIER = "process"  # what its tests need (tests/conftest.py)
@@ -278,11 +278,7 @@ def test_a_kit_from_an_earlier_export_is_not_tampering(tmp_path: Path) -> None:
     """The course fixes a public test after the first export: students who started from the
     first kit are not flagged, nor is one from the second; a student who edited a test is, and
     collect says which kit version each one holds."""
-    root = tmp_path / "course"
-    root.mkdir()
-    for part in ("grading.yml", "roster.csv", "assignments", "starter"):
-        copy = shutil.copytree if (ROOT / part).is_dir() else shutil.copy
-        copy(ROOT / part, root / part)
+    root = course_copy(tmp_path / "course")
     said = _export(root, tmp_path / "kit1")
     assert "kit version" in said and (root / KITS).is_file()
     test = root / "assignments/echo/tests/test_echo.py"

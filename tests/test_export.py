@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 from grader.core.config import Course
 from grader.export import TARGETS, export_assignment
 
-from .conftest import ROOT
+from .conftest import ROOT, course_copy
 
 TIER = "process"  # what its tests need (tests/conftest.py)
 
@@ -140,7 +140,8 @@ def test_install_value_is_quoted_and_refused_where_unsafe(tmp_path: Path,
 def test_classroom50_bundle_is_named_after_grading_yml_unless_told(tmp_path: Path,
                                                                     course: Course) -> None:
     done = subprocess.run([*GRADER, "export", "echo", "--for", "classroom50", "--out",
-                           str(tmp_path / "a")], cwd=ROOT, capture_output=True, text=True)
+                           str(tmp_path / "a"), "--course", str(course_copy(tmp_path / "course"))],
+                          capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     named = course.collect.classroom
     assert named == "ip-fall-2026"  # grading.yml's collect.classroom
