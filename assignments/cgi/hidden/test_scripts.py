@@ -4,6 +4,7 @@ import hashlib
 import json
 import random
 import secrets
+import select
 import time
 
 import pytest
@@ -25,15 +26,20 @@ def test_bad_output_500(client, check_status):
 
 @pytest.mark.points(3)
 def test_hung_script_504(client, check_status):
-    """A script still running after 5 s is killed, and the client gets 504 Gateway Timeout"""
+    """A script that takes 2 s gets its page; one still running after 5 s is killed, and 504"""
+    response = client.slow("/cgi-bin/slow.py", seconds=LIMIT * 3)
+    check_status(response, 200, "GET /cgi-bin/slow.py (sleeps 2 s, then answers)",
+                 "a script may run for 5 s before it is stopped")
+    assert b"slow but in time" in response.body, (
+        f"GET /cgi-bin/slow.py: expected the script's page, got {response.body[:60]!r}")
     token = secrets.token_hex(8)
     what = "GET /cgi-bin/hang.py (a script that never finishes)"
     response = client.slow(f"/cgi-bin/hang.py?{token}", seconds=LIMIT * 3, what=what)
     check_status(response, 504, what)
     for _ in range(20):  # the kill may land just after the response
         response = client.fetch(f"/cgi-bin/alive.py?{token}")
-        script_ran(response, "GET /cgi-bin/alive.py (does hang.py still run?)", client.server)
-        alive = json.loads(response.body)
+        script_ran(response, "GET /cgi-bin/alive.py (does hang.py still run?)")
+        alive = json.loads(response.body[response.body.find(b"{"):])
         if not alive["alive"]:
             break
         time.sleep(0.1)
@@ -49,22 +55,15 @@ def test_others_served_while_script_hangs(client, connect):
     """While a script hangs, other clients (a file, another script) are served at once"""
     sock = connect(LIMIT * 3)
     sock.sendall(client.request(f"/cgi-bin/hang.py?{secrets.token_hex(8)}"))
-    for target in ("/hello.txt", "/cgi-bin/echo.py"):
-        response = client.fetch(target, timeout=3, what=f"GET {target} while "
-                                "/cgi-bin/hang.py runs for another client")
-        assert response.status == 200, (
-            f"GET {target} while a script hangs for another client: expected 200, got "
-            f"{response.status}: serve each client in a thread of its own")
-
-
-@pytest.mark.points(1)
-def test_slow_script_in_time(client, check_status):
-    """A script that takes 2 s (within the 5 s limit) gets its response"""
-    response = client.slow("/cgi-bin/slow.py", seconds=LIMIT * 3)
-    check_status(response, 200, "GET /cgi-bin/slow.py (sleeps 2 s, then answers)",
-                 "a script may run for 5 s before it is stopped")
-    assert b"slow but in time" in response.body, (
-        f"GET /cgi-bin/slow.py: expected the script's page, got {response.body[:60]!r}")
+    try:
+        for target in ("/hello.txt", "/cgi-bin/echo.py"):
+            response = client.fetch(target, timeout=3, what=f"GET {target} while "
+                                    "/cgi-bin/hang.py runs for another client")
+            assert response.status == 200, (
+                f"GET {target} while a script hangs for another client: expected 200, got "
+                f"{response.status}: serve each client in a thread of its own")
+    finally:  # the hung script's 504, so that it holds up no later test
+        select.select([sock], [], [], LIMIT * 3)
 
 
 @pytest.mark.points(2)
@@ -79,8 +78,10 @@ def test_large_body_on_stdin(client):
         f"{what}: CONTENT_LENGTH is {length!r}, expected {len(body)}")
     got = data["stdin"]["length"]
     assert got == len(body), (
-        f"{what}: the script read {got} bytes from stdin, expected {len(body)}: read the body "
-        "until you have Content-Length bytes (it arrives in many pieces), then give it all")
+        f"{what}: the script read {got} bytes from stdin, expected {len(body)}: " + (
+            "write the body to the script's stdin (stdin=PIPE, communicate(body))" if not got
+            else "read the body until you have Content-Length bytes (it arrives in many "
+            "pieces), then give it all"))
     assert data["stdin"]["sha256"] == hashlib.sha256(body).hexdigest(), (
         f"{what}: the script read {got} bytes, but not the bytes sent: pass the body unchanged")
 
@@ -91,11 +92,16 @@ def test_large_output(client, check_status):
     expected = bytes(range(256)) * 256 * 48
     what = "GET /cgi-bin/big.py (writes 3 MiB)"
     response = client.fetch("/cgi-bin/big.py", what=what, timeout=15)
-    check_status(response, 200, what)
+    check_status(response, 200, what, "a 504: the script was taken for a hung one, but it "
+                 "was blocked writing: a pipe holds some 64 KiB until it is read, so read the "
+                 "output while the script runs (communicate()), never wait() first"
+                 if response.status == 504 else "")
     assert response.body == expected, (
         f"{what}: got {len(response.body)} bytes of body, expected {len(expected)} "
-        f"(Content-Length said {response.headers.get('content-length')}): read the script's "
-        "output to its end while it runs (communicate()), not one read, and not after wait()")
+        f"(Content-Length said {response.headers.get('content-length')}): " + (
+            "read the script's output to its end while it runs (communicate()), not one read"
+            if len(response.body) < len(expected) else "the body should be what the script "
+            "wrote after its blank line, not its header lines"))
 
 
 @pytest.mark.points(3)
@@ -108,7 +114,7 @@ def test_no_shell(client):
         assert b"/" not in response.body.rpartition(b"}")[2], (
             f"{what}: the output of the shell command 'pwd' follows the script's: the query "
             "string ran a command: run scripts without a shell (a list, never shell=True)")
-        data = report(response, what, client.server)
+        data = report(response, what)
         assert data["environ"].get("QUERY_STRING") == query, (
             f"{what}: QUERY_STRING is {data['environ'].get('QUERY_STRING')!r}, expected {query!r}")
         odd = [arg for arg in data["argv"] if arg not in query]
@@ -127,14 +133,3 @@ def test_head_to_script(client, check_status):
         f"{what}: expected the script's headers, as for GET (X-Probe: notfound)")
     assert not response.body, (
         f"{what}: expected the head only, got {len(response.body)} bytes of body after it")
-
-
-@pytest.mark.points(1)
-def test_http10_request(client):
-    """A request in HTTP/1.0 gives the script SERVER_PROTOCOL=HTTP/1.0"""
-    data = client.echo("/cgi-bin/echo.py", version="HTTP/1.0", what="GET /cgi-bin/echo.py "
-                       "HTTP/1.0")
-    got = data["environ"].get("SERVER_PROTOCOL")
-    assert got == "HTTP/1.0", (
-        f"GET /cgi-bin/echo.py HTTP/1.0: SERVER_PROTOCOL is {got!r}; it is the request's "
-        "protocol, HTTP/1.0")
