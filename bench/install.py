@@ -1,11 +1,11 @@
 """What a student's install costs: a fresh venv with the grader from an exported template, as the
-workflow and the README install it, before (main's pyproject: every dependency in the base, and
-the constraints it exported) and after (the base split from the extras, student.lock). With pip
+workflow and the README install it, before (BEFORE's pyproject: every dependency in the base,
+and the constraints it exported) and after (the base split from the extras, student.lock). With pip
 and with uv, each cold (an empty cache of its own) then warm (the same cache again); uv's own
 install (`pip install uv` into a fresh venv, cold) is printed apart, to add to its times where
 uv is not already there. One run of each; prints figures, asserts nothing.
 
-Usage: python bench/install.py [REF]   (REF: the "before" commit or branch, default main)
+Usage: python bench/install.py [REF]   (REF: the "before" commit, default BEFORE)
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from grader.core.config import load_course
 from grader.export import export_assignment
 
 ROOT = Path(__file__).resolve().parent.parent
+BEFORE = "8b0e36e"  # the last commit before the split (issue 23)
 BIN = Path(sys.executable).parent
 
 
@@ -77,12 +78,12 @@ def measure(tmp: Path, name: str, steps: list[list[str]]) -> None:
 
 
 def main() -> None:
-    ref = sys.argv[1] if len(sys.argv) > 1 else "main"
+    ref = sys.argv[1] if len(sys.argv) > 1 else BEFORE
     with tempfile.TemporaryDirectory(prefix="bench-install-") as t:
         tmp = Path(t)
         print(f"before: {ref}'s pyproject; after: this checkout; Python {sys.version.split()[0]}")
         old = before_wheel(ref, tmp)
-        # before: the wheel with its dependencies resolved by the installer (main's constraints
+        # before: the wheel with its dependencies resolved by the installer (BEFORE's constraints
         # pinned 20 direct ones to versions, not the closure: the same set of packages)
         measure(tmp, "before", [[str(old)]])
         course = load_course(ROOT)  # the library, not the CLI: no kit recorded in the course
