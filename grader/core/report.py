@@ -213,7 +213,7 @@ def print_result(result: Result, console: Console, *, title: str) -> None:
 def _print_log(result: Result, console: Console) -> None:
     lines = strip_ansi(result.log).strip().splitlines()[-10:]
     if lines:
-        console.print(Text("last lines of your server's output:", style="dim"))
+        console.print(Text("last lines of your program's output:", style="dim"))
         # soft_wrap: no line break of ours may start a line with student text
         console.print(Text(neutralise(printable("\n".join(lines))), style="dim"), soft_wrap=True)
 
