@@ -8,10 +8,11 @@ answers, before the response goes out: method, path, headers, body, status, the 
 requests were in flight. A second site ("other", another origin) serves the off-site links.
 
 What it probes (each rule is in the handout): a paginated catalogue (relative and absolute
-links, a <base>, a link with a #fragment, duplicate links, a 404, a 301, an off-site link, a
-robots.txt-disallowed page, an item listed twice, a 429 with Retry-After, a Latin-1 page, a page
-whose charset only its <meta> declares, broken markup with entities and a commented-out item),
-a login form with a CSRF token tied to a session cookie then an order form, and a JSON API with
+links, a <base>, a link with a #fragment, duplicate links, a 404 whose page shows an item, a
+301, an off-site link, a robots.txt-disallowed page, an item listed twice, a 429 with
+Retry-After, names and prices padded with whitespace, a Latin-1 page, a windows-1250 page whose
+charset only its <meta> declares, broken markup with entities and a commented-out item), a
+login form with a CSRF token tied to a session cookie then an order form, and a JSON API with
 a bearer token and `next` links.
 """
 
@@ -46,11 +47,12 @@ PAGES = {
     "p2": [("Rye bread", "2.90"), ("Goat cheese", "5.40"), ("Honey", "6.00")],
     "p3": [("Olive oil", "8.75"), ("Sea salt", "1.20"), ("Black pepper", "2.30")],
     "p4": [("Crème brûlée", "4.10"), ("Smørrebrød", "7.20"), ("Açaí bowl", "6.60")],
-    "p5": [("Jalapeño poppers", "5.10"), ("Ćevapi", "8.30"), ("Pâté", "4.40")],
+    "p5": [("Knödel", "5.10"), ("Ćevapi", "8.30"), ("Pâté", "4.40")],  # all in windows-1250
     "p6": [("Fish & Chips", "9.00"), ("Café au lait", "2.60"), ("Tom's <special> pie", "6.90")],
     "private": [("Staff discount", "0.01")],
     "other": [("Somebody else's item", "1.00")],
     "comment": [("Withdrawn item", "0.50")],
+    "popular": [("Popular right now", "0.99")],  # on the 404 page: not in the catalogue
 }
 _SKUS = iter(_rng.sample(range(1000, 10000), sum(map(len, PAGES.values()))))
 ITEMS = {page: [(f"K{next(_SKUS)}", name, price) for name, price in items]
@@ -60,14 +62,16 @@ REVIEWS = [{"id": _rng.randrange(10_000, 100_000), "sku": ITEMS["p1"][i % 3][0],
             "stars": 1 + i % 5} for i in range(12)]
 
 
-def _li(sku: str, name: str, price: str) -> str:
-    return (f'<li class="item" data-sku="{sku}"><span class="name">{html.escape(name)}</span> '
-            f'<span class="price">{price}</span></li>\n')
+def _li(sku: str, name: str, price: str, pad: str = "") -> str:
+    return (f'<li class="item" data-sku="{sku}"><span class="name">{pad}{html.escape(name)}{pad}'
+            f'</span> <span class="price">{pad}{price}{pad}</span></li>\n')
 
 
-def _page(title: str, items: list, links: list[tuple[str, str]], head: str = "") -> str:
+def _page(title: str, items: list, links: list[tuple[str, str]], head: str = "",
+          pad: str = "") -> str:
+    """A page of items and links; `pad`: whitespace around each name and price (trimmed)."""
     return (f"<!DOCTYPE html>\n<html><head>{head}<title>{title}</title></head><body>\n"
-            f"<h1>{title}</h1>\n<ul>\n{''.join(_li(*i) for i in items)}</ul>\n<nav>\n"
+            f"<h1>{title}</h1>\n<ul>\n{''.join(_li(*i, pad) for i in items)}</ul>\n<nav>\n"
             + "".join(f'<a href="{h}">{t}</a>\n' for h, t in links) + "</nav></body></html>\n")
 
 
@@ -85,9 +89,9 @@ def _catalogue(path: str, other: str) -> tuple[int, dict, bytes] | None:
             ("page-3.html", "next"), ("missing.html", "an old page"),
             (f"{URL}/catalogue/", "first page")], head='<base href="/catalogue/shelf/">')
         return 200, html_utf8, body.encode()
-    if path == PAGE_429:
+    if path == PAGE_429:  # pretty-printed: whitespace around each name and price
         body = _page("Catalogue, page 3", ITEMS["p3"], [
-            ("../old-page-4", "next"), ("/catalogue/page-2.html", "previous")])
+            ("../old-page-4", "next"), ("/catalogue/page-2.html", "previous")], pad="\n    ")
         return 200, html_utf8, body.encode()
     if path == "/catalogue/old-page-4":
         return 301, {"Location": "/catalogue/page-4.html"}, b""
@@ -95,10 +99,10 @@ def _catalogue(path: str, other: str) -> tuple[int, dict, bytes] | None:
         body = _page("Catalogue, page 4", [*ITEMS["p4"], ITEMS["p1"][0]], [
             (f"{URL}/catalogue/page-5.html", "next")], head='<meta charset="iso-8859-1">')
         return 200, {"Content-Type": "text/html; charset=iso-8859-1"}, body.encode("latin-1")
-    if path == "/catalogue/page-5.html":  # UTF-8, declared only in its <meta>
+    if path == "/catalogue/page-5.html":  # windows-1250, declared only in its <meta>
         body = _page("Catalogue, page 5", ITEMS["p5"], [("page-6.html", "next")],
-                     head='<meta charset="utf-8">')
-        return 200, {"Content-Type": "text/html"}, body.encode()
+                     head='<meta charset="windows-1250">')
+        return 200, {"Content-Type": "text/html"}, body.encode("cp1250")
     if path == "/catalogue/page-6.html":
         return 200, html_utf8, _broken_page().encode()
     if path == "/catalogue/private/deals.html":
@@ -127,6 +131,8 @@ def _broken_page() -> str:
 """
 
 
+# A shop's 404 page, with an item of its own: what an error page shows is not the catalogue
+NOT_FOUND = _page("Not found", ITEMS["popular"], [("/catalogue/", "the catalogue")]).encode()
 ROBOTS = "User-agent: *\nDisallow: /catalogue/private/\nDisallow: /admin\n"
 
 
@@ -215,7 +221,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._account(path, body)
         if path.startswith("/api/"):
             return self._api(path, body)
-        return 404, {"Content-Type": "text/html"}, b"<h1>Not found</h1>\n", {}
+        return 404, {"Content-Type": "text/html; charset=utf-8"}, NOT_FOUND, {}
 
     # -- the account: a login form, then an order form, both with a CSRF token ------------
 
@@ -258,8 +264,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/account/" and self.command == "GET":
             sku, quantity = REORDER
             page = ("<html><body><h1>Your account</h1>\n"
-                    f"<p>Reorder <span id=\"reorder-sku\">{sku}</span>, quantity "
-                    f"<span id=\"reorder-quantity\">{quantity}</span></p>\n"
+                    f"<p>Reorder <span id=\"reorder-sku\">\n  {sku}\n</span>, quantity "
+                    f"<span id=\"reorder-quantity\"> {quantity} </span></p>\n"
                     "<form method=\"post\" action=\"/account/orders\">\n"
                     f"<input type=\"hidden\" name=\"csrf_token\" value=\"{session['csrf']}\">\n"
                     "<input name=\"sku\"> <input name=\"quantity\"> <button>Order</button>"
@@ -272,7 +278,7 @@ class Handler(BaseHTTPRequestHandler):
                 return 422, {}, b"that is not the reorder on your account page\n", \
                     {"check": "wrong order"}
             order = f"ORD-{secrets.token_hex(4).upper()}"
-            page = (f"<html><body><p>Thank you! Order <strong id=\"order-id\">{order}</strong> "
+            page = (f"<html><body><p>Thank you! Order <strong id=\"order-id\"> {order}\n</strong> "
                     "is placed.</p></body></html>\n")
             return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode(), \
                 {"order": order}
@@ -333,7 +339,7 @@ truth = {
     "throttled": PAGE_429, "disallowed": ["/catalogue/private/", "/admin"],
     "items": {sku: {"name": name, "price": price}
               for page in ("p1", "p2", "p3", "p4", "p5", "p6") for sku, name, price in ITEMS[page]},
-    "not_items": {sku: name for page in ("private", "other", "comment")
+    "not_items": {sku: name for page in ("private", "other", "comment", "popular")
                   for sku, name, _ in ITEMS[page]},
     "reorder": {"sku": REORDER[0], "quantity": REORDER[1]},
     "reviews": [r["id"] for r in REVIEWS],
