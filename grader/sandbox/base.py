@@ -205,6 +205,11 @@ class Server(ABC):
         """The first `cap` bytes the program wrote to its standard output."""
         raise NotImplementedError("only a client assignment's output is read whole")
 
+    def stdout_size(self) -> int:
+        """How many bytes the program wrote to its standard output (a file capped at
+        FILE_CAP on both backends: a program that writes more gets EFBIG or SIGXFSZ)."""
+        raise NotImplementedError("only a client assignment's output is read whole")
+
     def site_log(self) -> str:
         """Stop the course's site and return what it printed (JSON lines: site.py's log)."""
         raise NotImplementedError("only a client assignment has a site")

@@ -351,6 +351,12 @@ class ProcessServer(Server):
         except OSError:
             return b""
 
+    def stdout_size(self) -> int:
+        try:
+            return self._stdout.stat().st_size if self._stdout is not None else 0
+        except OSError:
+            return 0
+
     def site_log(self) -> str:
         return self._site.stop() if self._site is not None else ""
 

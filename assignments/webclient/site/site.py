@@ -5,7 +5,8 @@ HOST and SITE_URL. Standard library only. It prints one JSON line once it listen
 serves: the truth the suite checks the program's result against; SKUs, tokens and order ids are
 new on every run, so no answer can be written down ahead), then one JSON line per request it
 answers, before the response goes out: method, path, headers, body, status, the time and how many
-requests were in flight. A second site ("other", another origin) serves the off-site links.
+requests were in flight when it came (a request stops counting before its answer is sent, so a
+client that waits for each answer is counted one at a time, however loaded the machine). A second site ("other", another origin) serves the off-site links.
 
 What it probes (each rule is in the handout): a paginated catalogue (relative and absolute
 links, a <base>, a link with a #fragment, duplicate links, a 404 whose page shows an item, a
@@ -13,7 +14,8 @@ links, a <base>, a link with a #fragment, duplicate links, a 404 whose page show
 Retry-After, names and prices padded with whitespace, a Latin-1 page, a windows-1250 page whose
 charset only its <meta> declares, broken markup with entities and a commented-out item), a
 login form with a CSRF token tied to a session cookie then an order form, and a JSON API with
-a bearer token and `next` links.
+a bearer token and `next` links. The first page also links six slow aisle pages side by side: a
+client that sends every link at once has them in flight together.
 """
 
 import html
@@ -33,6 +35,8 @@ USER, PASSWORD = "student", "correct horse battery staple"
 RETRY_AFTER = 2  # seconds, for the first request of the throttled page
 PAGE_429 = "/catalogue/shelf/page-3.html"
 MAX_LOGGED = 3000  # requests; past this the site answers 503 and logs no more (a flood)
+AISLES = [f"/catalogue/aisle-{n}.html" for n in range(1, 7)]  # linked side by side from page 1
+SLOW = 0.3  # s an aisle takes to answer: requests sent together overlap there, whatever the load
 START = time.monotonic()
 _rng = random.Random()
 _lock = threading.Lock()
@@ -82,7 +86,8 @@ def _catalogue(path: str, other: str) -> tuple[int, dict, bytes] | None:
         body = _page("Catalogue, page 1", ITEMS["p1"], [
             ("page-2.html", "next"), ("page-2.html#top", "page 2 again"),
             ("/catalogue/private/deals.html", "staff deals"),
-            (f"{other}/catalogue/page-7.html", "partner shop")])
+            (f"{other}/catalogue/page-7.html", "partner shop"),
+            *((a, f"aisle {n}") for n, a in enumerate(AISLES, 1))])
         return 200, html_utf8, body.encode()
     if path == "/catalogue/page-2.html":  # a <base>: its relative links resolve elsewhere
         body = _page("Catalogue, page 2", ITEMS["p2"], [
@@ -105,6 +110,9 @@ def _catalogue(path: str, other: str) -> tuple[int, dict, bytes] | None:
         return 200, {"Content-Type": "text/html"}, body.encode("cp1250")
     if path == "/catalogue/page-6.html":
         return 200, html_utf8, _broken_page().encode()
+    if path in AISLES:  # slow, and empty (restocking)
+        time.sleep(SLOW)
+        return 200, html_utf8, _page("Aisle", [], [("/catalogue/", "the catalogue")]).encode()
     if path == "/catalogue/private/deals.html":
         return 200, html_utf8, _page("Staff deals", ITEMS["private"], []).encode()
     return None
@@ -169,10 +177,10 @@ class Handler(BaseHTTPRequestHandler):
                 status, headers, payload, note = 503, {}, b"too many requests\n", {}
             else:
                 self._log(body, status, inflight, note)
-            self._send(status, headers, payload)
         finally:
-            with _lock:
-                _state["inflight"] -= 1
+            with _lock:  # before the answer goes out: the client sends its next request only
+                _state["inflight"] -= 1  # once it has this one, so it is never counted twice
+        self._send(status, headers, payload)
 
     def _log(self, body: bytes, status: int, inflight: int, note: dict) -> None:
         headers: dict[str, str] = {}
@@ -335,7 +343,7 @@ other = Server((HOST, 0), Other)
 OTHER_URL = f"http://127.0.0.1:{other.server_address[1]}"
 threading.Thread(target=other.serve_forever, daemon=True).start()
 truth = {
-    "ready": True, "url": URL, "other": OTHER_URL, "retry_after": RETRY_AFTER,
+    "ready": True, "url": URL, "other": OTHER_URL, "retry_after": RETRY_AFTER, "aisles": AISLES,
     "throttled": PAGE_429, "disallowed": ["/catalogue/private/", "/admin"],
     "items": {sku: {"name": name, "price": price}
               for page in ("p1", "p2", "p3", "p4", "p5", "p6") for sku, name, price in ITEMS[page]},

@@ -89,6 +89,16 @@ def test_user_agent_names_the_program(seen) -> None:
                              f"{sorted(agents)[:2]}; send one for the whole run"
 
 
+@pytest.mark.points(1)
+def test_a_few_requests_at_a_time(seen, site) -> None:
+    """No more than 4 requests are in flight at a time"""
+    fetched(seen, site["aisles"][0], "how many requests it sends at a time")
+    worst = max(seen, key=lambda r: r["inflight"])
+    assert worst["inflight"] <= 4, \
+        f"your program had {worst['inflight']} requests in flight at once ({describe(worst)} " \
+        "among them): keep to at most 4 at a time"
+
+
 @pytest.mark.points(2)
 def test_waits_as_retry_after_says(seen, site) -> None:
     """After a 429, the page is asked again only once Retry-After seconds have passed"""
