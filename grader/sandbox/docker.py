@@ -276,21 +276,6 @@ class DockerServer(Server):
         code = self._container.attrs["State"].get("ExitCode")
         return int(code) if code is not None else None
 
-    def stdout(self, cap: int) -> bytes:
-        if self._stdout is None:
-            return b""
-        try:
-            with open(self._stdout, "rb") as f:
-                return f.read(cap)
-        except OSError:
-            return b""
-
-    def stdout_size(self) -> int:
-        try:
-            return self._stdout.stat().st_size if self._stdout is not None else 0
-        except OSError:
-            return 0
-
     def site_log(self) -> str:
         """Stopped first: once its container exited, the engine has all it printed."""
         if self._site is None:
