@@ -44,7 +44,7 @@ def _course(tmp: Path, suite: dict[str, str]) -> Path:
 SUITES = {"auth": (31, 44, 18), "books": (35, 54, 28), "cgi": (21, 40, 20), "chat": (26, 49, 17),
           "echo": (9, 19, 7),
           "framework": (26, 38, 15), "webserver": (30, 59, 29), "wsgiapp": (16, 26, 12),
-          "wsgiserver": (31, 47, 20), "webclient": (12, 21, 16)}
+          "wsgiserver": (31, 47, 20), "webclient": (13, 22, 17)}
 
 
 @pytest.mark.slow

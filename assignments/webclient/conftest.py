@@ -24,6 +24,9 @@ def result(program) -> dict:
 
 def result_of(program) -> dict:
     """`result`, for a test that judges the site's log first (its line names the cause)."""
+    if program.capped:  # its own line: how the cap showed (an error, a signal) varies
+        raise AssertionError(f"your program {program.ended}: print only the JSON object "
+                             "there, and any debugging output on standard error")
     if program.exit_code is None:
         raise AssertionError(f"your program {program.ended}: a crawler must stop once it has "
                              "seen every page (keep a set of the pages visited)")

@@ -201,9 +201,26 @@ class Server(ABC):
         """The program's exit code once it exited (a signal: minus its number), else None."""
         raise NotImplementedError("only a client assignment's program exits by design")
 
+    # its stdout: a file of the grader's on both backends (set by each), capped at FILE_CAP
+    # like any file it writes: one that writes more gets EFBIG or SIGXFSZ
+    _stdout: Path | None = None
+
     def stdout(self, cap: int) -> bytes:
         """The first `cap` bytes the program wrote to its standard output."""
-        raise NotImplementedError("only a client assignment's output is read whole")
+        if self._stdout is None:
+            return b""
+        try:
+            with open(self._stdout, "rb") as f:
+                return f.read(cap)
+        except OSError:
+            return b""
+
+    def stdout_size(self) -> int:
+        """How many bytes the program wrote to its standard output."""
+        try:
+            return self._stdout.stat().st_size if self._stdout is not None else 0
+        except OSError:
+            return 0
 
     def site_log(self) -> str:
         """Stop the course's site and return what it printed (JSON lines: site.py's log)."""

@@ -51,6 +51,7 @@ STUDENT = "10001:10001"
 _SUPPORT = "/srv/support"  # where an assignment's `support` folder is mounted
 _RUNNERS = "/srv/runners"  # where the grader's runners are (an assignment's {runners})
 _SITE = "/srv/site"  # where a client assignment's site is (in the site's own container)
+_STDOUT = "/srv/stdout"  # a client's stdout: a file of the grader's, capped like any file
 SITE_USER = "10002:10002"  # the site runs as another uid than the program
 def client() -> docker.DockerClient:
     try:
@@ -80,6 +81,7 @@ class DockerServer(Server):
         self._runs = 0  # containers started so far (a restart starts a new one beside the old)
         self._runtime: list[Mount] = []  # the image's Python on volumes, read faster
         self._site: Any = None  # a client assignment's site: a container in the sandbox
+        self._stdout: Path | None = None  # a client's stdout, as on the process backend
         if self.assignment.kind == "client":  # on the sandbox's loopback: only the program
             self.site_url = f"http://127.0.0.1:{self.port}"  # (same namespace) reaches it
 
@@ -153,6 +155,14 @@ class DockerServer(Server):
             docroot="/srv/www" if self.docroot else None,
             data_dir="/data" if box.volume is not None else None, site_url=self.site_url)
         volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
+        if self.assignment.kind == "client":
+            # its stdout is its result: a file, so RLIMIT_FSIZE stops a flood at FILE_CAP as on
+            # the process backend (the log driver would rotate it and let it run to the limit)
+            self._stdout = self._stage / "stdout"
+            self._stdout.touch()
+            self._stdout.chmod(0o666)  # the program's uid writes it; only this file, no folder
+            volumes[str(self._stdout)] = {"bind": _STDOUT, "mode": "rw"}
+            argv = ["sh", "-c", f'exec "$@" >{_STDOUT}', "sh", *argv]
         support = self.assignment.support_path
         if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
             volumes[str(support.resolve())] = {"bind": _SUPPORT, "mode": "ro"}
@@ -265,14 +275,6 @@ class DockerServer(Server):
             return None
         code = self._container.attrs["State"].get("ExitCode")
         return int(code) if code is not None else None
-
-    def stdout(self, cap: int) -> bytes:
-        if self._container is None:
-            return b""
-        try:
-            return bytes(self._container.logs(stdout=True, stderr=False)[:cap])
-        except DockerException as exc:
-            raise InfraError(f"the Docker engine stopped answering: {exc}") from None
 
     def site_log(self) -> str:
         """Stopped first: once its container exited, the engine has all it printed."""

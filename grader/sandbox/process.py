@@ -342,15 +342,6 @@ class ProcessServer(Server):
     def exit_code(self) -> int | None:
         return self._proc.poll() if self._proc is not None else None
 
-    def stdout(self, cap: int) -> bytes:
-        if self._stdout is None:
-            return b""
-        try:
-            with open(self._stdout, "rb") as f:
-                return f.read(cap)
-        except OSError:
-            return b""
-
     def site_log(self) -> str:
         return self._site.stop() if self._site is not None else ""
 

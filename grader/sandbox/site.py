@@ -27,7 +27,6 @@ __all__ = ["SITE_READY", "STDOUT_CAP", "ProgramRun", "parse_site_log", "run_prog
 STDOUT_CAP = 4 * 1024 * 1024  # bytes of the program's stdout the suite gets, at most
 SITE_READY = 20.0  # s the course's site may take to print its first line
 _LOG_LINES = 20_000  # lines of the site's log read, at most (a flooding program: the rest)
-_SIGXFSZ = 25
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,7 @@ class ProgramRun:
     site: dict[str, Any]  # the site's first line: what it served
     requests: list[dict[str, Any]] = field(default_factory=list)  # a line per request, in order
     duration: float = 0.0  # seconds from its start to its end
+    capped: bool = False  # its stdout reached FILE_CAP (then `ended` says so, on both backends)
 
     @property
     def cause(self) -> str:
@@ -97,9 +97,11 @@ def run_program(server: Server, *, timeout: float) -> ProgramRun:
     code = server.exit_code() if how is not None else None
     if how is None:
         how = f"did not finish within {timeout:g} s, so it was stopped"
-    elif code == -_SIGXFSZ:
-        how = f"was stopped when a file it wrote (its output) reached {FILE_CAP >> 20} MiB"
+    # the same line on both backends, however the cap showed (EFBIG, SIGXFSZ, the time limit)
+    capped = server.stdout_size() >= FILE_CAP
+    if capped:
+        how = f"was stopped when its standard output reached the {FILE_CAP >> 20} MiB limit"
     stdout = server.stdout(STDOUT_CAP)
     site, requests = parse_site_log(server.site_log())
     return ProgramRun(exit_code=code, ended=how, stdout=stdout, output=server.logs(), site=site,
-                      requests=requests, duration=duration)
+                      requests=requests, duration=duration, capped=capped)

@@ -9,7 +9,7 @@ def test_decodes_each_page_with_its_charset(result, site) -> None:
     """Each page is decoded with the charset it declares (Content-Type header, else <meta>)"""
     check_names(result, site, ["Crème brûlée", "Smørrebrød", "Açaí bowl"],
                 "decode with the charset the Content-Type header declares")
-    check_names(result, site, ["Jalapeño poppers", "Ćevapi", "Pâté"],
+    check_names(result, site, ["Knödel", "Ćevapi", "Pâté"],
                 "a page whose header declares no charset is decoded with its <meta charset>")
 
 

@@ -5,14 +5,17 @@ HOST and SITE_URL. Standard library only. It prints one JSON line once it listen
 serves: the truth the suite checks the program's result against; SKUs, tokens and order ids are
 new on every run, so no answer can be written down ahead), then one JSON line per request it
 answers, before the response goes out: method, path, headers, body, status, the time and how many
-requests were in flight. A second site ("other", another origin) serves the off-site links.
+requests were in flight when it came (a request stops counting before its answer is sent, so a
+client that waits for each answer is counted one at a time, however loaded the machine). A second site ("other", another origin) serves the off-site links.
 
 What it probes (each rule is in the handout): a paginated catalogue (relative and absolute
-links, a <base>, a link with a #fragment, duplicate links, a 404, a 301, an off-site link, a
-robots.txt-disallowed page, an item listed twice, a 429 with Retry-After, a Latin-1 page, a page
-whose charset only its <meta> declares, broken markup with entities and a commented-out item),
-a login form with a CSRF token tied to a session cookie then an order form, and a JSON API with
-a bearer token and `next` links.
+links, a <base>, a link with a #fragment, duplicate links, a 404 whose page shows an item, a
+301, an off-site link, a robots.txt-disallowed page, an item listed twice, a 429 with
+Retry-After, names and prices padded with whitespace, a Latin-1 page, a windows-1250 page whose
+charset only its <meta> declares, broken markup with entities and a commented-out item), a
+login form with a CSRF token tied to a session cookie then an order form, and a JSON API with
+a bearer token and `next` links. The first page also links six slow aisle pages side by side: a
+client that sends every link at once has them in flight together.
 """
 
 import html
@@ -32,6 +35,8 @@ USER, PASSWORD = "student", "correct horse battery staple"
 RETRY_AFTER = 2  # seconds, for the first request of the throttled page
 PAGE_429 = "/catalogue/shelf/page-3.html"
 MAX_LOGGED = 3000  # requests; past this the site answers 503 and logs no more (a flood)
+AISLES = [f"/catalogue/aisle-{n}.html" for n in range(1, 7)]  # linked side by side from page 1
+SLOW = 0.3  # s an aisle takes to answer: requests sent together overlap there, whatever the load
 START = time.monotonic()
 _rng = random.Random()
 _lock = threading.Lock()
@@ -46,11 +51,12 @@ PAGES = {
     "p2": [("Rye bread", "2.90"), ("Goat cheese", "5.40"), ("Honey", "6.00")],
     "p3": [("Olive oil", "8.75"), ("Sea salt", "1.20"), ("Black pepper", "2.30")],
     "p4": [("Crème brûlée", "4.10"), ("Smørrebrød", "7.20"), ("Açaí bowl", "6.60")],
-    "p5": [("Jalapeño poppers", "5.10"), ("Ćevapi", "8.30"), ("Pâté", "4.40")],
+    "p5": [("Knödel", "5.10"), ("Ćevapi", "8.30"), ("Pâté", "4.40")],  # all in windows-1250
     "p6": [("Fish & Chips", "9.00"), ("Café au lait", "2.60"), ("Tom's <special> pie", "6.90")],
     "private": [("Staff discount", "0.01")],
     "other": [("Somebody else's item", "1.00")],
     "comment": [("Withdrawn item", "0.50")],
+    "popular": [("Popular right now", "0.99")],  # on the 404 page: not in the catalogue
 }
 _SKUS = iter(_rng.sample(range(1000, 10000), sum(map(len, PAGES.values()))))
 ITEMS = {page: [(f"K{next(_SKUS)}", name, price) for name, price in items]
@@ -60,14 +66,16 @@ REVIEWS = [{"id": _rng.randrange(10_000, 100_000), "sku": ITEMS["p1"][i % 3][0],
             "stars": 1 + i % 5} for i in range(12)]
 
 
-def _li(sku: str, name: str, price: str) -> str:
-    return (f'<li class="item" data-sku="{sku}"><span class="name">{html.escape(name)}</span> '
-            f'<span class="price">{price}</span></li>\n')
+def _li(sku: str, name: str, price: str, pad: str = "") -> str:
+    return (f'<li class="item" data-sku="{sku}"><span class="name">{pad}{html.escape(name)}{pad}'
+            f'</span> <span class="price">{pad}{price}{pad}</span></li>\n')
 
 
-def _page(title: str, items: list, links: list[tuple[str, str]], head: str = "") -> str:
+def _page(title: str, items: list, links: list[tuple[str, str]], head: str = "",
+          pad: str = "") -> str:
+    """A page of items and links; `pad`: whitespace around each name and price (trimmed)."""
     return (f"<!DOCTYPE html>\n<html><head>{head}<title>{title}</title></head><body>\n"
-            f"<h1>{title}</h1>\n<ul>\n{''.join(_li(*i) for i in items)}</ul>\n<nav>\n"
+            f"<h1>{title}</h1>\n<ul>\n{''.join(_li(*i, pad) for i in items)}</ul>\n<nav>\n"
             + "".join(f'<a href="{h}">{t}</a>\n' for h, t in links) + "</nav></body></html>\n")
 
 
@@ -78,16 +86,17 @@ def _catalogue(path: str, other: str) -> tuple[int, dict, bytes] | None:
         body = _page("Catalogue, page 1", ITEMS["p1"], [
             ("page-2.html", "next"), ("page-2.html#top", "page 2 again"),
             ("/catalogue/private/deals.html", "staff deals"),
-            (f"{other}/catalogue/page-7.html", "partner shop")])
+            (f"{other}/catalogue/page-7.html", "partner shop"),
+            *((a, f"aisle {n}") for n, a in enumerate(AISLES, 1))])
         return 200, html_utf8, body.encode()
     if path == "/catalogue/page-2.html":  # a <base>: its relative links resolve elsewhere
         body = _page("Catalogue, page 2", ITEMS["p2"], [
             ("page-3.html", "next"), ("missing.html", "an old page"),
             (f"{URL}/catalogue/", "first page")], head='<base href="/catalogue/shelf/">')
         return 200, html_utf8, body.encode()
-    if path == PAGE_429:
+    if path == PAGE_429:  # pretty-printed: whitespace around each name and price
         body = _page("Catalogue, page 3", ITEMS["p3"], [
-            ("../old-page-4", "next"), ("/catalogue/page-2.html", "previous")])
+            ("../old-page-4", "next"), ("/catalogue/page-2.html", "previous")], pad="\n    ")
         return 200, html_utf8, body.encode()
     if path == "/catalogue/old-page-4":
         return 301, {"Location": "/catalogue/page-4.html"}, b""
@@ -95,12 +104,15 @@ def _catalogue(path: str, other: str) -> tuple[int, dict, bytes] | None:
         body = _page("Catalogue, page 4", [*ITEMS["p4"], ITEMS["p1"][0]], [
             (f"{URL}/catalogue/page-5.html", "next")], head='<meta charset="iso-8859-1">')
         return 200, {"Content-Type": "text/html; charset=iso-8859-1"}, body.encode("latin-1")
-    if path == "/catalogue/page-5.html":  # UTF-8, declared only in its <meta>
+    if path == "/catalogue/page-5.html":  # windows-1250, declared only in its <meta>
         body = _page("Catalogue, page 5", ITEMS["p5"], [("page-6.html", "next")],
-                     head='<meta charset="utf-8">')
-        return 200, {"Content-Type": "text/html"}, body.encode()
+                     head='<meta charset="windows-1250">')
+        return 200, {"Content-Type": "text/html"}, body.encode("cp1250")
     if path == "/catalogue/page-6.html":
         return 200, html_utf8, _broken_page().encode()
+    if path in AISLES:  # slow, and empty (restocking)
+        time.sleep(SLOW)
+        return 200, html_utf8, _page("Aisle", [], [("/catalogue/", "the catalogue")]).encode()
     if path == "/catalogue/private/deals.html":
         return 200, html_utf8, _page("Staff deals", ITEMS["private"], []).encode()
     return None
@@ -127,6 +139,8 @@ def _broken_page() -> str:
 """
 
 
+# A shop's 404 page, with an item of its own: what an error page shows is not the catalogue
+NOT_FOUND = _page("Not found", ITEMS["popular"], [("/catalogue/", "the catalogue")]).encode()
 ROBOTS = "User-agent: *\nDisallow: /catalogue/private/\nDisallow: /admin\n"
 
 
@@ -163,10 +177,10 @@ class Handler(BaseHTTPRequestHandler):
                 status, headers, payload, note = 503, {}, b"too many requests\n", {}
             else:
                 self._log(body, status, inflight, note)
-            self._send(status, headers, payload)
         finally:
-            with _lock:
-                _state["inflight"] -= 1
+            with _lock:  # before the answer goes out: the client sends its next request only
+                _state["inflight"] -= 1  # once it has this one, so it is never counted twice
+        self._send(status, headers, payload)
 
     def _log(self, body: bytes, status: int, inflight: int, note: dict) -> None:
         headers: dict[str, str] = {}
@@ -215,7 +229,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._account(path, body)
         if path.startswith("/api/"):
             return self._api(path, body)
-        return 404, {"Content-Type": "text/html"}, b"<h1>Not found</h1>\n", {}
+        return 404, {"Content-Type": "text/html; charset=utf-8"}, NOT_FOUND, {}
 
     # -- the account: a login form, then an order form, both with a CSRF token ------------
 
@@ -258,8 +272,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/account/" and self.command == "GET":
             sku, quantity = REORDER
             page = ("<html><body><h1>Your account</h1>\n"
-                    f"<p>Reorder <span id=\"reorder-sku\">{sku}</span>, quantity "
-                    f"<span id=\"reorder-quantity\">{quantity}</span></p>\n"
+                    f"<p>Reorder <span id=\"reorder-sku\">\n  {sku}\n</span>, quantity "
+                    f"<span id=\"reorder-quantity\"> {quantity} </span></p>\n"
                     "<form method=\"post\" action=\"/account/orders\">\n"
                     f"<input type=\"hidden\" name=\"csrf_token\" value=\"{session['csrf']}\">\n"
                     "<input name=\"sku\"> <input name=\"quantity\"> <button>Order</button>"
@@ -272,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
                 return 422, {}, b"that is not the reorder on your account page\n", \
                     {"check": "wrong order"}
             order = f"ORD-{secrets.token_hex(4).upper()}"
-            page = (f"<html><body><p>Thank you! Order <strong id=\"order-id\">{order}</strong> "
+            page = (f"<html><body><p>Thank you! Order <strong id=\"order-id\"> {order}\n</strong> "
                     "is placed.</p></body></html>\n")
             return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode(), \
                 {"order": order}
@@ -329,11 +343,11 @@ other = Server((HOST, 0), Other)
 OTHER_URL = f"http://127.0.0.1:{other.server_address[1]}"
 threading.Thread(target=other.serve_forever, daemon=True).start()
 truth = {
-    "ready": True, "url": URL, "other": OTHER_URL, "retry_after": RETRY_AFTER,
+    "ready": True, "url": URL, "other": OTHER_URL, "retry_after": RETRY_AFTER, "aisles": AISLES,
     "throttled": PAGE_429, "disallowed": ["/catalogue/private/", "/admin"],
     "items": {sku: {"name": name, "price": price}
               for page in ("p1", "p2", "p3", "p4", "p5", "p6") for sku, name, price in ITEMS[page]},
-    "not_items": {sku: name for page in ("private", "other", "comment")
+    "not_items": {sku: name for page in ("private", "other", "comment", "popular")
                   for sku, name, _ in ITEMS[page]},
     "reorder": {"sku": REORDER[0], "quantity": REORDER[1]},
     "reviews": [r["id"] for r in REVIEWS],

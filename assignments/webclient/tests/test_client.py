@@ -31,8 +31,8 @@ def test_every_item_exactly_once(result, site) -> None:
                       "listed on two pages is still one item (use its SKU)"
     wrong = [s for s in skus if s in site["not_items"]]
     assert not wrong, f"item {wrong[0]} ({site['not_items'][wrong[0]]!r}) is not in the " \
-                      "catalogue: it is on a page robots.txt disallows, on another site, or " \
-                      "inside an HTML comment"
+                      "catalogue: it is on a page robots.txt disallows, on another site, on " \
+                      "an error page (404), or inside an HTML comment"
     missing = [s for s in site["items"] if s not in skus]
     assert not missing, f"{len(missing)} of the catalogue's {len(site['items'])} items are " \
                         f"missing, e.g. {missing[0]} ({site['items'][missing[0]]['name']!r})"
@@ -89,6 +89,16 @@ def test_user_agent_names_the_program(seen) -> None:
                              f"{sorted(agents)[:2]}; send one for the whole run"
 
 
+@pytest.mark.points(1)
+def test_a_few_requests_at_a_time(seen, site) -> None:
+    """No more than 4 requests are in flight at a time"""
+    fetched(seen, site["aisles"][0], "how many requests it sends at a time")
+    worst = max(seen, key=lambda r: r["inflight"])
+    assert worst["inflight"] <= 4, \
+        f"your program had {worst['inflight']} requests in flight at once ({describe(worst)} " \
+        "among them): keep to at most 4 at a time"
+
+
 @pytest.mark.points(2)
 def test_waits_as_retry_after_says(seen, site) -> None:
     """After a 429, the page is asked again only once Retry-After seconds have passed"""
@@ -114,6 +124,8 @@ def test_logs_in_and_places_the_reorder(program, seen) -> None:
         "the form's page set: keep cookies for the whole run (a requests.Session)"
     assert "bad csrf" not in checks, "a form was posted without its page's csrf_token"
     assert "bad login" not in checks, "the login was refused: wrong username or password"
+    assert "wrong order" not in checks, "the order form was refused (422): post the sku and " \
+        "quantity the account page shows, whitespace trimmed"
     assert "logged in" in checks, "your program never logged in (POST /account/login)"
     placed = [r["order"] for r in on_main(seen) if r.get("order")]
     assert placed, "no order was placed: after logging in, post the order form of " \
@@ -121,7 +133,8 @@ def test_logs_in_and_places_the_reorder(program, seen) -> None:
     assert len(placed) == 1, f"{len(placed)} orders were placed: place the reorder once"
     result = result_of(program)
     assert result.get("order") == placed[0], \
-        f"the site confirmed order {placed[0]}, your result's order is {result.get('order')!r}"
+        f"the site confirmed order {placed[0]}, your result's order is " \
+        f"{result.get('order')!r}: the text of #order-id, whitespace trimmed"
 
 
 @pytest.mark.points(2)
