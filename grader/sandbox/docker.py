@@ -116,7 +116,7 @@ class DockerServer(Server):
             self.assignment, port=self.port, host="0.0.0.0", home="/tmp", support=_SUPPORT,
             runners=_RUNNERS,
             docroot="/srv/www" if self.docroot else None,
-            data_dir="/data" if box.volume is not None else None)
+            data_dir="/data" if box.volume is not None else None, code=self._stage / "app")
         volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
         support = self.assignment.support_path
         if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
