@@ -1,0 +1,97 @@
+"""Public tests: the contract (openapi.yaml), checked by schemathesis.
+
+Each test generates requests for one operation from the document, valid ones and invalid ones,
+sends them and checks every answer against the document: no 5xx, only documented statuses and
+Content-Types, bodies and headers as documented, invalid requests refused with a 4xx.
+Deterministic: the same requests in the same order at every run (derandomized, no database),
+at most EXAMPLES of each kind, not shrunk (the first failure found is reported).
+"""
+
+import pytest
+import schemathesis
+from conftest import OPENAPI
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+SCHEMA = schemathesis.openapi.from_path(OPENAPI)
+EXAMPLES = 40  # of each kind (valid, invalid) per operation: about 2 to 5 s against gunicorn
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
+          response_headers_conformance, response_schema_conformance, negative_data_rejection]
+
+
+def check_operation(server, method: str, path: str) -> None:
+    """Generate and send requests for one operation; fail with the first broken rule."""
+    operation = SCHEMA[path][method]
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
+                  phases=[Phase.explicit, Phase.generate], print_blob=False,
+                  suppress_health_check=list(HealthCheck))
+        def run(case) -> None:
+            response = case.call(base_url=server.url, timeout=5, allow_redirects=False)
+            try:
+                case.validate_response(response, checks=CHECKS)
+            except (Failure, BaseExceptionGroup) as exc:
+                raise AssertionError(explain(case, response, exc)) from None
+
+        run()
+
+
+def explain(case, response, exc: BaseException) -> str:
+    """One line: the rule broken and the request that broke it."""
+    failures = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
+    title = "; ".join(dict.fromkeys(getattr(f, "title", str(f)) for f in failures))
+    request = response.request
+    body = request.body.decode(errors="replace") if isinstance(request.body, bytes) \
+        else (request.body or "")
+    sent = f"{request.method} {request.path_url}"
+    if body:
+        sent += f" with {request.headers.get('Content-Type', 'no Content-Type')} body " \
+                f"{body[:100]!r}"
+    return f"{title} (status {response.status_code}) for {sent}"
+
+
+@pytest.mark.points(2)
+def test_contract_list_notes(server):
+    """GET /notes keeps the contract for generated queries"""
+    check_operation(server, "GET", "/notes")
+
+
+@pytest.mark.points(2)
+def test_contract_create_note(server):
+    """POST /notes keeps the contract for generated bodies"""
+    check_operation(server, "POST", "/notes")
+
+
+@pytest.mark.points(2)
+def test_contract_get_note(server):
+    """GET /notes/{id} keeps the contract for generated ids and headers"""
+    check_operation(server, "GET", "/notes/{id}")
+
+
+@pytest.mark.points(2)
+def test_contract_replace_note(server):
+    """PUT /notes/{id} keeps the contract for generated bodies"""
+    check_operation(server, "PUT", "/notes/{id}")
+
+
+@pytest.mark.points(2)
+def test_contract_update_note(server):
+    """PATCH /notes/{id} keeps the contract for generated bodies"""
+    check_operation(server, "PATCH", "/notes/{id}")
+
+
+@pytest.mark.points(2)
+def test_contract_delete_note(server):
+    """DELETE /notes/{id} keeps the contract for generated ids and headers"""
+    check_operation(server, "DELETE", "/notes/{id}")
