@@ -170,6 +170,10 @@ def test_pagination_links(http, add_note, tag):
         body = json_of(r, f"GET {url}")
         seen += [n["id"] for n in body["notes"]]
         assert body.get("total") == 5, f"GET {url}: \"total\" is {body.get('total')!r}, not 5"
+        if pages < 2:
+            assert "next" in r.links, (
+                f"GET {url}: page {pages + 1} of 3 needs a Link header with rel=\"next\", got "
+                f"{r.headers.get('Link')!r}")
         if pages:
             assert "prev" in r.links, (
                 f"GET {url}: page {pages + 1} needs a Link header with rel=\"prev\", got "
