@@ -36,7 +36,7 @@ def test_etag_changes_with_the_note(http, add_note, tag):
 @pytest.mark.points(3)
 def test_if_match_refuses_stale_changes(http, add_note, tag):
     """PUT, PATCH and DELETE with an If-Match that is not the note's ETag answer 412 and
-    change nothing; with the right ETag they go ahead"""
+    change nothing; with the right ETag (alone or in a list) they go ahead"""
     note = add_note()
     current = http.get(f"/notes/{note['id']}").headers.get("ETag")
     stale = {"If-Match": '"stale-etag"'}
@@ -48,16 +48,20 @@ def test_if_match_refuses_stale_changes(http, add_note, tag):
             "DELETE with a stale If-Match")
     assert json_of(http.get(f"/notes/{note['id']}"), "GET") == note, (
         "a request refused with 412 must change nothing")
-    r = http.patch(f"/notes/{note['id']}", json={"body": "kept"}, headers={"If-Match": current})
-    expect(r, 200, "PATCH with If-Match of the note's current ETag")
+    listed = {"If-Match": f'"stale-etag", {current}'}
+    r = http.patch(f"/notes/{note['id']}", json={"body": "kept"}, headers=listed)
+    expect(r, 200, f"PATCH with If-Match: {listed['If-Match']} (a list that has the current ETag)")
     r = http.delete(f"/notes/{note['id']}", headers={"If-Match": r.headers.get("ETag", "")})
     expect(r, 204, "DELETE with If-Match of the ETag the PATCH answered")
 
 
 def test_bad_query_is_422(http):
-    """GET /notes with limit, offset or pinned out of range answers 422"""
+    """GET /notes with limit, offset or pinned out of range answers 422 (and the bounds
+    themselves are fine)"""
     for query in ("limit=0", "limit=101", "limit=ten", "offset=-1", "pinned=maybe"):
         problem(http.get(f"/notes?{query}"), 422, f"GET /notes?{query}")
+    for query in ("limit=1&offset=0", "limit=100"):
+        expect(http.get(f"/notes?{query}"), 200, f"GET /notes?{query} (in range)")
 
 
 def test_unknown_path_is_a_404_problem(http):

@@ -7,7 +7,8 @@ from conftest import expect, json_of, media_type, problem
 @pytest.mark.points(2)
 def test_create_answers_201_with_location(http, tag):
     """POST /notes answers 201 with the note, its Location and an ETag"""
-    sent = {"title": f"Created {tag}", "body": "first", "tags": [tag], "pinned": True}
+    tags = [tag, *(f"t{i}" for i in range(9))]  # ten, the most a note may have
+    sent = {"title": f"Created {tag}", "body": "first", "tags": tags, "pinned": True}
     r = http.post("/notes", json=sent)
     expect(r, 201, "POST /notes with a valid note")
     got = json_of(r, "POST /notes")
@@ -174,7 +175,13 @@ def test_pagination_links(http, add_note, tag):
             assert "next" in r.links, (
                 f"GET {url}: page {pages + 1} of 3 needs a Link header with rel=\"next\", got "
                 f"{r.headers.get('Link')!r}")
-        if pages:
+        if pages == 2:
+            assert "next" not in r.links, (
+                f"GET {url}: the last page has no rel=\"next\", got {r.headers.get('Link')!r}")
+        if pages == 0:
+            assert "prev" not in r.links, (
+                f"GET {url}: the first page has no rel=\"prev\", got {r.headers.get('Link')!r}")
+        else:
             assert "prev" in r.links, (
                 f"GET {url}: page {pages + 1} needs a Link header with rel=\"prev\", got "
                 f"{r.headers.get('Link')!r}")
