@@ -99,3 +99,48 @@ def test_missing_grading_yml(tmp_path: Path) -> None:
 def test_unknown_assignment_names_the_known_ones(course_dir: Path) -> None:
     with pytest.raises(ConfigError, match="unknown assignment 'chess': grading.yml lists echo"):
         load_course(course_dir).assignment("chess")
+
+
+PROCFILES = {
+    "web: gunicorn app:app --bind 0.0.0.0:$PORT\n":
+        ["gunicorn", "app:app", "--bind", "0.0.0.0:8123"],
+    "# deployed with honcho\nworker: python jobs.py\nweb:gunicorn 'app:create_app()'\n":
+        ["gunicorn", "app:create_app()"],
+    "web: python app.py --port ${PORT} $UNSET\n": ["python", "app.py", "--port", "8123", ""],
+}
+
+
+@pytest.mark.parametrize("text", sorted(PROCFILES))
+def test_a_procfile_entry_runs_the_web_line(course_dir: Path, tmp_path: Path, text: str) -> None:
+    from grader.sandbox.base import server_command
+
+    (course_dir / "assignments/echo/assignment.yml").write_text("title: Echo\nprocfile: web\n")
+    echo = load_course(course_dir).assignment("echo")
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "Procfile").write_text(text)
+    argv, env = server_command(echo, port=8123, host="0.0.0.0", home="/tmp", support="",
+                               runners="", docroot=None, data_dir=None, code=code)
+    assert argv == PROCFILES[text] and env["PORT"] == "8123"
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    (None, "no Procfile: the server starts from the `web:` line of a file named Procfile"),
+    ("worker: python jobs.py\n", "the Procfile has no `web:` line: expected a line such as "
+                                 "`web: gunicorn app:app`"),
+    ("web:   \n", "the Procfile's `web:` line has no command"),
+    ("web: gunicorn 'app:app\n", "the Procfile's `web:` line does not parse (No closing "
+                                 "quotation)"),
+])
+def test_a_missing_or_bad_procfile_is_the_students_startup_error(
+        course_dir: Path, tmp_path: Path, text: str | None, reason: str) -> None:
+    from grader.sandbox.base import StartupError, server_command
+
+    (course_dir / "assignments/echo/assignment.yml").write_text("title: Echo\nprocfile: web\n")
+    echo = load_course(course_dir).assignment("echo")
+    if text is not None:
+        (tmp_path / "Procfile").write_text(text)
+    with pytest.raises(StartupError) as exc:
+        server_command(echo, port=8123, host="0.0.0.0", home="/tmp", support="", runners="",
+                       docroot=None, data_dir=None, code=tmp_path)
+    assert reason in exc.value.reason

@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 __all__ = ["RUNNERS", "Assignment", "ClusterSettings", "CollectSettings", "ConfigError", "Course",
-           "CourseEntry", "ImportRules", "LatePolicy", "Limits", "LmsIds", "RosterEntry",
-           "load_assignment",
+           "CourseEntry", "ImportRules", "LatePolicy", "Limits", "LmsIds", "ProcfileError",
+           "RosterEntry", "load_assignment",
            "load_course",
            "load_equivalents"]
 
@@ -29,6 +29,39 @@ RUNNERS = Path(__file__).resolve().parent.parent / "runners"
 
 class ConfigError(Exception):
     """A course or assignment file is missing or invalid (the grader's input, not a student's)."""
+
+
+class ProcfileError(Exception):
+    """The submission's Procfile is missing or has no usable line (the student's fault)."""
+
+
+_PROCFILE_CAP = 64 * 1024  # bytes of a Procfile read, at most
+
+
+def procfile_command(code: Path, process: str) -> list[str]:
+    """The command of the `process:` line of the submission's Procfile, as a platform (Heroku,
+    Dokku, honcho) reads it: one `name: command` per line, `#` comments. The command is split
+    like a shell would; no shell runs it (variables are expanded by the caller)."""
+    example = f"a line such as `{process}: gunicorn app:app`"
+    path = code / "Procfile"
+    if path.is_symlink() or not path.is_file():
+        raise ProcfileError(f"no Procfile: the server starts from the `{process}:` line of a "
+                            f"file named Procfile at the top of the submission ({example})")
+    with path.open("rb") as f:
+        text = f.read(_PROCFILE_CAP).decode(errors="replace")
+    for line in text.splitlines():
+        name, colon, command = line.partition(":")
+        if colon and name.strip() == process:
+            try:
+                argv = shlex.split(command)
+            except ValueError as exc:
+                raise ProcfileError(f"the Procfile's `{process}:` line does not parse ({exc}): "
+                                    f"expected {example}") from None
+            if not argv:
+                raise ProcfileError(f"the Procfile's `{process}:` line has no command: "
+                                    f"expected {example}")
+            return argv
+    raise ProcfileError(f"the Procfile has no `{process}:` line: expected {example}")
 
 
 class _Model(BaseModel):
@@ -81,6 +114,10 @@ class Assignment(_Model):
     entry: str = Field("python server.py", description="command that starts a submission; "
                        "{support} is the support folder, {runners} the grader's runners "
                        "(e.g. python {runners}/wsgi_runner.py app:application)")
+    procfile: str | None = Field(
+        None, description="start the submission as a platform would: the command of this process "
+        "type (e.g. web) in the submission's Procfile replaces `entry`, with $PORT and the other "
+        "variables of its environment expanded")
     port: int = Field(8000, ge=1024, le=65535, description="PORT given to a container")
     startup_timeout: float = Field(10, gt=0, description="seconds to wait for the port to listen")
     test_timeout: float = Field(20, gt=0, description="seconds one test may take")
@@ -116,15 +153,21 @@ class Assignment(_Model):
     def argv(self) -> list[str]:
         return shlex.split(self.entry)
 
-    def command(self, *, support: str, runners: str) -> tuple[list[str], dict[str, str]]:
+    def command(self, *, support: str, runners: str,
+                code: Path | None = None) -> tuple[list[str], dict[str, str]]:
         """argv and extra env with {support} and {runners} replaced by where the assignment's
-        support folder and the grader's runners are mounted."""
+        support folder and the grader's runners are mounted. With `procfile`, argv is the
+        submission's (in `code`) Procfile line instead (ProcfileError when there is none)."""
         def fill(text: str) -> str:
             return text.replace("{support}", support).replace("{runners}", runners)
 
         env = {k: fill(v) for k, v in self.env.items()}
         if self.support:
             env["SUPPORT"] = support
+        if self.procfile:
+            if code is None:
+                raise ValueError(f"{self.id}: a Procfile entry needs the submission's folder")
+            return procfile_command(code, self.procfile), env
         return [fill(a) for a in self.argv], env
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 import sys
 import time
@@ -18,7 +19,7 @@ from typing import NamedTuple
 
 import psutil
 
-from grader.core.config import Assignment, Limits
+from grader.core.config import Assignment, Limits, ProcfileError
 from grader.core.text import crash_cause
 from grader.sandbox.listeners import Listener, judge
 
@@ -36,14 +37,20 @@ _WRONG_GRACE = 1.0  # s a wrong listener may stay before we say so (a server may
 def server_command(assignment: Assignment, *, port: int, host: str, home: str, support: str,
                    runners: str, docroot: str | None, data_dir: str | None,
                    path: str | None = None,
-                   site_url: str | None = None) -> tuple[list[str], dict[str, str]]:
+                   site_url: str | None = None,
+                   code: Path | None = None) -> tuple[list[str], dict[str, str]]:
     """The command a submission's server starts with and its whole environment, the same on
     both backends: what the handout promises (PORT, HOST, DOCROOT, DATA_DIR, SUPPORT, the
     assignment's own variables) and what a Python needs, never the grader's own variables (a
     token in the instructor's shell stays there). `path`: PATH, where the image's own does not
     apply (a container keeps its image's). A client (`kind: client`) gets SITE_URL, the
-    course's site, instead of PORT and HOST: it listens on nothing."""
-    argv, extra = assignment.command(support=support, runners=runners)
+    course's site, instead of PORT and HOST: it listens on nothing. `code`: the staged
+    submission, where a `procfile` assignment's Procfile is read (a missing or bad one is the
+    student's StartupError)."""
+    try:
+        argv, extra = assignment.command(support=support, runners=runners, code=code)
+    except ProcfileError as exc:
+        raise StartupError(str(exc)) from None
     env = {**({"PATH": path} if path else {}), "HOME": home, "LANG": "C.UTF-8", **extra,
            "PORT": str(port),
            "HOST": host, "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
@@ -55,6 +62,9 @@ def server_command(assignment: Assignment, *, port: int, host: str, home: str, s
         env["DOCROOT"] = docroot
     if data_dir:
         env["DATA_DIR"] = data_dir
+    if assignment.procfile:  # as a platform's shell would: $PORT, ${PORT}; unset ones are ""
+        argv = [re.sub(r"\$(?:(\w+)|\{(\w+)\})",
+                       lambda m: env.get(m.group(1) or m.group(2), ""), a) for a in argv]
     return argv, env
 
 

@@ -153,7 +153,8 @@ class DockerServer(Server):
             self.assignment, port=self.port, host="0.0.0.0", home="/tmp", support=_SUPPORT,
             runners=_RUNNERS,
             docroot="/srv/www" if self.docroot else None,
-            data_dir="/data" if box.volume is not None else None, site_url=self.site_url)
+            data_dir="/data" if box.volume is not None else None, site_url=self.site_url,
+            code=self._stage / "app")
         volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
         if self.assignment.kind == "client":
             # its stdout is its result: a file, so RLIMIT_FSIZE stops a flood at FILE_CAP as on

@@ -145,16 +145,20 @@ class ProcessServer(Server):
             self._site = _Site(self.assignment.site_path, port=self.port)
             self.site_url = self._site.url
         support = self.assignment.support_path
+        code = self._stage_submission()
         argv, env = server_command(
             self.assignment, port=self.port, host="0.0.0.0",
             home="/tmp" if self._uid else os.environ.get("HOME", "/tmp"),
             support=str(support.resolve()) if support else "", runners=str(RUNNERS),
             docroot=str(self.docroot) if self.docroot else None,
             data_dir=str(self._data) if self._data else None,
-            path=os.environ.get("PATH", os.defpath), site_url=self.site_url or None)
+            path=os.environ.get("PATH", os.defpath), site_url=self.site_url or None, code=code)
         if argv[0] in ("python", "python3"):
             argv = [sys.executable, *argv[1:]]  # the grader's interpreter has the allowed packages
-        code = self._stage_submission()
+        elif "/" not in argv[0] and (Path(sys.executable).parent / argv[0]).is_file():
+            # a program of the grader's environment (a Procfile's gunicorn), as the image's venv
+            # comes first on a container's PATH
+            argv = [str(Path(sys.executable).parent / argv[0]), *argv[1:]]
         self.tracking = _make_cgroup(self.limits)
         config: dict[str, object] = {"limits": self._limits(),
                                      "cgroup": str(self.tracking or "") or None,
