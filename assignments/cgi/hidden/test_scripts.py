@@ -13,14 +13,21 @@ from conftest import LIMIT, report, script_ran
 
 @pytest.mark.points(2)
 def test_bad_output_500(client, check_status):
-    """Output that is not a CGI response (no header lines, or nothing at all) gets 500"""
-    for script, how in (("garbage.py", "its first line is not 'Name: value'"),
-                        ("silent.py", "it writes nothing")):
+    """Output that is not a CGI response (no header lines, nothing, a bad Status) gets 500"""
+    for script, how, why in (
+            ("garbage.py", "its first line is not 'Name: value'", "a script's output must "
+             "start with header lines and a blank line"),
+            ("silent.py", "it writes nothing", "a script's output must start with header lines "
+             "and a blank line"),
+            ("badstatus.py", "it writes 'Status: 2000 OK'", "a Status line's code has three "
+             "digits, and this one has four")):
         what = f"GET /cgi-bin/{script} ({how}, exit code 0)"
-        response = client.fetch(f"/cgi-bin/{script}", what=what)
-        check_status(response, 500, what, "a script's output must start with header lines "
-                     "and a blank line")
-        assert b"garbage output" not in response.body, (
+        try:
+            response = client.fetch(f"/cgi-bin/{script}", what=what)
+        except AssertionError as err:  # no status line ('HTTP/1.1 2000 OK' is none): say why
+            raise AssertionError(f"{err}; expected 500: {why}") from None
+        check_status(response, 500, what, why)
+        assert b"garbage output" not in response.body and b"four digits" not in response.body, (
             f"{what}: the script's output is in the response; send a 500 page of your own")
 
 
