@@ -55,7 +55,8 @@ def test_response_head_format(client):
     """Every head is well formed ('\\r\\n' lines), with Content-Length and Connection: close"""
     for method, target in (("GET", "/hello.txt"), ("GET", "/cgi-bin/echo.py"),
                            ("GET", "/cgi-bin/notfound.py"), ("GET", "/cgi-bin/redirect.py"),
-                           ("GET", "/cgi-bin/fail.py"), ("GET", "/no-such-page.html")):
+                           ("GET", "/cgi-bin/fail.py"), ("GET", "/no-such-page.html"),
+                           ("GET", "/docs")):
         what = f"{method} {target}"
         response = client.fetch(target, method)
         assert not response.problems, response.problems[0]

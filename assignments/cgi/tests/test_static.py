@@ -27,7 +27,12 @@ def test_static_files(client, www, check_status):
         "location", ""))
     assert urllib.parse.urlsplit(location).path == "/docs/", (
         f"GET /docs: a 301 needs Location: /docs/, got {response.headers.get('location')!r}")
-    check_status(client.fetch("/no-such-page.html"), 404, "GET /no-such-page.html")
+    target = "/no-such-%3Cpage%3E.html"
+    response = client.fetch(target)
+    check_status(response, 404, f"GET {target}")
+    assert b"<page>" not in response.body, (
+        f"GET {target}: the 404 page has '<page>', the decoded path, as markup: escape what "
+        "it quotes from the request (html.escape)")
     response = client.fetch("/hello.txt", "POST", body=b"x=1")
     check_status(response, (405, 501), "POST /hello.txt (a static file)",
                  "only scripts take other methods than GET and HEAD")

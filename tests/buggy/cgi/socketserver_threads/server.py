@@ -53,6 +53,8 @@ class Handler(socketserver.StreamRequestHandler):
                 headers.append((name.strip(), value.strip()))
             length = next((int(v) for n, v in headers if n.lower() == "content-length"), 0)
             body = self.rfile.read(length)
+            if len(body) < length:  # the client closed before the whole body came
+                raise Fail(400)
             path, _, query = target.partition("?")
             decoded = urllib.parse.unquote(path)
             if ".." in decoded.split("/") or "\0" in decoded:
@@ -117,6 +119,8 @@ class Handler(socketserver.StreamRequestHandler):
         for key, value in fields.items():
             if key.lower() == "status":
                 code, _, reason = value.partition(" ")
+                if not re.fullmatch(r"[0-9]{3}", code):
+                    raise Fail(500)
                 status = int(code)
             elif key.lower() != "content-length":
                 extra.append((key, value))
