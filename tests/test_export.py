@@ -26,6 +26,7 @@ from packaging.utils import canonicalize_name
 
 from grader.core.config import Course
 from grader.export import TARGETS, export_assignment
+from grader.export.lock import student_lock
 
 from .conftest import ROOT, course_copy
 
@@ -115,7 +116,8 @@ def test_exports_hold_no_hidden_test_fixture_or_reference(tmp_path: Path, course
     # the install is cached between runs, keyed on the lock it installs
     assert setup_uv["with"] == {"enable-cache": True,
                                 "cache-dependency-glob": ".grader/student.lock"}
-    assert _sha(github / ".grader/student.lock") == _sha(ROOT / "student.lock")
+    assert (github / ".grader/student.lock").read_text() == student_lock(
+        course, course.assignment(assignment))
     lint = subprocess.run([str(ACTIONLINT), "-no-color", str(workflow)], capture_output=True,
                           text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
@@ -257,6 +259,20 @@ def test_an_export_needs_a_lock_that_pins_what_the_grader_and_assignment_need(
     (tmp_path / LOCK).write_text(lock.replace("\nflask==3.1.3 ", "\nflask==3.1.2 "))
     with pytest.raises(ValueError, match="pins Flask 3.1.2, which Flask==3.1.3 excludes"):
         check_lock(here, books)
+
+
+@pytest.mark.pure
+def test_each_export_installs_its_own_part_of_the_lock(course: Course) -> None:
+    """The grader's dependencies and the assignment's requirements with what they bring in,
+    never another assignment's: an echo student gets neither Flask nor restapi's schemathesis."""
+    from grader.export.lock import LOCK, pins, student_lock
+
+    whole = pins((ROOT / LOCK).read_text())
+    got = {a: pins(student_lock(course, course.assignment(a))) for a in ("echo", "restapi")}
+    assert {"pytest", "pydantic", "requests", "iniconfig"} <= set(got["echo"])
+    assert not {"flask", "werkzeug", "schemathesis", "hypothesis"} & set(got["echo"])
+    assert {"flask", "tinydb", "schemathesis", "hypothesis"} <= set(got["restapi"])
+    assert all(got[a][name] == whole[name] for a in got for name in got[a])
 
 
 @pytest.mark.pure
@@ -462,6 +478,7 @@ def test_student_install_is_the_lock_and_no_extra(tmp_path: Path, course: Course
             if r.marker is None or r.marker.evaluate()}
     assert installed == here
     assert "distributed" not in installed and "pygithub" not in installed and len(here) < 40
+    assert "schemathesis" not in installed  # another assignment's (restapi's suite)
     for module in ("distributed", "dask", "github", "copydetect", "cosmic_ray"):
         absent = subprocess.run([venv / "python", "-c", f"import {module}"], capture_output=True,
                                 text=True)

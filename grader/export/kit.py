@@ -22,7 +22,7 @@ import yaml
 from grader.core.config import Assignment, Course
 from grader.core.results import write_atomic
 from grader.core.submission import generated
-from grader.export.lock import LOCK, check_lock
+from grader.export.lock import LOCK, student_lock
 
 __all__ = ["KIT", "KITS", "PYTHON", "PYTHONS", "REQUIRES_PYTHON", "build_wheel", "check_kit",
            "copy_kit", "copy_lock", "kit_files", "known_kits", "kit_version", "record_kit",
@@ -147,9 +147,12 @@ def build_wheel(dest: Path) -> Path:
 
 
 def copy_lock(*, course: Course, assignment: Assignment, dest: Path) -> Path:
-    """The course's student.lock, checked against what the grader and `assignment` need, copied
-    into `dest`: what every export installs (`pip install --require-hashes -r`)."""
-    return Path(shutil.copy(check_lock(course, assignment), dest / LOCK))
+    """The course's student.lock, checked against what the grader and `assignment` need, as
+    much of it as `assignment` installs, written into `dest`: what every export installs
+    (`pip install --require-hashes -r`)."""
+    path = dest / LOCK
+    path.write_text(student_lock(course, assignment), encoding="utf-8")
+    return path
 
 
 def write_manifest(root: Path, *, assignment: str, paths: list[str]) -> Path:

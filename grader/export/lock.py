@@ -4,13 +4,16 @@ every assignment's requirements, each with the hashes of all its files, for ever
 every Python of the exports' range in one file (uv's universal resolution, from the lowest
 Python: a package that differs by version or platform gets one line per marker).
 
-`grader lock` writes it; every export copies it, and installs it with `pip --require-hashes`,
+`grader lock` writes it; every export takes from it the lines its assignment installs (the
+grader's dependencies, the assignment's requirements and what they bring in, never another
+assignment's), and installs them with `pip --require-hashes`,
 then the grader's wheel without dependencies (the wheel's own hash is not in the lock: it is
 built by the export). An export whose lock misses a package or disagrees with a pin stops."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 from pathlib import Path
 
@@ -20,7 +23,7 @@ from packaging.utils import canonicalize_name
 from grader.core.config import Assignment, Course
 from grader.core.extras import need
 
-__all__ = ["LOCK", "check_lock", "pins", "uv_requirement", "write_lock"]
+__all__ = ["LOCK", "check_lock", "pins", "student_lock", "uv_requirement", "write_lock"]
 
 LOCK = "student.lock"
 _DIST = "course-grader"
@@ -50,7 +53,8 @@ def write_lock(course: Course, *, python: str) -> Path:
         [uv.find_uv_bin(), "pip", "compile", "--quiet", "--universal", "--python-version", python,
          "--generate-hashes", "--custom-compile-command", "grader lock", "--output-file", LOCK,
          "-", *files],  # "-": the grader's requirements, on stdin
-        cwd=course.root, input=grader, capture_output=True, text=True, timeout=600)
+        cwd=course.root, input=grader, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})  # resolve, never fetch a Python
     if done.returncode:
         raise RuntimeError(f"uv could not resolve the student's install: {done.stderr.strip()}")
     return course.root / LOCK
@@ -84,6 +88,34 @@ def check_lock(course: Course, assignment: Assignment) -> Path:
             raise ValueError(f"{path} pins {req.name} {', '.join(wrong)}, which {req} excludes: "
                              "run `grader lock`, then export")
     return path
+
+
+def student_lock(course: Course, assignment: Assignment) -> str:
+    """The lines of the course's lock that `assignment`'s students install: the grader's own
+    dependencies, the assignment's requirements, and what they bring in (uv's `# via` notes),
+    never another assignment's (restapi's schemathesis is not in an echo student's venv)."""
+    text = check_lock(course, assignment).read_text()
+    files = {f"-r {assignment.requirements_path.relative_to(course.root).as_posix()}"} \
+        if assignment.requirements_path else set()
+    head: list[str] = []
+    blocks: list[tuple[str, list[str], set[str]]] = []  # name, its lines, what brought it in
+    for line in text.splitlines(keepends=True):
+        note = line.strip()
+        if note and line[0] not in " \t#-":  # a requirement: a block of its own begins
+            blocks.append((canonicalize_name(Requirement(line.rstrip("\\ \n")).name), [line],
+                           set()))
+        elif not blocks:
+            head.append(line)
+        else:
+            blocks[-1][1].append(line)
+            via = note.removeprefix("#").strip().removeprefix("via").strip()
+            if note.startswith("#") and via:
+                blocks[-1][2].add(via if via.startswith("-r ") else canonicalize_name(via))
+    kept: set[str] = {canonicalize_name(r.name) for r in _grader_requirements()}
+    while grown := {name for name, _, via in blocks
+                    if name not in kept and via & (kept | files)}:
+        kept |= grown
+    return "".join(head) + "".join("".join(lines) for name, lines, _ in blocks if name in kept)
 
 
 def uv_requirement() -> str:
