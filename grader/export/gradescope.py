@@ -21,9 +21,13 @@ def export_gradescope(*, course: Course, assignment: Assignment, out: Path) -> P
     copy_kit(course=course, assignment=assignment, dest=source / "course", hidden=True)
     wheel = build_wheel(source)
     lock = copy_lock(course=course, assignment=assignment, dest=source)
+    # the kit's programs (e.g. cgi's probe scripts): setup.sh makes them executable again,
+    # whatever the unzip kept of the modes the zip records
+    executables = sorted(p.relative_to(source).as_posix() for p in source.rglob("*")
+                         if p.is_file() and p.stat().st_mode & 0o100)
     values = {"id": assignment.id, "title": assignment.title, "wheel": wheel.name,
               "lock": lock.name, "python": PYTHON, "lowest": PYTHONS[0],
-              "highest": PYTHONS[1]}
+              "highest": PYTHONS[1], "executables": executables}
     for name in ("setup.sh", "run_autograder"):
         script = source / name
         script.write_text(render(f"{name}.j2", **values))
