@@ -80,7 +80,7 @@ def test_submissions_run_on_the_runtime_volumes(course: Course, docker_ready: st
     image = runtime_image(course, echo, log=lambda _: None)
     with open_server("docker", assignment=echo, limits=course.limits, image=image,
                      submission=ROOT / "reference" / "echo") as server:
-        app = docker.from_env().containers.get(server._container.id)  # noqa: SLF001
+        app = docker.from_env().containers.get(server._box.box.id)  # noqa: SLF001
         mounts = {m["Destination"]: m for m in app.attrs["Mounts"]}
         for path in ("/opt/venv", "/usr/lib/python3.11"):
             assert mounts[path]["Type"] == "volume" and mounts[path]["RW"] is False

@@ -9,6 +9,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -75,49 +76,66 @@ def test_container_reaches_nothing_but_answers_the_grader(
     assert log.count("blocked") >= 3, log
     assert f"blocked {other_network_listener}" in log
     assert "uid 10001 probe done" in log, "the submission must not run as root"
+    for line in ("CapEff: 0000000000000000", "CapPrm: 0000000000000000",
+                 "CapBnd: 0000000000000000", "CapAmb: 0000000000000000", "NoNewPrivs: 1"):
+        assert f"status {line}" in log, log  # an empty bounding set: nothing to regain
+    assert "status Groups:\n" in log, log  # no supplementary group either
     assert on_loopback.accepted == 0 and on_host.accepted == 1  # only our own control
     assert not _left("sandbox_probe")
 
 
 @contextmanager
-def _reference_container(course: Course, name: str, suffix: str) -> Iterator[Any]:
-    """The reference of `name` running in docker: its container whose name ends in `suffix`
-    (-app1 the server, -net the network holder)."""
+def _reference(course: Course, name: str) -> Iterator[tuple[Any, Any]]:
+    """The reference of `name` running in docker: the server and its one container."""
     assignment = course.assignment(name)
     image = runtime_image(course, assignment, log=lambda _: None)
     with open_server("docker", assignment=assignment, limits=course.limits, image=image,
-                     submission=ROOT / "reference" / name):
+                     submission=ROOT / "reference" / name) as server:
         [found] = [c for c in docker.from_env().containers.list(filters={"label": LABEL})
-                   if c.name.endswith(suffix) and c in _left(name)]
-        yield found
+                   if c in _left(name)]
+        yield server, found
     assert not _left(name)
 
 
+def _status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
 def test_container_limits_are_on_by_default(course: Course, docker_ready: str) -> None:
-    with _reference_container(course, "echo", "-app1") as app:
-        host = app.attrs["HostConfig"]
+    """One container per submission, its limits on: it starts as root only to put its network
+    rules in, and its gate keeps no capability but those to drop to the student's uid, which
+    runs the code with none at all (an empty bounding set, no new privileges)."""
+    with _reference(course, "echo") as (server, box):
+        host = box.attrs["HostConfig"]
         assert host["Memory"] == 256 * 1024 * 1024 and host["MemorySwap"] == host["Memory"]
         assert host["NanoCpus"] == 1_000_000_000 and host["PidsLimit"] == 64
-        assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"] and not host["CapAdd"]
+        assert host["ReadonlyRootfs"] and host["CapDrop"] == ["ALL"]
+        assert sorted(host["CapAdd"]) == ["KILL", "NET_ADMIN", "SETGID", "SETPCAP", "SETUID"]
         assert host["SecurityOpt"] == ["no-new-privileges"] and host["Init"]
-        assert app.attrs["Config"]["User"] == "10001:10001"
-        assert host["Tmpfs"] == {"/tmp": "size=16m,mode=1777"}
+        assert host["Tmpfs"]["/tmp"] == "size=16m,mode=1777"
         assert host["LogConfig"]["Config"]["max-size"] == "1m"
+        mounts = {m["Destination"]: m for m in box.attrs["Mounts"]}
+        assert mounts["/app"]["RW"] is False and mounts["/srv/ctl"]["RW"] is False
+        run = server._proc  # the run's first process, seen from this host
+        assert run is not None, "the engine runs elsewhere: nothing to check here"
         # the wall budget, counted from the first start (a loaded machine may take a second
-        # between that and this container's creation)
-        command = app.attrs["Config"]["Cmd"]
+        # between that and the run's order)
+        command = run.cmdline()
         assert command[:3] == ["timeout", "-s", "KILL"] and 118 <= int(command[3]) <= 120
-        mounts = {m["Destination"]: m for m in app.attrs["Mounts"]}
-        assert mounts["/app"]["RW"] is False
+        inside = _status(run.pid)
+        assert inside["Uid"].split() == ["10001"] * 4 and inside["Gid"].split() == ["10001"] * 4
+        assert inside["Groups"] == "" and inside["NoNewPrivs"] == "1"
+        for caps in ("CapEff", "CapPrm", "CapInh", "CapBnd", "CapAmb"):
+            assert int(inside[caps], 16) == 0, (caps, inside[caps])
+        gate = _status(server._root_pid())  # root, with only what it needs to drop to 10001
+        assert gate["Uid"].split()[0] == "0"  # and to end the run: KILL, SETGID, SETUID, SETPCAP
+        assert int(gate["CapBnd"], 16) == (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8), gate["CapBnd"]
 
 
-def test_holder_and_data_dir_are_locked_down_too(course: Course, docker_ready: str) -> None:
-    """The network holder (the only container with NET_ADMIN) gets no-new-privileges and a log
-    limit; DATA_DIR's volume is mounted nosuid, nodev and noexec."""
-    with _reference_container(course, "books", "-net") as holder:
-        host = holder.attrs["HostConfig"]
-        assert host["SecurityOpt"] == ["no-new-privileges"] and host["CapAdd"] == ["NET_ADMIN"]
-        assert host["LogConfig"]["Config"]["max-size"] == "64k"
+def test_data_dir_is_locked_down_too(course: Course, docker_ready: str) -> None:
+    """DATA_DIR's volume is mounted nosuid, nodev and noexec."""
+    with _reference(course, "books"):
         [volume] = [v for v in _left("books") if isinstance(v, docker.models.volumes.Volume)]
         options = volume.attrs["Options"]["o"].split(",")
         assert {"nosuid", "nodev", "noexec"} <= set(options), options
@@ -141,23 +159,24 @@ def test_a_reused_pid_does_not_make_a_dead_graders_leftovers_look_alive() -> Non
     assert _dead(f"{host}:not-a-pid")
 
 
-def test_listeners_are_read_only_from_the_holder_itself(course: Course, docker_ready: str) -> None:
-    """The holder's pid is checked after the socket tables are read: a pid that now belongs to
-    another process (here, this test's) gives that process's sockets, which are never reported;
-    the holder is asked instead."""
+def test_listeners_are_read_only_from_the_container_itself(course: Course,
+                                                          docker_ready: str) -> None:
+    """The container init's pid is checked after the socket tables are read: a pid that now
+    belongs to another process (here, this test's) gives that process's sockets, which are never
+    reported; the container is asked instead."""
     echo = course.assignment("echo")
     image = runtime_image(course, echo, log=lambda _: None)
     with socket.create_server(("127.0.0.1", 0)) as mine, open_server(
             "docker", assignment=echo, limits=course.limits, image=image,
             submission=ROOT / "reference" / "echo") as server:
         box = server._box  # type: ignore[attr-defined]
-        assert box.holder_pid, "the engine runs elsewhere: nothing to check here"
+        assert box.box_pid, "the engine runs elsewhere: nothing to check here"
         ports = {listener.port for listener in server.listeners()}
         assert server.port in ports and mine.getsockname()[1] not in ports
-        box.holder_pid = os.getpid()  # as if the holder were gone and its pid taken
+        box.box_pid = os.getpid()  # as if the container were gone and its pid taken
         ports = {listener.port for listener in server.listeners()}
         assert mine.getsockname()[1] not in ports, "another process's sockets were reported"
-        assert server.port in ports  # read by the holder itself
+        assert server.port in ports  # read by the container itself
     assert not _left("echo")
 
 
@@ -188,7 +207,7 @@ while True:
 @pytest.mark.parametrize("how", ["docker", "docker-archive", "process"])
 def test_data_files_never_follow_a_link_out_of_data_dir(
         course: Course, docker_ready: str, tmp_path, how: str) -> None:
-    """The grader reads DATA_DIR from the host (with docker as root, through the holder's mount)
+    """The grader reads DATA_DIR from the host (with docker as root, through the container's root)
     or, where it cannot, as the engine's archive: either way only the submission's own regular
     files, never what a link points to."""
     folder = tmp_path / "host_folder"
@@ -203,9 +222,9 @@ def test_data_files_never_follow_a_link_out_of_data_dir(
     with open_server(how.split("-")[0], assignment=echo, limits=course.limits, image=image,
                      submission=submission) as server:
         if how == "docker-archive":
-            server._box.holder_pid = 0  # type: ignore[attr-defined]  # as with a remote engine
+            server._box.box_pid = 0  # type: ignore[attr-defined]  # as with a remote engine
         elif how == "docker":  # read on this host: the engine is not asked
-            server._container.get_archive = None  # type: ignore[attr-defined]
+            server._box.box.get_archive = None  # type: ignore[attr-defined]
         assert server.data_files() == {"books.db": b"mine", "sub/notes.txt": b"also mine"}
     assert not _left("links")
 

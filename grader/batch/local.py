@@ -7,6 +7,7 @@ whose fingerprint still matches and grades the rest.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -227,15 +228,16 @@ def _grade(job: Job, planned: list[TestResult],
 
 def _sandbox_pool(course: Course, assignment: Assignment, backend: Backend, image: str | None,
                   workers: int) -> SandboxPool | None:
-    """Docker: the next submissions' network sandboxes, made while the current suites run."""
+    """Docker: the next submissions' containers, made while the current suites run (each waits,
+    its network rules in, for the code it will run)."""
     if backend != "docker" or not image:
         return None
-    from grader.sandbox.docker import client, owner_labels
+    from grader.sandbox.docker import client, make_sandbox, owner_labels
 
-    limits = course.limits_for(assignment)
-    return SandboxPool(client(), spares=workers, image=image, wall=limits.wall,
-                       tmpfs=limits.tmpfs, data_dir=assignment.data_dir,
-                       labels=owner_labels(owner_id()))
+    engine = client()
+    return SandboxPool(functools.partial(
+        make_sandbox, engine, assignment=assignment, limits=course.limits_for(assignment),
+        image=image, labels=owner_labels(owner_id())), spares=workers)
 
 
 def write_reports(result: Result, folder: Path, *, assignment: Assignment,

@@ -35,13 +35,14 @@ class _Frozen(BaseModel):
 
 
 class SandboxRef(_Frozen):
-    """A network sandbox the batch made ahead (docker), with what the child needs of it, so the
-    child finds it without asking the engine."""
+    """A submission's container the batch made ahead (docker: its gate waits for the code), with
+    what the child needs of it, so the child finds it without asking the engine."""
 
     name: str
-    holder: str  # the holder container's id: the app joins its network namespace
-    host: str  # the namespace's address on the sandbox's network
-    holder_pid: int = 0  # as a pid of this host (0: the engine runs elsewhere)
+    box: str  # the container's id
+    host: str  # its address on the sandbox's network
+    stage: str  # the host folder mounted as its code (app/) and the gate's orders (ctl/)
+    box_pid: int = 0  # its init as a pid of this host (0: the engine runs elsewhere)
     volume: str | None = None  # DATA_DIR's volume, when the assignment has one
 
 

@@ -70,7 +70,7 @@ def stage_copy(src: Path, dest: Path) -> None:
             raise TooLarge(f"the submission is larger than {STAGE_CAP >> 20} MiB")
         return set(SKIP & set(names)) | {n for n in names if generated(src, Path(folder, n))}
 
-    shutil.copytree(src, dest, symlinks=True, ignore=ignore)
+    shutil.copytree(src, dest, symlinks=True, ignore=ignore, dirs_exist_ok=True)
     for root, _dirs, names in os.walk(dest):
         os.chmod(root, 0o755)
         for n in names:

@@ -1,23 +1,26 @@
 """The docker backend: one locked-down container per submission, reached only by the grader.
 
-Network: each submission gets an internal network and a small "holder" container that owns the
-network namespace. The holder (the only one with NET_ADMIN, running only our script) deletes the
-default route and drops every new outbound connection, so the namespace can answer the grader
-but never initiate: no route out, not even to the host's bridge address. The student's container
-joins that namespace with every capability dropped, as a non-root user, read-only code, a tmpfs
-/tmp, memory/CPU/pids limits and a kill timer. Everything carries the LABEL and is removed in
-`stop()` (or by the batch's sandbox pool, off the critical path: netns.py); `reap()` removes
+The container (netns.py) starts as root only to put its network rules in: no route out, every
+new outbound connection dropped, so it can answer the grader but never initiate, not even to the
+host's bridge address. Its gate (gate.py) then keeps no capability but those to drop to the
+student's uid, and runs the code when asked, as that uid with an empty bounding set and no new
+privileges, read-only code, a tmpfs /tmp, memory/CPU/pids limits and a kill timer. A restart is
+a new run in the same container: no container or network is made for it. A batch makes the
+containers ahead (netns.SandboxPool), so a grading starts no container at all. Everything carries
+the LABEL and is removed in `stop()` (or by the pool, off the critical path); `reap()` removes
 what a killed grader left behind.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import json
 import os
-import shutil
+import signal
 import socket
 import tarfile
-import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ import psutil
 from docker.errors import DockerException
 from docker.types import LogConfig, Mount, Ulimit
 
-from grader.core.config import RUNNERS
+from grader.core.config import RUNNERS, Assignment, Limits
 from grader.core.job import SandboxRef, owner_id, process_start
 from grader.core.submission import TooLarge, stage_copy
 from grader.sandbox import runtime
@@ -40,14 +43,15 @@ from grader.sandbox.base import (
     StartupError,
     read_folder,
     server_command,
+    tree_cpu,
 )
 from grader.sandbox.listeners import Listener, parse_proc_tcp
-from grader.sandbox.netns import Sandbox, host_pid, owned_by, remove
+from grader.sandbox.netns import Sandbox, gate_pid, owned_by, remove
 from grader.sandbox.site import site_env, wait_site
 
-__all__ = ["DockerServer", "client", "orphans", "owner_labels", "reap"]
+__all__ = ["DockerServer", "box_spec", "client", "make_sandbox", "orphans", "owner_labels",
+           "reap"]
 
-STUDENT = "10001:10001"
 _SUPPORT = "/srv/support"  # where an assignment's `support` folder is mounted
 _RUNNERS = "/srv/runners"  # where the grader's runners are (an assignment's {runners})
 _SITE = "/srv/site"  # where a client assignment's site is (in the site's own container)
@@ -62,6 +66,47 @@ def client() -> docker.DockerClient:
         raise InfraError(f"the Docker engine does not answer: {exc}") from None
 
 
+def box_spec(assignment: Assignment, limits: Limits, runtime_mounts: list[Mount],
+             stage: Path) -> dict[str, Any]:
+    """The submission's container, but for what its gate and network need (netns.Sandbox): the
+    limits, the stage's code read-only, the course's folders, a client's stdout file. Known
+    before the submission is (a batch makes containers ahead)."""
+    volumes = {str(stage / "app"): {"bind": "/app", "mode": "ro"},
+               str(stage / "ctl"): {"bind": "/srv/ctl", "mode": "ro"}}
+    if assignment.kind == "client":
+        # its stdout is its result: a file, so RLIMIT_FSIZE stops a flood at FILE_CAP as on
+        # the process backend (the log driver would rotate it and let it run to the limit)
+        stdout = stage / "stdout"
+        stdout.touch()
+        stdout.chmod(0o666)  # the program's uid writes it; only this file, no folder
+        volumes[str(stdout)] = {"bind": _STDOUT, "mode": "rw"}
+    support = assignment.support_path
+    if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
+        volumes[str(support.resolve())] = {"bind": _SUPPORT, "mode": "ro"}
+    if assignment.uses_runners:  # the grader's runners: read-only too
+        volumes[str(RUNNERS)] = {"bind": _RUNNERS, "mode": "ro"}
+    if assignment.docroot_path:
+        volumes[str(assignment.docroot_path.resolve())] = {"bind": "/srv/www", "mode": "ro"}
+    return dict(
+        volumes=volumes, mounts=list(runtime_mounts), working_dir="/app",
+        read_only=True, tmpfs={"/tmp": f"size={limits.tmpfs},mode=1777"},
+        mem_limit=limits.memory, memswap_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9),
+        pids_limit=limits.pids,
+        ulimits=[Ulimit(name="nofile", soft=1024, hard=1024),
+                 Ulimit(name="fsize", soft=FILE_CAP, hard=FILE_CAP),
+                 Ulimit(name="core", soft=0, hard=0)],
+        log_config=LogConfig(type="json-file", config={
+            "max-size": "1m" if assignment.kind == "server" else "8m", "max-file": "1"}))
+
+
+def make_sandbox(client: Any, *, assignment: Assignment, limits: Limits, image: str,
+                 labels: dict[str, str]) -> Sandbox:
+    """A submission's container, its gate waiting for the code (for a batch's pool, or one)."""
+    spec = functools.partial(box_spec, assignment, limits, runtime.mounts(client, image))
+    return Sandbox.create(client, image=image, labels=labels, wall=limits.wall,
+                          tmpfs=limits.tmpfs, data_dir=assignment.data_dir, spec=spec)
+
+
 class DockerServer(Server):
     def __init__(self, *, image: str, owner: str = "", sandbox: SandboxRef | None = None,
                  **kwargs: Any) -> None:
@@ -74,14 +119,14 @@ class DockerServer(Server):
                         f"{LABEL}.student": self.submission.name}
         self._given = sandbox  # made by the batch's pool, which also removes it
         self._box: Sandbox | None = None
-        self._stage: Path | None = None
-        self._container: Any = None
+        self._run = 0  # the gate's number of the current run (0: none yet)
+        self._running = False
+        self._since = 0.0  # when the current run started (its logs are those since)
+        self._oom = 0  # the container's OOM kills when the current run started
+        self._proc: psutil.Process | None = None  # the run's first process, seen from this host
+        self._cpu_base = 0.0  # the gate's CPU (and its earlier runs') when this run started
         self._old_logs = ""
-        self._init: psutil.Process | None = None  # the container's init, seen from this host
-        self._runs = 0  # containers started so far (a restart starts a new one beside the old)
-        self._runtime: list[Mount] = []  # the image's Python on volumes, read faster
         self._site: Any = None  # a client assignment's site: a container in the sandbox
-        self._stdout: Path | None = None  # a client's stdout, as on the process backend
         if self.assignment.kind == "client":  # on the sandbox's loopback: only the program
             self.site_url = f"http://127.0.0.1:{self.port}"  # (same namespace) reaches it
 
@@ -90,24 +135,58 @@ class DockerServer(Server):
     def start(self) -> None:
         self.time_left()  # the wall-clock budget starts with the first start
         try:
-            if self._box is None:  # first start; a restart keeps network, holder and data
-                self._stage_submission()
-                self._runtime = runtime.mounts(self._client, self.image)
+            if self._box is None:  # first start; a restart is a new run in the same container
                 self._box = Sandbox.attach(self._client, self._given) if self._given else \
-                    Sandbox.create(self._client, image=self.image, labels=self._labels,
-                                   wall=self.limits.wall, tmpfs=self.limits.tmpfs,
-                                   data_dir=self.assignment.data_dir)
+                    make_sandbox(self._client, assignment=self.assignment, limits=self.limits,
+                                 image=self.image, labels=self._labels)
                 self.host, self.reachable = self._box.host, frozenset({self._box.host})
+                self._stage_submission()
                 if self.assignment.kind == "client":
+                    self._stdout = self._stage / "stdout"
                     self._start_site()
-            self._runs += 1
-            self._container = self._client.containers.run(self.image, **self._run_args())
-            self._container.reload()  # its pid, known once it started
-            self._init = _host_init(self._container)
+            self._begin_run()
         except DockerException as exc:
             raise InfraError(f"docker could not start the submission: {exc}") from None
         if self.assignment.kind == "server":
             self.wait_listening()
+
+    @property
+    def _stage(self) -> Path:
+        assert self._box is not None and self._box.stage is not None
+        return self._box.stage
+
+    def _stage_submission(self) -> None:
+        # A private copy with readable permissions: the student's folder may be 0700, may
+        # change while we grade, and must never be writable from inside.
+        try:
+            stage_copy(self.submission, self._stage / "app")
+        except TooLarge as exc:
+            raise StartupError(str(exc)) from None
+
+    def _begin_run(self) -> None:
+        """The gate starts the command as the student's uid; its first process is then found
+        on this host (the gate's child whose pid inside is the one the gate gave)."""
+        box = self._box
+        assert box is not None
+        argv, env = server_command(
+            self.assignment, port=self.port, host="0.0.0.0", home="/tmp", support=_SUPPORT,
+            runners=_RUNNERS, docroot="/srv/www" if self.docroot else None,
+            data_dir="/data" if box.volume is not None else None, site_url=self.site_url,
+            code=self._stage / "app")
+        order = {"argv": ["timeout", "-s", "KILL", str(int(self.time_left())), *argv],
+                 "env": env, "cwd": "/app",
+                 "stdout": _STDOUT if self.assignment.kind == "client" else ""}
+        run_file = self._stage / "ctl" / "run.json"
+        run_file.write_text(json.dumps(order))
+        run_file.chmod(0o644)
+        self._run += 1
+        self._since = time.time()
+        box.signal(signal.SIGUSR1)
+        lines = box.wait_for(f"start {self._run} ")
+        _, _, pid, oom = next(x for x in lines if x.startswith(f"start {self._run} ")).split()
+        self._oom, self._running = int(oom), True
+        self._proc = _host_process(box.box_pid, int(pid))
+        self._cpu_base = self._gate_cpu()
 
     def _start_site(self) -> None:
         """The course's site in a container of its own (another uid, read-only, limits) in the
@@ -119,10 +198,11 @@ class DockerServer(Server):
             self.image, ["timeout", "-s", "KILL", str(int(self.limits.wall) + 60),
                          "python", f"{_SITE}/site.py"],
             name=f"{box.name}-site", detach=True, user=SITE_USER,
-            network_mode=f"container:{box.holder.id}", working_dir=_SITE,
+            network_mode=f"container:{box.box.id}", working_dir=_SITE,
             environment={**site_env(port=self.port, url=self.site_url), "HOME": "/tmp"},
             volumes={str(site.resolve()): {"bind": _SITE, "mode": "ro"}},
-            mounts=list(self._runtime), read_only=True, tmpfs={"/tmp": "size=1m"},
+            mounts=list(runtime.mounts(self._client, self.image)), read_only=True,
+            tmpfs={"/tmp": "size=1m"},
             cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
             mem_limit="256m", memswap_limit="256m", pids_limit=64,
             labels={**self._labels, f"{LABEL}.sandbox": box.name},
@@ -135,147 +215,123 @@ class DockerServer(Server):
         wait_site(lambda: bool(self._site.logs(stdout=True, stderr=False)), exited,
                   lambda: self._site.logs().decode("utf-8", "replace"))
 
-    def _stage_submission(self) -> None:
-        if self._stage is None:
-            # A private copy with readable permissions: the student's folder may be 0700, may
-            # change while we grade, and must never be writable from inside.
-            self._stage = Path(tempfile.mkdtemp(prefix="grader-stage-"))
-            try:
-                stage_copy(self.submission, self._stage / "app")
-            except TooLarge as exc:
-                raise StartupError(str(exc)) from None
-
-    def _run_args(self) -> dict[str, Any]:
-        lim = self.limits
-        assert self._stage is not None and self._box is not None
-        box = self._box
-        argv, env = server_command(
-            self.assignment, port=self.port, host="0.0.0.0", home="/tmp", support=_SUPPORT,
-            runners=_RUNNERS,
-            docroot="/srv/www" if self.docroot else None,
-            data_dir="/data" if box.volume is not None else None, site_url=self.site_url,
-            code=self._stage / "app")
-        volumes = {str(self._stage / "app"): {"bind": "/app", "mode": "ro"}}
-        if self.assignment.kind == "client":
-            # its stdout is its result: a file, so RLIMIT_FSIZE stops a flood at FILE_CAP as on
-            # the process backend (the log driver would rotate it and let it run to the limit)
-            self._stdout = self._stage / "stdout"
-            self._stdout.touch()
-            self._stdout.chmod(0o666)  # the program's uid writes it; only this file, no folder
-            volumes[str(self._stdout)] = {"bind": _STDOUT, "mode": "rw"}
-            argv = ["sh", "-c", f'exec "$@" >{_STDOUT}', "sh", *argv]
-        support = self.assignment.support_path
-        if support:  # grader-supplied code (a runner, probe apps): read-only, beside the code
-            volumes[str(support.resolve())] = {"bind": _SUPPORT, "mode": "ro"}
-        if self.assignment.uses_runners:  # the grader's runners: read-only too
-            volumes[str(RUNNERS)] = {"bind": _RUNNERS, "mode": "ro"}
-        mounts = list(self._runtime)
-        if self.docroot:
-            volumes[str(self.docroot.resolve())] = {"bind": "/srv/www", "mode": "ro"}
-        if box.volume is not None:
-            mounts.append(Mount("/data", box.volume.name, type="volume"))
-        return dict(
-            command=["timeout", "-s", "KILL", str(int(self.time_left())), *argv],
-            name=f"{box.name}-app{self._runs}", detach=True, user=STUDENT,
-            network_mode=f"container:{box.holder.id}",
-            working_dir="/app", environment=env, volumes=volumes, mounts=mounts,
-            read_only=True, tmpfs={"/tmp": f"size={lim.tmpfs},mode=1777"},
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True,
-            mem_limit=lim.memory, memswap_limit=lim.memory, nano_cpus=int(lim.cpus * 1e9),
-            pids_limit=lim.pids, labels={**self._labels, f"{LABEL}.sandbox": box.name},
-            ulimits=[Ulimit(name="nofile", soft=1024, hard=1024),
-                     Ulimit(name="fsize", soft=FILE_CAP, hard=FILE_CAP),
-                     Ulimit(name="core", soft=0, hard=0)],
-            log_config=LogConfig(type="json-file", config={
-                "max-size": "1m" if self.assignment.kind == "server" else "8m",
-                "max-file": "1"}),
-        )
-
     def stop(self, *, keep_data: bool = False) -> None:
-        container, box = self._container, self._box
-        if container is not None:
+        box = self._box
+        if box is None:
+            return
+        if self._running:
             self._old_logs = self.logs()
             self._bank_cpu()
-        self._container = None
-        if not keep_data:
-            self._box, self._site = None, None
-        try:
-            if keep_data:  # a restart: a new container in the same sandbox, once this one is
-                if container is not None:  # dead (it is removed with the sandbox, later)
-                    _kill(container, self._init)
-            elif box is not None and not self._given:
-                box.remove()  # our own sandbox: everything in it goes now
-            # else: the batch's pool removes the sandbox, and this container with it, after
-            # the result is written (off the critical path)
-        finally:
-            if not keep_data and self._stage is not None:
-                shutil.rmtree(self._stage, ignore_errors=True)
-                self._stage = None
+        self._running, self._proc = False, None
+        if keep_data:  # a restart: every process of the run is gone before the next one
+            box.signal(signal.SIGUSR2)
+            box.wait_for(f"stopped {self._run}")
+            return
+        self._box, self._site = None, None
+        if not self._given:
+            box.remove()  # our own sandbox: everything in it goes now
+        else:  # the batch's pool removes it after the result is written (off the critical
+            try:  # path); the run ends now
+                box.signal(signal.SIGUSR2)
+            except InfraError:
+                pass
 
     # -- what the suite and the feedback read ----------------------------------------------
 
+    def _exit_line(self) -> tuple[int, int] | None:
+        """The current run's exit code and the OOM kills then, once the gate has seen it exit."""
+        assert self._box is not None
+        for line in self._box.status():
+            if line.startswith(f"exit {self._run} "):
+                _, _, code, oom = line.split()
+                return int(code), int(oom)
+        return None
+
     def exited(self) -> str | None:
-        if self._container is None or _alive(self._init):
+        if not self._running or _alive(self._proc):
             return None  # seen on the host: no request to the engine before every test
+        assert self._box is not None
         try:
-            self._container.reload()
-        except DockerException as exc:
-            raise InfraError(f"the Docker engine stopped answering: {exc}") from None
-        if self._container.status not in ("exited", "dead"):
-            return None
-        state = self._container.attrs["State"]
-        code = state.get("ExitCode")
-        if state.get("OOMKilled"):
+            ended = self._exit_line()
+        except InfraError:
+            ended = None
+        if ended is None:
+            try:
+                self._box.box.reload()
+            except DockerException as exc:
+                raise InfraError(f"the Docker engine stopped answering: {exc}") from None
+            if self._box.box.status in ("exited", "dead"):  # the whole container: its wall
+                return OUT_OF_TIME
+            return None  # not yet waited for by the gate
+        code, oom = ended
+        if oom > self._oom:
             return f"ran out of memory ({self.limits.memory})"
-        if code == 137:  # `timeout -s KILL` in the container: the kill timer
+        if code == 137:  # `timeout -s KILL`: the kill timer
             return OUT_OF_TIME
         return f"exited with code {code}"
 
+    def exit_code(self) -> int | None:
+        if self.exited() is None:
+            return None
+        ended = self._exit_line()
+        return ended[0] if ended else None
+
     def _root_pid(self) -> int | None:
-        return self._init.pid if self._container is not None and self._init is not None else None
+        """The gate: a subreaper, so its tree is every process of the run (a daemon too)."""
+        box = self._box
+        return gate_pid(box.box_pid) or None if box is not None and self._running else None
+
+    def _gate_cpu(self) -> float:
+        """The gate's own CPU time and its waited-for children's: the runs before this one."""
+        pid = self._root_pid()
+        try:
+            t = psutil.Process(pid).cpu_times() if pid else None
+        except psutil.Error:
+            t = None
+        return t.user + t.system + t.children_user + t.children_system if t else 0.0
+
+    def _cpu_now(self) -> float | None:
+        pid = self._root_pid()
+        cpu = tree_cpu(pid) if pid else None  # the runs before this one are in the gate's
+        return None if cpu is None else max(0.0, cpu - self._cpu_base)  # children's times
 
     def listeners(self) -> list[Listener]:
-        """The namespace's listening sockets, read from the host side through the holder's
-        /proc (no process in the container, nothing sent to the server); where the engine runs
-        elsewhere (a VM), read by the holder itself."""
+        """The namespace's listening sockets, read from the host side through the container
+        init's /proc (no process in the container, nothing sent to the server); where the engine
+        runs elsewhere (a VM), read by the container's root."""
         if self._box is None:
             return []
         box = self._box
         try:
-            tables = "".join(Path(f"/proc/{box.holder_pid}/net/{t}").read_text()
+            tables = "".join(Path(f"/proc/{box.box_pid}/net/{t}").read_text()
                              for t in ("tcp", "tcp6"))
-            # checked after the read: a pid still the holder's then was the holder's during it
+            # checked after the read: a pid still the init's then was the init's during it
             # (a pid is reused only once its process is gone); else these were another
-            # process's sockets, and the holder is gone
-            if owned_by(box.holder_pid, box.holder.id):
+            # process's sockets, and the container is gone
+            if owned_by(box.box_pid, box.box.id):
                 return parse_proc_tcp(tables)
         except (OSError, ValueError):
             pass
         self.poll = 0.1  # each read is an exec in the engine's machine: read less often
         try:
-            res = self._box.holder.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"])
+            res = box.box.exec_run(["cat", "/proc/net/tcp", "/proc/net/tcp6"], user="0")
             return parse_proc_tcp(res.output.decode(errors="replace")[:1_000_000])
         except (DockerException, AttributeError):
             return []
 
     def current_logs(self) -> str:
-        if self._container is None:
+        if self._box is None or not self._run:
             return ""
         try:  # a client's stdout is its result, read apart (stdout()): its stderr here
-            data = self._container.logs(stdout=self.assignment.kind == "server", stderr=True,
-                                        tail=400)
+            data = self._box.box.logs(stdout=self.assignment.kind == "server", stderr=True,
+                                      tail=400, since=self._since)
         except DockerException:
             return ""
         return data[-self.limits.output :].decode("utf-8", "replace")
 
     def logs(self) -> str:
-        return (self._old_logs + self.current_logs())[-self.limits.output :]
-
-    def exit_code(self) -> int | None:
-        if self._container is None or self.exited() is None:
-            return None
-        code = self._container.attrs["State"].get("ExitCode")
-        return int(code) if code is not None else None
+        return (self._old_logs + (self.current_logs() if self._running else ""))[
+            -self.limits.output :]
 
     def site_log(self) -> str:
         """Stopped first: once its container exited, the engine has all it printed."""
@@ -288,18 +344,18 @@ class DockerServer(Server):
             raise InfraError(f"the Docker engine stopped answering: {exc}") from None
 
     def data_files(self) -> dict[str, bytes]:
-        """Read from this host through the holder's mount of the volume (no engine request, and
-        no tar of the whole folder); where the engine runs elsewhere, as an archive."""
-        if self._container is None or self._box is None or self._box.volume is None:
+        """Read from this host through the container's root (no engine request, and no tar of
+        the whole folder); where the engine runs elsewhere, as an archive."""
+        if self._box is None or self._box.volume is None:
             return {}
         box = self._box
-        if owned_by(box.holder_pid, box.holder.id):
+        if owned_by(box.box_pid, box.box.id):
             try:
-                return read_folder(f"/proc/{box.holder_pid}/root/data", DATA_CAP)
+                return read_folder(f"/proc/{box.box_pid}/root/data", DATA_CAP)
             except OSError:
                 pass  # not ours to read (a rootless engine): ask the engine
         try:
-            stream, _ = self._container.get_archive("/data")
+            stream, _ = box.box.get_archive("/data")
         except DockerException:
             return {}
         buf = io.BytesIO()
@@ -320,43 +376,30 @@ class DockerServer(Server):
         return files
 
 
-def _host_init(container: Any) -> psutil.Process | None:
-    """The container's init as a process of this host (None where the engine runs elsewhere)."""
-    try:
-        pid = host_pid(container)
-        return psutil.Process(pid) if pid else None
-    except psutil.Error:
+def _host_process(init: int, inside: int) -> psutil.Process | None:
+    """The gate's child whose pid in the container is `inside`, as a process of this host
+    (None where the engine runs elsewhere, or once it is gone)."""
+    gate = gate_pid(init) if init else 0
+    if not gate:
         return None
+    try:
+        for child in psutil.Process(gate).children():
+            status = Path(f"/proc/{child.pid}/status").read_text()
+            nspid = next((x.split()[-1] for x in status.splitlines() if x.startswith("NSpid:")),
+                         "")
+            if nspid == str(inside):
+                return child
+    except (psutil.Error, OSError):
+        pass
+    return None
 
 
-def _alive(init: psutil.Process | None) -> bool:
+def _alive(proc: psutil.Process | None) -> bool:
     """Is it still running? (is_running also tells a reused pid from the original.)"""
     try:
-        return init is not None and init.is_running() and init.status() != psutil.STATUS_ZOMBIE
+        return proc is not None and proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
-
-
-def _kill(container: Any, init: psutil.Process | None) -> None:
-    """Kill a container and wait until its processes are gone (its port is then free). From
-    this host, SIGKILL to its init is enough (the kernel kills the rest of its pid namespace
-    before the init is gone) and is seen sooner than through the engine."""
-    if init is not None:
-        try:
-            init.kill()
-            init.wait(timeout=10)
-            return
-        except psutil.NoSuchProcess:
-            return
-        except psutil.Error:
-            pass  # not ours to signal, or it would not die: ask the engine
-    try:
-        container.kill()
-        container.wait(timeout=10)
-    except DockerException:
-        pass  # it had exited already (or is gone)
-    except Exception:  # noqa: BLE001 - the wait's read timeout: remove it the hard way
-        remove(container)
 
 
 def orphans(*, everything: bool = False, mine: bool = False) -> list[Any]:

@@ -146,7 +146,7 @@ def _build(tag: str, base: str, reqs: str, *, log: Callable[[str], None]) -> Non
         (ctx / "wheels").mkdir()
         (ctx / "requirements.txt").write_text(reqs)
         dockerfile = _DOCKERFILE.format(base=base)
-        if not base.startswith(LOCAL):  # a pulled image: add what the network holder runs
+        if not base.startswith(LOCAL):  # a pulled image: add what the network setup runs
             dockerfile = dockerfile.replace("COPY wheels", _NET_TOOLS + "COPY wheels", 1)
         (ctx / "Dockerfile").write_text(dockerfile)
         if reqs.strip():

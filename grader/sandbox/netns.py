@@ -1,36 +1,43 @@
-"""A submission's network sandbox: an internal network, a "holder" container that owns the network
-namespace (and keeps DATA_DIR's tmpfs volume mounted), and that volume.
+"""A submission's sandbox: its one container, an internal network, DATA_DIR's tmpfs volume and the
+stage (a host folder: the code, and the gate's orders).
 
-The holder (the only one with NET_ADMIN, running only our script) deletes the default route and
-drops every new outbound connection, so the namespace can answer the grader but never initiate.
-Making and removing one takes most of a container's fixed cost, so a batch keeps a `SandboxPool`:
-the next submissions' sandboxes are made while the current suites run, and used ones are removed
-in the background after their result is written (anything left is reaped by label).
+The container's first program, as root with NET_ADMIN, deletes the default route and drops
+every new outbound connection, so the namespace can answer the grader but never initiate; then
+the gate (gate.py) waits, with only the capabilities to drop to the student's uid, for the
+grader to ask for a run. Making and removing one is most of the docker backend's fixed cost, so
+a batch keeps a `SandboxPool`: the next submissions' sandboxes are made while the current suites
+run, and used ones are removed in the background after their result is written (anything left
+is reaped by label).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import os
 import random
+import shutil
+import signal
 import socket
 import struct
+import tempfile
 import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from docker.errors import APIError, DockerException, NotFound
-from docker.types import IPAMConfig, IPAMPool, LogConfig, Mount
+from docker.types import IPAMConfig, IPAMPool, Mount
 
 from grader.core.job import SandboxRef
 from grader.sandbox.base import LABEL, InfraError
 
-__all__ = ["NETWORK", "SUBNETS", "Sandbox", "SandboxPool", "free_subnets", "host_pid",
+GATE = (Path(__file__).parent / "gate.py").read_text()  # run by the container's Python
+
+__all__ = ["NETWORK", "SUBNETS", "Sandbox", "SandboxPool", "free_subnets", "gate_pid", "host_pid",
            "host_routes", "owned_by", "remove"]
 
 # Real network conditions: the namespace's TCP buffers are small, as across a real network, so
@@ -52,19 +59,24 @@ NETWORK = {"net.ipv4.tcp_wmem": "4096 16384 65536", "net.ipv4.tcp_rmem": "4096 6
 SUBNETS = ipaddress.IPv4Network(os.environ.get("GRADER_SUBNETS", "10.213.0.0/16"))
 _TRIES = 20
 
-_HOLD = """
+# The container's first program, as its root with NET_ADMIN: no route out, every new outbound
+# connection dropped (the namespace answers the grader and never initiates), then the gate
+# (gate.py) with no capability left but those it needs to drop to the student's uid.
+_SETUP = """
 set -e
+saved=$PATH
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 ip route del default 2>/dev/null || true
 keep='-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT'
 rest='-A OUTPUT -o lo -j ACCEPT
 -A OUTPUT -j DROP'
-dns='-A OUTPUT -d {dns} -j DROP'
+dns='-A OUTPUT -d 127.0.0.11 -j DROP'
 printf '*filter\\n%s\\n%s\\n%s\\nCOMMIT\\n' "$keep" "$dns" "$rest" | iptables-restore -w
 printf '*filter\\n%s\\n%s\\nCOMMIT\\n' "$keep" "$rest" | ip6tables-restore -w
-echo ready
-exec timeout -s KILL {wall} sleep infinity
+export PATH=$saved
+exec setpriv --bounding-set=-all,+setuid,+setgid,+setpcap,+kill --inh-caps=-all "$@"
 """
+GATE_CAPS = ["NET_ADMIN", "SETUID", "SETGID", "SETPCAP", "KILL"]  # the gate keeps all but the 1st
 
 
 def _create_network(client: Any, name: str, labels: dict[str, str]) -> Any:
@@ -117,19 +129,24 @@ def host_routes() -> list[ipaddress.IPv4Network]:
 
 
 class Sandbox:
-    """The network, holder and volume of one submission, by name (they outlive a process)."""
+    """One submission's container (the gate, its network rules, its limits), its network, its
+    DATA_DIR volume and its stage (the host folder its code is copied into, and the gate's
+    orders), by name: they outlive a process."""
 
     def __init__(self, client: Any, name: str) -> None:
         self.client, self.name = client, name
         self.network: Any = None
-        self.holder: Any = None
+        self.box: Any = None
         self.volume: Any = None
+        self.stage: Path | None = None
         self.host = ""  # the namespace's address on the internal network
-        self.holder_pid = 0  # its /proc/PID/net shows the namespace's sockets
+        self.box_pid = 0  # the container's init as a pid of this host (its /proc shows inside)
 
     @classmethod
     def create(cls, client: Any, *, image: str, labels: dict[str, str], wall: float,
-               tmpfs: str, data_dir: bool) -> Sandbox:
+               tmpfs: str, data_dir: bool, spec: Callable[[Path], dict[str, Any]]) -> Sandbox:
+        """`spec(stage)`: the container's own arguments (limits, mounts of the stage and the
+        course's folders), from docker.py."""
         box = cls(client, f"grader-{uuid.uuid4().hex[:10]}")
         labels = {**labels, f"{LABEL}.sandbox": box.name}
         try:
@@ -138,26 +155,32 @@ class Sandbox:
             raise InfraError(f"the runtime image {image} is missing: run `grader images`") \
                 from None
         try:
+            box.stage = Path(tempfile.mkdtemp(prefix="grader-stage-"))
+            for folder in ("app", "ctl"):
+                (box.stage / folder).mkdir(mode=0o755)
+                (box.stage / folder).chmod(0o755)  # whatever the umask: the container reads it
+            args = spec(box.stage)
             if data_dir:
                 box.volume = client.volumes.create(
                     box.name, driver="local", labels=labels,
                     driver_opts={"type": "tmpfs", "device": "tmpfs",
                                  "o": f"size={tmpfs},uid=10001,gid=10001,mode=0700,"
                                       "nosuid,nodev,noexec"})
+                args["mounts"] = [*args.get("mounts", []), Mount("/data", box.name, type="volume")]
             box.network = _create_network(client, box.name, labels)
-            # Its kill timer covers a wait in the pool as well as the submission's budget.
-            box.holder = client.containers.run(
-                image, ["sh", "-c", _HOLD.format(wall=int(2 * wall) + 120, dns="127.0.0.11")],
-                name=f"{box.name}-net", detach=True, network=box.name, user="0",
-                cap_drop=["ALL"], cap_add=["NET_ADMIN"], read_only=True,
-                tmpfs={"/run": "size=1m"}, mem_limit="64m", pids_limit=16, labels=labels,
-                sysctls=NETWORK, security_opt=["no-new-privileges"],
-                log_config=LogConfig(type="json-file", config={"max-size": "64k"}),
-                mounts=[Mount("/data", box.name, type="volume")] if data_dir else [])
+            # Its gate's kill timer covers a wait in the pool as well as the submission's budget.
+            box.box = client.containers.run(
+                image, ["sh", "-c", _SETUP, "setup", "python3", "-I", "-S", "-c", GATE,
+                        str(int(2 * wall) + 120)],
+                name=f"{box.name}-box", detach=True, network=box.name, user="0",
+                cap_drop=["ALL"], cap_add=GATE_CAPS, sysctls=NETWORK,
+                security_opt=["no-new-privileges"], init=True, labels=labels,
+                tmpfs={**args.pop("tmpfs", {}), "/run/gate": "size=64k,mode=0700"}, **args)
             box._wait_ready()
         except DockerException as exc:
             box.remove()
-            raise InfraError(f"docker could not make the network sandbox: {exc}") from None
+            raise InfraError(f"docker could not make the submission's container: {exc}") \
+                from None
         except BaseException:
             box.remove()
             raise
@@ -166,56 +189,105 @@ class Sandbox:
     @classmethod
     def attach(cls, client: Any, ref: SandboxRef) -> Sandbox:
         """A sandbox the batch made for us (and removes), from its reference: no engine request
-        (if it is gone meanwhile, the app's container fails to start and says so)."""
+        (if it is gone meanwhile, the gate does not answer and the grading says so)."""
         box = cls(client, ref.name)
-        box.holder = client.containers.prepare_model({"Id": ref.holder, "Name": f"/{ref.name}-net"})
+        box.box = client.containers.prepare_model({"Id": ref.box, "Name": f"/{ref.name}-box"})
         box.volume = client.volumes.prepare_model({"Name": ref.volume}) if ref.volume else None
-        box.host, box.holder_pid = ref.host, ref.holder_pid
+        box.host, box.box_pid, box.stage = ref.host, ref.box_pid, Path(ref.stage)
         return box
 
     def ref(self) -> SandboxRef:
-        return SandboxRef(name=self.name, holder=self.holder.id, host=self.host,
-                          holder_pid=self.holder_pid,
+        assert self.stage is not None
+        return SandboxRef(name=self.name, box=self.box.id, host=self.host, box_pid=self.box_pid,
+                          stage=str(self.stage),
                           volume=self.volume.name if self.volume is not None else None)
 
-    def _wait_ready(self) -> None:
-        """Until the holder says its rules are in (its state is read only now and then: each
-        request costs the engine CPU that the running suites need)."""
-        deadline = time.monotonic() + 30
-        for i in itertools.count():
-            if b"ready" in self.holder.logs():
-                break
-            if i % 10 == 9:
-                self.holder.reload()
-            if self.holder.status == "exited" or time.monotonic() > deadline:
-                out = self.holder.logs()[-500:].decode(errors="replace")
-                raise InfraError(f"the network sandbox did not come up: {out.strip()}")
-            time.sleep(0.03)
-        self._read_address()
+    # -- the gate ----------------------------------------------------------------------------
 
-    def _read_address(self) -> None:
-        self.holder.reload()
-        self.host = self.holder.attrs["NetworkSettings"]["Networks"][self.name]["IPAddress"]
-        self.holder_pid = host_pid(self.holder)
+    def status(self) -> list[str]:
+        """The gate's lines so far: read through its root from this host, or by the engine."""
+        if owned_by(self.box_pid, self.box.id):
+            try:
+                text = Path(f"/proc/{self.box_pid}/root/run/gate/status").read_text()
+                if owned_by(self.box_pid, self.box.id):  # still the box's pid after the read
+                    return text.splitlines()
+            except OSError:
+                pass  # not ours to read (a rootless engine): ask the engine
+        try:
+            res = self.box.exec_run(["cat", "/run/gate/status"], user="0")
+        except DockerException as exc:
+            raise InfraError(f"the Docker engine stopped answering: {exc}") from None
+        return res.output.decode(errors="replace").splitlines() if res.exit_code == 0 else []
+
+    def signal(self, sig: signal.Signals) -> None:
+        """To the gate: from this host where the init is ours to signal, else by the engine
+        (the init forwards it)."""
+        if owned_by(self.box_pid, self.box.id):
+            gate = gate_pid(self.box_pid)
+            if gate:
+                try:
+                    os.kill(gate, sig)
+                    return
+                except OSError:
+                    pass
+        try:
+            self.box.kill(signal=sig.name)
+        except DockerException as exc:
+            raise InfraError(f"docker could not signal the submission's container: {exc}") \
+                from None
+
+    def wait_for(self, line: str, *, timeout: float = 30) -> list[str]:
+        """Until the gate has said a line that starts with `line`; all its lines."""
+        deadline = time.monotonic() + timeout
+        pause = 0.002
+        while True:
+            lines = self.status()
+            if any(x.startswith(line) for x in lines):
+                return lines
+            if time.monotonic() > deadline:
+                self.box.reload()
+                out = self.box.logs()[-500:].decode(errors="replace").strip()
+                raise InfraError(f"the submission's container did not say {line!r} within "
+                                 f"{timeout:g} s (it is {self.box.status}; {lines[-3:]} {out})")
+            time.sleep(pause)
+            pause = min(0.05, pause * 1.5)
+
+    def _wait_ready(self) -> None:
+        self.box.reload()
+        self.box_pid = host_pid(self.box)
+        self.wait_for("ready")
+        self.box.reload()
+        self.host = self.box.attrs["NetworkSettings"]["Networks"][self.name]["IPAddress"]
 
     def remove(self) -> None:
-        """Remove every container in the sandbox, then holder, network and volume; report the
-        first failure after trying them all."""
+        """Remove every container in the sandbox (a client's site), then the box, network,
+        volume and stage; report the first failure after trying them all."""
         errors = []
         try:
             inside = self.client.containers.list(
                 all=True, filters={"label": f"{LABEL}.sandbox={self.name}"}, ignore_removed=True)
         except DockerException:
             inside = []
-        for obj in [*[c for c in inside if c.name != f"{self.name}-net"], self.holder,
+        for obj in [*[c for c in inside if c.name != f"{self.name}-box"], self.box,
                     self.network, self.volume]:
             if obj is not None:
                 try:
                     remove(obj)
                 except InfraError as exc:
                     errors.append(exc)
+        if self.stage is not None:
+            shutil.rmtree(self.stage, ignore_errors=True)
         if errors:
             raise errors[0]
+
+
+def gate_pid(init: int) -> int:
+    """The gate: the container init's only child."""
+    try:
+        children = Path(f"/proc/{init}/task/{init}/children").read_text().split()
+    except OSError:
+        return 0
+    return int(children[0]) if len(children) == 1 else 0
 
 
 def host_pid(container: Any) -> int:
@@ -251,8 +323,8 @@ def remove(obj: Any) -> None:
 class SandboxPool:
     """Sandboxes made ahead (one spare per worker) and removed behind, off the critical path."""
 
-    def __init__(self, client: Any, *, spares: int, **make: Any) -> None:
-        self._client, self._make, self._spares = client, make, max(1, spares)
+    def __init__(self, make: Callable[[], Sandbox], *, spares: int) -> None:
+        self._make, self._spares = make, max(1, spares)
         self._work = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox")
         self._ready: deque[Future[Sandbox]] = deque()
         self._taken: dict[str, Sandbox] = {}
@@ -264,10 +336,10 @@ class SandboxPool:
         own and reports what fails)."""
         with self._lock:
             if not self._ready:
-                self._ready.append(self._work.submit(Sandbox.create, self._client, **self._make))
+                self._ready.append(self._work.submit(self._make))
             future = self._ready.popleft()
             while len(self._ready) < self._spares:
-                self._ready.append(self._work.submit(Sandbox.create, self._client, **self._make))
+                self._ready.append(self._work.submit(self._make))
         try:
             box = future.result()
         except InfraError:
