@@ -133,13 +133,13 @@ class DockerServer(Server):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.time_left()  # the wall-clock budget starts with the first start
         try:
             if self._box is None:  # first start; a restart is a new run in the same container
                 self._box = Sandbox.attach(self._client, self._given) if self._given else \
                     make_sandbox(self._client, assignment=self.assignment, limits=self.limits,
                                  image=self.image, labels=self._labels)
                 self.host, self.reachable = self._box.host, frozenset({self._box.host})
+                self.time_left()  # the wall-clock budget starts with the first run
                 self._stage_submission()
                 if self.assignment.kind == "client":
                     self._stdout = self._stage / "stdout"
