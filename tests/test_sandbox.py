@@ -133,6 +133,26 @@ def test_container_limits_are_on_by_default(course: Course, docker_ready: str) -
         assert int(gate["CapBnd"], 16) == (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8), gate["CapBnd"]
 
 
+def test_a_restart_is_a_new_run_in_the_same_container(course: Course, docker_ready: str) -> None:
+    """No container or network is made for a restart: the gate ends every process of the run
+    (a daemon the run left too) and starts the next one in the same namespace, which binds
+    PORT again at once."""
+    with _reference(course, "echo") as (server, box):
+        first = server._proc
+        assert first is not None, "the engine runs elsewhere: nothing to check here"
+        networks = {n.name for n in _left("echo") if isinstance(n, docker.models.networks.Network)}
+        server.restart()
+        assert not first.is_running(), "the first run outlived the restart"
+        assert server._proc is not None and server._proc.pid != first.pid
+        with socket.create_connection((server.host, server.port), timeout=5) as sock:
+            sock.sendall(b"again")
+            assert sock.recv(100) == b"again"
+        assert [c.id for c in _left("echo") if isinstance(c, docker.models.containers.Container)] \
+            == [box.id]
+        assert {n.name for n in _left("echo")
+                if isinstance(n, docker.models.networks.Network)} == networks
+
+
 def test_data_dir_is_locked_down_too(course: Course, docker_ready: str) -> None:
     """DATA_DIR's volume is mounted nosuid, nodev and noexec."""
     with _reference(course, "books"):

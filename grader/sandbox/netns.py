@@ -244,6 +244,10 @@ class Sandbox:
             lines = self.status()
             if any(x.startswith(line) for x in lines):
                 return lines
+            failed = [x for x in lines if x.startswith("fail ")]
+            if failed:
+                raise InfraError(f"the submission's container could not start the run: "
+                                 f"{failed[-1][5:]}")
             if time.monotonic() > deadline:
                 self.box.reload()
                 out = self.box.logs()[-500:].decode(errors="replace").strip()
