@@ -53,6 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.close(fd)
     os.environ[RETRY_LOG] = log
     _DESCENDANTS.start()
+    if getattr(config.option, "loadgroup", False):  # a worker of `pytest -n N --dist loadgroup`
+        config.pluginmanager.register(GroupIds(), "group-ids")
     if not _is_worker(config):
         config.stash[_UNTRACKED] = _untracked()
 
@@ -157,6 +159,23 @@ def longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
         guess = max(_TIER_COST[m.name] for m in item.iter_markers() if m.name in _TIER_COST)
         cost[name] = COST.get(name, COST.get(item.nodeid, cost.get(name, 0.0) + guess))
     return sorted(items, key=lambda item: -cost[unit(item)])
+
+
+class GroupIds:
+    """Under `--dist loadgroup`, a test's node id ends with "@" and its xdist_group: that is
+    how a worker tells the controller which tests are one unit. pytest-xdist 3.8 writes it into
+    `item._nodeid`, which pytest 9.2 no longer reads (its ids are structured: `item._id`), so
+    every group was silently split across the workers (pytest-dev/pytest-xdist#1386, a fix
+    proposed in #1388): this plugin writes it where pytest 9.2 reads it, unless it is there."""
+
+    @pytest.hookimpl(trylast=True)  # after pytest-xdist's own
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from _pytest.nodeid import NodeId
+
+        for item in items:
+            group = unit(item)
+            if group != item.nodeid and not item.nodeid.endswith(f"@{group}"):
+                item._id = NodeId.parse(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
 
 
 @functools.cache
