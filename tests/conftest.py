@@ -137,10 +137,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = longest_first(items)
 
 
-# Seconds each unit of work took in a parallel `make test` here (an xdist_group is one unit: its
-# tests run in one worker, one after another; any other test is a unit of its own). pytest-xdist
-# hands units out in collection order, so the longest go first: one that started last would set
-# the end time. A unit not listed is ranked by its tier (a docker or slow test before the rest).
+# What each unit of work costs, in seconds (an xdist_group is one unit: its tests run in one
+# worker, one after another; any other test is a unit of its own). pytest-xdist hands units out
+# in collection order, so the costliest go first: one that started last would set the end time.
+# A unit's cost is its entry in COST (seconds measured here, for a unit the guess misjudges),
+# else the sum of its tests' guesses by tier: a graded class of 35 variants (700) is handed out
+# before one of 15 (300), and both before the single tests. COST is empty until a parallel run
+# on a quiet machine measures the units (the first ones shared the machine with other runs).
 COST: dict[str, float] = {}
 _TIER_COST = {"docker": 20.0, "slow": 20.0, "process": 2.0, "pure": 0.0}
 
