@@ -1,5 +1,7 @@
-"""Shared fixtures for the project's own tests (the real course, real backends), and the tiers
-that say what each test needs to run."""
+"""Shared fixtures for the project's own tests (the real course, real backends), the tiers that
+say what each test needs to run, and what makes them safe to run in parallel (make test runs
+them with pytest-xdist: the order of the units of work, which leftovers are a test's own, the
+run's last checks on the controller alone)."""
 
 from __future__ import annotations
 
@@ -19,14 +21,12 @@ from pathlib import Path
 import pytest
 
 from grader.core.config import Course, load_course
+from grader.core.job import process_start
 from grader.run.grade import RETRY_LOG
-from grader.sandbox import resolve_backend
+from grader.sandbox import LABEL, resolve_backend
 from grader.sandbox.docker import orphans
 
 ROOT = Path(__file__).resolve().parent.parent
-# `make test` (and CI) leaves out the tests marked `full_only`: costly second paths through
-# what other tests already cover. `make test-all` (GRADER_TESTS=all) runs them too.
-EVERYTHING = os.environ.get("GRADER_TESTS", "") == "all"
 
 # Every test has exactly one tier, what it needs to run (lightest first); tier_of() decides,
 # and a test with none or two stops the run before anything runs.
@@ -36,14 +36,11 @@ TIERS = {
     "docker": "needs a Docker engine",
 }
 # Without an engine a docker test is skipped and says why, unless GRADER_REQUIRE_DOCKER is set
-# (make test and make test-all set it, so CI does): there it fails, as a skip must never make
-# CI green.
+# (make test sets it, so CI does): there it fails, as a skip must never make CI green.
 REQUIRE_DOCKER = os.environ.get("GRADER_REQUIRE_DOCKER", "") not in ("", "0")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "full_only: run only by `make test-all` (costly, and "
-                            "covered in part by the other tests)")
     for tier, what in TIERS.items():
         config.addinivalue_line("markers", f"{tier}: tier: {what}")
     config.addinivalue_line("markers", "slow: whole classes, suites through the CLI, exports, "
@@ -55,10 +52,24 @@ def pytest_configure(config: pytest.Config) -> None:
     fd, log = tempfile.mkstemp(prefix="grader-retries-", suffix=".jsonl")
     os.close(fd)
     os.environ[RETRY_LOG] = log
-    config.stash[_UNTRACKED] = _untracked()
+    _DESCENDANTS.start()
+    if getattr(config.option, "loadgroup", False):  # a worker of `pytest -n N --dist loadgroup`
+        config.pluginmanager.register(GroupIds(), "group-ids")
+    if not _is_worker(config):
+        config.stash[_UNTRACKED] = _untracked()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _DESCENDANTS.stop()
 
 
 _UNTRACKED = pytest.StashKey[set[str]]()
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    """A pytest-xdist worker (make test runs the tests in parallel); not its controller, and
+    not a plain `pytest`."""
+    return hasattr(config, "workerinput")
 
 
 def _untracked() -> set[str]:
@@ -123,12 +134,51 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if problems:
         raise pytest.UsageError("tests need exactly one tier (tests/conftest.py):\n  "
                                 + "\n  ".join(problems))
-    if EVERYTHING:
-        return
-    left_out = [item for item in items if item.get_closest_marker("full_only")]
-    if left_out:
-        config.hook.pytest_deselected(items=left_out)
-        items[:] = [item for item in items if not item.get_closest_marker("full_only")]
+    items[:] = longest_first(items)
+
+
+# What each unit of work costs, in seconds (an xdist_group is one unit: its tests run in one
+# worker, one after another; any other test is a unit of its own). pytest-xdist hands units out
+# in collection order, so the costliest go first: one that started last would set the end time.
+# A unit's cost is its entry in COST (seconds measured here, for a unit the guess misjudges),
+# else the sum of its tests' guesses by tier: a graded class of 35 variants (700) is handed out
+# before one of 15 (300), and both before the single tests. COST is empty until a parallel run
+# on a quiet machine measures the units (the first ones shared the machine with other runs).
+COST: dict[str, float] = {}
+_TIER_COST = {"docker": 20.0, "slow": 20.0, "process": 2.0, "pure": 0.0}
+
+
+def unit(item: pytest.Item) -> str:
+    """What pytest-xdist's loadgroup hands out as one: the test's xdist_group, else the test."""
+    group = item.get_closest_marker("xdist_group")
+    return str(group.args[0]) if group else item.nodeid
+
+
+def longest_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """`items`, the costliest unit first (COST), each unit's tests together in their order."""
+    cost: dict[str, float] = {}
+    for item in items:
+        name = unit(item)
+        guess = max(_TIER_COST[m.name] for m in item.iter_markers() if m.name in _TIER_COST)
+        cost[name] = COST.get(name, COST.get(item.nodeid, cost.get(name, 0.0) + guess))
+    return sorted(items, key=lambda item: -cost[unit(item)])
+
+
+class GroupIds:
+    """Under `--dist loadgroup`, a test's node id ends with "@" and its xdist_group: that is
+    how a worker tells the controller which tests are one unit. pytest-xdist 3.8 writes it into
+    `item._nodeid`, which pytest 9.2 no longer reads (its ids are structured: `item._id`), so
+    every group was silently split across the workers (pytest-dev/pytest-xdist#1386, a fix
+    proposed in #1388): this plugin writes it where pytest 9.2 reads it, unless it is there."""
+
+    @pytest.hookimpl(trylast=True)  # after pytest-xdist's own
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from _pytest.nodeid import NodeId
+
+        for item in items:
+            group = unit(item)
+            if group != item.nodeid and not item.nodeid.endswith(f"@{group}"):
+                item._id = NodeId.parse(f"{item.nodeid}@{group}")  # type: ignore[attr-defined]
 
 
 @functools.cache
@@ -229,14 +279,100 @@ def as_in_a_terminal(argv: list[str]) -> list[str]:
             "signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])", *argv]
 
 
+# Every process a test process started, directly or not, noted while it lived: which of the
+# engine's leftovers are this process's to answer for.
+#
+# The tests run in parallel (make test: pytest-xdist), and some kill a grader on purpose (SIGKILL
+# mid-batch, a lost Dask host): until the next batch reaps them, that grader's containers are
+# orphans. A check "nothing was left behind" in another worker must not see them, and a dead
+# process's parent can no longer be read: so each test process notes its descendants (pid and
+# start time, as the owner labels have them, grader/core/job.py `owner_id`) while they live, by
+# walking /proc/<pid>/task/<tid>/children from itself every _POLL seconds (where /proc has no
+# such file, every orphan counts, as before the tests ran in parallel). A grader creates no
+# container before it has imported the grader and the Docker client (0.3 s and more here), so
+# it is seen before it can own anything; one missed would only make the check weaker.
+_POLL = 0.1  # seconds between two walks: about 1 ms each with 40 descendants
+
+
+class Descendants:
+    """(pid, start) of every process seen below this one since start()."""
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def supported() -> bool:
+        return Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists()
+
+    def start(self) -> None:
+        if self._thread is None and self.supported():
+            self._thread = threading.Thread(target=self._run, name="descendants", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def __contains__(self, owner: tuple[str, str]) -> bool:
+        """Was (pid, start) one of ours? Looks once more first: one that started since the last
+        walk and is still alive. Always, where the walk cannot be made."""
+        if self._thread is None:
+            return True
+        self._walk()
+        with self._lock:
+            return owner in self._seen
+
+    def _run(self) -> None:
+        while not self._stop.wait(_POLL):
+            self._walk()
+
+    def _walk(self) -> None:
+        found, todo = set(), [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue  # gone since its parent listed it
+            for tid in tasks:
+                try:
+                    children = Path(f"/proc/{pid}/task/{tid}/children").read_text().split()
+                except OSError:
+                    continue
+                for child in map(int, children):
+                    start = process_start(child)
+                    if start:
+                        found.add((str(child), start))
+                        todo.append(child)
+        with self._lock:
+            self._seen |= found
+
+
+_DESCENDANTS = Descendants()
+
+
 def leftovers(*, orphans_only: bool = True) -> list[str]:
-    """Containers, networks and volumes with the project's label (whose grader process is gone)."""
-    return [f"{type(obj).__name__} {obj.name}" for obj in orphans(everything=not orphans_only)]
+    """Containers, networks and volumes with the project's label whose grader process is gone
+    and was started by this test process (tests/descendants.py: another worker's, or another
+    grader's on this machine, are not this test's to answer for); or every object with the label
+    (`orphans_only=False`: the end of the whole run)."""
+    found = []
+    for obj in orphans(everything=not orphans_only):
+        labels = obj.attrs.get("Labels") or obj.attrs.get("Config", {}).get("Labels") or {}
+        owner = (labels.get(f"{LABEL}.owner", ""), labels.get(f"{LABEL}.started", ""))
+        if not orphans_only or owner in _DESCENDANTS:
+            found.append(f"{type(obj).__name__} {obj.name}")
+    return found
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Nothing written into the repository; in CI, where nothing else runs, nothing with the
-    label may remain at all."""
+    label may remain at all. Checked once, after every test: by the controller under xdist (its
+    workers each finish their own session first)."""
+    if _is_worker(session.config):
+        return
     added = _untracked() - session.config.stash.get(_UNTRACKED, set())
     if added:
         print(f"\nthe tests wrote into the repository: {sorted(added)}")

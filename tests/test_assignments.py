@@ -37,7 +37,7 @@ from grader.core.config import Course
 from grader.core.results import Result
 
 from . import expectations
-from .conftest import EVERYTHING, ROOT
+from .conftest import ROOT
 
 BACKENDS = ["docker", "process"]
 ASSIGNMENTS = sorted(yaml.safe_load((ROOT / "grading.yml").read_text())["assignments"])
@@ -47,14 +47,10 @@ VARIANTS = sorted(p for p in (ROOT / "tests" / "buggy").glob("*/*") if (p / "exp
 _expect = functools.cache(expectations.variant)
 
 
-# Every variant goes through docker, the real path. The process backend (the student's laptop)
-# grades the correct variants and a third of the buggy ones of each assignment in `make test`,
-# drawn anew for each commit (SEED); `make test-all` grades them all.
-
-
 def sample_seed() -> str:
-    """What the samples are drawn with: the commit under test (GRADER_SAMPLE_SEED overrides), so
-    the cases a run leaves out change from commit to commit instead of always being the same."""
+    """What tests/test_determinism.py's sample is drawn with: the commit under test
+    (GRADER_SAMPLE_SEED overrides), so the cases it leaves out change from commit to commit
+    instead of always being the same."""
     seed = os.environ.get("GRADER_SAMPLE_SEED")
     if seed is None:
         git = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
@@ -70,21 +66,15 @@ def sample_key(variant: Path) -> str:
     return hashlib.sha256(f"{SEED}:{variant.parent.name}/{variant.name}".encode()).hexdigest()
 
 
-def _process_sample() -> set[Path]:
-    chosen = set()
-    for assignment in ASSIGNMENTS:
-        mine = [v for v in VARIANTS if v.parent.name == assignment]
-        buggy = sorted((v for v in mine if _expect(v).fails), key=sample_key)
-        chosen |= {v for v in mine if not _expect(v).fails} | set(buggy[::3])
-    return chosen
-
-
-SAMPLE = _process_sample()
+# Every variant through each of its backends: docker, the real path, and the process backend
+# (the student's laptop).
 CASES = [(backend, v) for v in VARIANTS for backend in _expect(v).backends]
 
 
-def _graded_now(backend: str, variant: Path) -> bool:
-    return backend == "docker" or variant in SAMPLE or EVERYTHING
+def _group(backend: str, assignment: str) -> pytest.MarkDecorator:
+    """The tests that read one graded class run in one pytest-xdist worker (make test), or each
+    worker would grade that class again (the `graded` fixture grades it once per process)."""
+    return pytest.mark.xdist_group(f"graded-{backend}-{assignment}")
 
 
 def _class(tmp: Path, assignment: str, backend: str) -> Path:
@@ -94,7 +84,7 @@ def _class(tmp: Path, assignment: str, backend: str) -> Path:
     (folder / "reference").symlink_to(ROOT / "reference" / assignment)
     (folder / "starter").symlink_to(ROOT / "starter" / assignment)
     for b, variant in CASES:
-        if variant.parent.name == assignment and b == backend and _graded_now(b, variant):
+        if variant.parent.name == assignment and b == backend:
             if (variant / "bug.diff").is_file():
                 _apply(ROOT / "reference" / assignment, variant / "bug.diff", folder / variant.name)
             else:
@@ -132,8 +122,8 @@ def _failed(result: Result) -> set[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize(("backend", "assignment"), [
+    pytest.param(b, a, id=f"{a}-{b}", marks=_group(b, a)) for a in ASSIGNMENTS for b in BACKENDS])
 def test_reference_full_marks_starter_low(graded, backend: str, assignment: str) -> None:
     results = graded(backend, assignment)
     ref = results["reference"]
@@ -146,8 +136,7 @@ def test_reference_full_marks_starter_low(graded, backend: str, assignment: str)
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("backend", "variant"), [
-    pytest.param(b, v, id=f"{b}-{v.parent.name}/{v.name}",
-                 marks=[] if _graded_now(b, v) else [pytest.mark.full_only])
+    pytest.param(b, v, id=f"{b}-{v.parent.name}/{v.name}", marks=_group(b, v.parent.name))
     for b, v in CASES])
 def test_buggy_variant_loses_what_it_deserves(graded, backend: str, variant: Path) -> None:
     expect = _expect(variant)
@@ -171,21 +160,14 @@ def test_buggy_variant_loses_what_it_deserves(graded, backend: str, variant: Pat
         pytest.fail(f"pin the result's line in expect.yml's reason: {result.reason!r}")
 
 
-@pytest.mark.pure
-def test_process_sample_is_stable_and_takes_from_every_assignment() -> None:
-    assert _process_sample() == SAMPLE
-    for assignment in ASSIGNMENTS:
-        buggy = [v for v in SAMPLE if v.parent.name == assignment and _expect(v).fails]
-        assert buggy, f"the process backend grades no buggy {assignment} variant"
-
-
-def _suite_tests(assignment: str) -> set[str]:
+@functools.cache
+def _suite_tests(assignment: str) -> frozenset[str]:
     """The test functions of an assignment's public and hidden suites, read from the source."""
     names = set()
     for file in (ROOT / "assignments" / assignment).glob("*/test_*.py"):
         names |= {node.name for node in ast.walk(ast.parse(file.read_text()))
                   if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
-    return names
+    return frozenset(names)
 
 
 @pytest.mark.pure

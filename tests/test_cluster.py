@@ -38,6 +38,11 @@ FULL = f"{sum(t.max_score for t in collect(load_course(ROOT).assignment('echo'))
 CAROL = f"{float(FULL) - 4:g}"
 
 
+# The tests that take `cluster` run in one pytest-xdist worker (make test), one after another as
+# they always have (some add a worker to it and kill it): each worker would start a cluster.
+SHARES_THE_CLUSTER = pytest.mark.xdist_group("cluster")
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, docker_ready: str) -> Iterator[Loopback]:
     """A scheduler and two one-slot workers, shared by the tests that do not break it."""
@@ -95,6 +100,7 @@ def _subset(folder: Path, source: Path, names: list[str]) -> Path:
     return folder
 
 
+@SHARES_THE_CLUSTER
 def test_every_process_listens_on_loopback_only(cluster: Loopback) -> None:
     procs = [psutil.Process(p.pid) for p in cluster.procs.values()]
     procs += [c for p in procs for c in p.children(recursive=True)]
@@ -103,6 +109,7 @@ def test_every_process_listens_on_loopback_only(cluster: Loopback) -> None:
     assert all(ipaddress.ip_address(a.ip).is_loopback for a in bound), bound
 
 
+@SHARES_THE_CLUSTER
 def test_same_grades_as_the_local_pool(cluster: Loopback, tmp_path: Path) -> None:
     """The echo example class, and a few of another assignment (docroot travels too)."""
     web = _subset(tmp_path / "web", ROOT / "examples/webserver", ["ada", "carol", "erin"])
@@ -120,7 +127,7 @@ def test_same_grades_as_the_local_pool(cluster: Loopback, tmp_path: Path) -> Non
     assert not leftovers() and not _held(cluster)
 
 
-@pytest.mark.full_only  # costly fault injection (the local batch's: make test): make test-all
+@SHARES_THE_CLUSTER
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
         cluster: Loopback, tmp_path: Path) -> None:
     subs, out = _class(tmp_path / "subs", 6), tmp_path / "out"
@@ -148,6 +155,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     assert not _held(cluster), "the workers left containers behind"
 
 
+@SHARES_THE_CLUSTER
 def test_a_host_without_the_image_builds_it(cluster: Loopback, tmp_path: Path) -> None:
     """A course whose echo needs an image no host has yet (another requirements file)."""
     course = tmp_path / "course"
@@ -174,6 +182,7 @@ def test_a_host_without_the_image_builds_it(cluster: Loopback, tmp_path: Path) -
             engine.images.remove(tag)  # ours: made by this test
 
 
+@SHARES_THE_CLUSTER
 def test_a_host_whose_engine_does_not_answer_is_retired(cluster: Loopback,
                                                         tmp_path: Path) -> None:
     cluster.add_worker("dead-engine", env={"DOCKER_HOST": f"unix://{tmp_path}/no.sock"})
@@ -186,7 +195,7 @@ def test_a_host_whose_engine_does_not_answer_is_retired(cluster: Loopback,
     cluster.procs.pop("dead-engine").wait(timeout=60)  # retired: Dask closed it
 
 
-@pytest.mark.full_only  # costly fault injection (the local batch's: make test): make test-all
+@SHARES_THE_CLUSTER
 def test_an_engine_that_stops_mid_batch_retires_its_host(cluster: Loopback,
                                                           tmp_path: Path) -> None:
     """w3's engine answers through a relay the test cuts once w3 is grading: w3 is retired and
@@ -224,7 +233,6 @@ def test_no_host_able_to_grade_is_a_grader_error(tmp_path: Path, docker_ready: s
     assert not (tmp_path / "out/ada/grade.json").exists()  # no grade, not a zero
 
 
-@pytest.mark.full_only  # costly fault injection (the local batch's: make test): make test-all
 def test_every_host_lost_is_a_grader_error_then_a_rerun_grades(tmp_path: Path,
                                                                 docker_ready: str) -> None:
     """Dask would wait for a worker forever: after `wait` seconds the rest are grader errors
@@ -261,7 +269,7 @@ def test_every_host_lost_is_a_grader_error_then_a_rerun_grades(tmp_path: Path,
         assert all(status == "ok" for status, _, _ in _grades(out).values())
 
 
-@pytest.mark.full_only  # costly fault injection (the local batch's: make test): make test-all
+@SHARES_THE_CLUSTER
 def test_coordinator_killed_then_rerun_resumes(cluster: Loopback, tmp_path: Path) -> None:
     subs, out = _class(tmp_path / "subs", 6), tmp_path / "out"
     proc = subprocess.Popen([*GRADER, "grade", "echo", "--submissions", str(subs), "--out",

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -570,31 +570,41 @@ _MATRIX = "test_every_export_grades_as_its_platform_runs_it"
 
 @pytest.fixture(scope="session")
 def export_runs(request: pytest.FixtureRequest, course: Course,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[None]]]:
-    """Every selected cell of the matrix, started together: one thread per target, whose cells
-    run one after another (they share the target's install cache), so the three targets overlap
-    and the matrix takes about a third of its time in a row. Each test then waits for its cell."""
+                tmp_path_factory: pytest.TempPathFactory
+                ) -> Iterator[Callable[[str, str], Future[None]]]:
+    """Every selected cell of the matrix, started together when the first is asked for: one
+    thread per target, whose cells run one after another (they share the target's install
+    cache), so the three targets overlap and the matrix takes about a third of its time in a
+    row. Each test then waits for its cell. Under pytest-xdist (make test) each target's cells
+    are one group, which one worker runs: a worker starts the cells of the targets it is given
+    (the matrix is collected whole in every worker, to be run in none but one)."""
     lanes = {target: ThreadPoolExecutor(1, thread_name_prefix=target) for target in TARGETS}
-    runs = {}
-    for item in request.session.items:
-        if getattr(item, "originalname", "") != _MATRIX:
-            continue
-        assignment, target = item.callspec.params["assignment"], item.callspec.params["target"]
-        cache = tmp_path_factory.getbasetemp() / "runner-cache" / target
-        cache.mkdir(parents=True, exist_ok=True)
-        runs[f"{assignment}-{target}"] = lanes[target].submit(
-            RUN[target], course, assignment, tmp_path_factory.mktemp(f"{assignment}-{target}"),
-            cache)
-    yield runs
+    cells = [(item.callspec.params["assignment"], item.callspec.params["target"])
+             for item in request.session.items if getattr(item, "originalname", "") == _MATRIX]
+    runs: dict[tuple[str, str], Future[None]] = {}
+    on_worker = hasattr(request.config, "workerinput")
+
+    def cell(assignment: str, target: str) -> Future[None]:
+        for assignment_, target_ in cells:
+            if (target_ == target or not on_worker) and (assignment_, target_) not in runs:
+                cache = tmp_path_factory.getbasetemp() / "runner-cache" / target_
+                cache.mkdir(parents=True, exist_ok=True)
+                runs[(assignment_, target_)] = lanes[target_].submit(
+                    RUN[target_], course, assignment_,
+                    tmp_path_factory.mktemp(f"{assignment_}-{target_}"), cache)
+        return runs[(assignment, target)]
+
+    yield cell
     for lane in lanes.values():
         lane.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("target", [pytest.param(t, marks=pytest.mark.xdist_group(f"export-{t}"))
+                                    for t in TARGETS])
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_export_grades_as_its_platform_runs_it(export_runs: dict[str, Future[None]],
-                                                     assignment: str, target: str) -> None:
+def test_every_export_grades_as_its_platform_runs_it(
+        export_runs: Callable[[str, str], Future[None]], assignment: str, target: str) -> None:
     """The starter scores less than full marks, the reference full marks, and the platform's
     result file is valid: for every assignment in grading.yml and every export target."""
-    export_runs[f"{assignment}-{target}"].result()
+    export_runs(assignment, target).result()

@@ -40,6 +40,10 @@ from .listener import CountingListener
 
 # docker, whatever the backend: the catalogue's teardown asks the engine for leftovers
 TIER = "docker"
+# One pytest-xdist worker grades the catalogue (make test), as the module fixture does once per
+# process; tests/test_process.py's runs of the entries that leave processes behind share it, or
+# the teardown's look for processes of the catalogue would find theirs (and they this one's).
+pytestmark = pytest.mark.xdist_group("hostile")
 
 WALL = 30  # a short wall-clock budget, so the entries that hang cost little
 ENTRIES = sorted(p for p in (ROOT / "tests" / "hostile").iterdir() if (p / "expect.yml").is_file())

@@ -24,12 +24,18 @@ from .conftest import ROOT
 TIER = "process"  # what its tests need (tests/conftest.py)
 
 
+# Runs of tests/hostile's entries whose processes the catalogue's teardown (and these tests)
+# look for by name: in its pytest-xdist worker (tests/test_hostile.py)
+HOSTILE_ENTRIES = pytest.mark.xdist_group("hostile")
+
+
 def _subreaper() -> int:
     flag = ctypes.c_int(0)
     ctypes.CDLL(None, use_errno=True).prctl(37, ctypes.byref(flag))  # PR_GET_CHILD_SUBREAPER
     return flag.value
 
 
+@HOSTILE_ENTRIES
 def test_only_the_submissions_processes_are_touched(course: Course) -> None:
     mine = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
@@ -65,6 +71,7 @@ def test_started_from_a_worker_thread(course: Course) -> None:
     assert len(out) == 3 and all(out)
 
 
+@HOSTILE_ENTRIES
 def test_idle_share_tells_a_blocked_server_from_a_poller(course: Course) -> None:
     """The idle meter (the basis of the 'kept a core busy' note): 0 for a server that blocks in
     accept, most of a core for one that polls with select(..., 0)."""
@@ -143,6 +150,7 @@ def _daemons() -> list[psutil.Process]:
             and p.info["cmdline"][:1] != ["pgrep"]]
 
 
+@HOSTILE_ENTRIES
 @pytest.mark.parametrize("tracking", ["cgroup", "subreaper"])
 def test_a_daemon_that_sheds_every_mark_does_not_survive(course: Course, tracking: str,
                                                           monkeypatch) -> None:

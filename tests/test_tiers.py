@@ -46,7 +46,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_x=TESTS)
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    for name in ("GRADER_REQUIRE_DOCKER", "GRADER_TESTS", "CI"):
+    for name in ("GRADER_REQUIRE_DOCKER", "CI"):
         monkeypatch.delenv(name, raising=False)
     return pytester
 
