@@ -46,7 +46,7 @@ from grader.sandbox.base import (
     tree_cpu,
 )
 from grader.sandbox.listeners import Listener, parse_proc_tcp
-from grader.sandbox.netns import Sandbox, gate_pid, owned_by, remove
+from grader.sandbox.netns import Sandbox, owned_by, remove
 from grader.sandbox.site import site_env, wait_site
 
 __all__ = ["DockerServer", "box_spec", "client", "make_sandbox", "orphans", "owner_labels",
@@ -185,7 +185,7 @@ class DockerServer(Server):
         lines = box.wait_for(f"start {self._run} ")
         _, _, pid, oom = next(x for x in lines if x.startswith(f"start {self._run} ")).split()
         self._oom, self._running = int(oom), True
-        self._proc = _host_process(box.box_pid, int(pid))
+        self._proc = _host_process(box.gate, int(pid))
         self._cpu_base = self._gate_cpu()
 
     def _start_site(self) -> None:
@@ -271,7 +271,7 @@ class DockerServer(Server):
         return f"exited with code {code}"
 
     def exit_code(self) -> int | None:
-        if self.exited() is None:
+        if not self._running or _alive(self._proc):
             return None
         ended = self._exit_line()
         return ended[0] if ended else None
@@ -279,7 +279,7 @@ class DockerServer(Server):
     def _root_pid(self) -> int | None:
         """The gate: a subreaper, so its tree is every process of the run (a daemon too)."""
         box = self._box
-        return gate_pid(box.box_pid) or None if box is not None and self._running else None
+        return box.gate or None if box is not None and self._running else None
 
     def _gate_cpu(self) -> float:
         """The gate's own CPU time and its waited-for children's: the runs before this one."""
@@ -376,10 +376,9 @@ class DockerServer(Server):
         return files
 
 
-def _host_process(init: int, inside: int) -> psutil.Process | None:
+def _host_process(gate: int, inside: int) -> psutil.Process | None:
     """The gate's child whose pid in the container is `inside`, as a process of this host
     (None where the engine runs elsewhere, or once it is gone)."""
-    gate = gate_pid(init) if init else 0
     if not gate:
         return None
     try:

@@ -141,6 +141,7 @@ class Sandbox:
         self.stage: Path | None = None
         self.host = ""  # the namespace's address on the internal network
         self.box_pid = 0  # the container's init as a pid of this host (its /proc shows inside)
+        self._gate = 0
 
     @classmethod
     def create(cls, client: Any, *, image: str, labels: dict[str, str], wall: float,
@@ -219,14 +220,21 @@ class Sandbox:
             raise InfraError(f"the Docker engine stopped answering: {exc}") from None
         return res.output.decode(errors="replace").splitlines() if res.exit_code == 0 else []
 
+    @property
+    def gate(self) -> int:
+        """The gate as a pid of this host (0 where the engine runs elsewhere): found once, it
+        lives as long as the container (its init's only child; the init ends with it)."""
+        if not self._gate and self.box_pid:
+            self._gate = gate_pid(self.box_pid)
+        return self._gate
+
     def signal(self, sig: signal.Signals) -> None:
         """To the gate: from this host where the init is ours to signal, else by the engine
         (the init forwards it)."""
         if owned_by(self.box_pid, self.box.id):
-            gate = gate_pid(self.box_pid)
-            if gate:
+            if self.gate:
                 try:
-                    os.kill(gate, sig)
+                    os.kill(self.gate, sig)
                     return
                 except OSError:
                     pass
