@@ -72,6 +72,7 @@ from grader.sandbox.rights import (
     drops_rights,
     jail_mounts,
     others_reach,
+    out_of_reach,
     read_status,
 )
 from grader.sandbox.site import site_env, wait_site
@@ -205,7 +206,8 @@ class ProcessServer(Server):
             if "refused" in self.isolation:
                 raise InfraError("the process backend will not run a submission as root, and "
                                  f"no uid but root could run it here: {self.isolation['refused']}"
-                                 f" (and {sys.executable} is out of other users' reach)")
+                                 f" (and {out_of_reach(self._needed(code))} is out of other users' "
+                                 "reach)")
         if not client:
             self.wait_listening()
 
@@ -213,16 +215,20 @@ class ProcessServer(Server):
         """The launcher's "user": this server's uid and the jail it runs in."""
         assert self._uid is not None
         support, docroot = self.assignment.support_path, self.docroot
-        needed = [Path(sys.executable), Path(sys.prefix), RUNNERS, code,
-                  *(p for p in (support, docroot) if p)]
         course = self.assignment.dir.parent
         course = course.parent if course.name == "assignments" else course
         mounts = jail_mounts(
             read_only=[p.resolve() for p in (RUNNERS, support, docroot, code) if p],
             writable=[self._data] if self._data else [], hide=[course.resolve()],
             tmpfs=self.limits.tmpfs)
-        return {"uid": self._uid[0], "gid": self._uid[0], "bare": others_reach(needed),
+        return {"uid": self._uid[0], "gid": self._uid[0], "bare": others_reach(self._needed(code)),
                 "jail": {"root": str(self._stage_root()), "mounts": mounts}}
+
+    def _needed(self, code: Path | None = None) -> list[Path]:
+        """What the server's own uid must reach where no jail hides the rest."""
+        support, docroot = self.assignment.support_path, self.docroot
+        return [Path(sys.executable), Path(sys.prefix), RUNNERS,
+                *(p for p in (support, docroot, code) if p)]
 
     def _stage_root(self) -> Path:
         assert self._stage is not None

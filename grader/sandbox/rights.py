@@ -24,6 +24,7 @@ from pathlib import Path
 from grader.sandbox.base import InfraError
 
 __all__ = ["claim_uid", "drops_rights", "isolation_here", "jail_mounts", "others_reach",
+           "out_of_reach",
            "read_status", "runs_as"]
 
 LAUNCH = Path(__file__).with_name("launch.py")
@@ -104,16 +105,21 @@ def jail_mounts(*, read_only: list[Path], writable: list[Path], hide: list[Path]
 def others_reach(paths: list[Path]) -> bool:
     """Can a uid that is no owner and in no group read (and enter) each of `paths`? What the
     submission's own uid needs where no jail can be made: the interpreter, the code, ..."""
+    return out_of_reach(paths) is None
+
+
+def out_of_reach(paths: list[Path]) -> Path | None:
+    """The first of `paths` that such a uid cannot read (or enter), or None."""
     for path in paths:
         real = Path(os.path.realpath(path))
         for part in [*reversed(real.parents), real]:
             try:
                 mode = part.stat().st_mode
             except OSError:
-                return False
+                return path
             if not mode & (0o001 if part != real or real.is_dir() else 0o004):
-                return False
-    return True
+                return path
+    return None
 
 
 def read_status(fd: int) -> dict[str, object]:
