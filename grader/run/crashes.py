@@ -66,7 +66,8 @@ class CrashWatch:
     def after_session(self, *, previous: TestResult | None) -> None:
         if self.server is not None and not self.down:
             self._check(previous, this_test_pays=False, restart=False)
-        if self.server is not None and self.server.exited() == OUT_OF_TIME:
+        if self.server is not None and (self.server.out_of_time
+                                        or self.server.exited() == OUT_OF_TIME):
             self.out_of_time = True
 
     def _exited(self, *, failed: bool) -> str | None:

@@ -26,6 +26,7 @@ from grader.core.results import Record, Result, TestResult
 from grader.core.rules import check_rules
 from grader.core.submission import is_empty
 from grader.run.suite import collect, run_suite
+from grader.run.wait import STRETCH
 from grader.sandbox import engine_answers
 
 __all__ = ["INTERRUPTED", "grade_submission", "retry_once", "run_job", "run_with_retry"]
@@ -113,7 +114,8 @@ def _run_child(job: Job) -> Record:
         job_file, results = Path(tmp, "job.json"), Path(tmp, "results.json")
         job_file.write_text(job.model_dump_json())
         code, tail = run_suite(
-            job.assignment, hidden=job.hidden, timeout=job.limits.wall + 20, cwd=Path(tmp),
+            job.assignment, hidden=job.hidden, timeout=STRETCH * job.limits.wall + 20,
+            cwd=Path(tmp),
             args=["--grader-job", str(job_file), "--grader-results", str(results)])
         try:
             record = Record.model_validate_json(results.read_text())

@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -329,6 +330,9 @@ class _Running(Server):
     def restart(self) -> None:
         pytest.skip("restarting needs a server the grader started (grader check)")
 
+    def _end_run(self) -> None:
+        pass  # not ours to stop (and no wall-clock budget is kept for it)
+
     def exited(self) -> str | None:
         return None
 
@@ -340,6 +344,36 @@ class _Running(Server):
 
     def data_files(self) -> dict[str, bytes]:
         pytest.skip("reading DATA_DIR needs a server the grader started (grader check)")
+
+
+@contextmanager
+def _budget(srv: Server, job: Job | None) -> Iterator[None]:
+    """The submission's wall-clock budget, from its first start to the end of the suite, kept by
+    a watchdog thread and counted like every Wait: the time the machine's load took from the
+    server or from the suite's own thread is added back (up to STRETCH times the budget), so a
+    class graded four suites to a core loses no run to the load. At its end the run is killed
+    (time_up()): the test running then fails, the crash watch says why, and the later tests are
+    not run. The backends' own timers (time_left()) are only the backstop."""
+    if job is None:
+        yield
+        return
+    budget = wait.Wait(job.limits.wall, activity=srv.activity, output_counts=True,
+                       client=threading.get_native_id())
+    done = threading.Event()
+
+    def watchdog() -> None:
+        while not done.wait(min(1.0, max(0.05, budget.left()))):
+            if budget.expired():
+                srv.time_up()
+                return
+
+    thread = threading.Thread(target=watchdog, name="wall-clock budget", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 # -- fixtures for suites -------------------------------------------------------------------
@@ -354,10 +388,11 @@ def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     except (ValueError, OSError) as exc:  # the grader's setup, never the student's fault
         raise InfraError(f"the grader could not set up the submission: {exc}") from None
     try:
-        srv.start()
-        collector.watch.server = srv
-        with wait.watching(srv.activity):  # waits for a sleeping server end early
-            yield srv
+        with _budget(srv, collector.job):
+            srv.start()
+            collector.watch.server = srv
+            with wait.watching(srv.activity):  # waits for a sleeping server end early
+                yield srv
         idle = srv.idle_meter()  # measures once no client connection is open (None if never)
         collector.watch.after_session(previous=collector.previous)
         collector.log = srv.logs()
@@ -382,7 +417,8 @@ def program(request: pytest.FixtureRequest) -> ProgramRun:
     except (ValueError, OSError) as exc:  # the grader's setup, never the student's fault
         raise InfraError(f"the grader could not set up the submission: {exc}") from None
     try:
-        run = run_program(srv, timeout=collector.job.assignment.run_timeout)
+        with _budget(srv, collector.job):
+            run = run_program(srv, timeout=collector.job.assignment.run_timeout)
     finally:
         srv.stop()
     collector.log = run.output

@@ -10,12 +10,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from grader.sandbox.base import Activity
+from grader.sandbox.base import STRETCH, Activity
 
-__all__ = ["IDLE", "Look", "Wait", "watching"]
+__all__ = ["IDLE", "STRETCH", "Look", "Wait", "watching"]
 
 IDLE = 1.0  # s a server may sleep through, using no CPU, before a wait for it ends
-STRETCH = 4  # a wait stretched by the machine's load ends by this many times its timeout
 _SLICE = 0.1  # s between looks at the server while waiting
 _CPU_EPS = 0.02  # CPU seconds that still count as none (a clock tick, a timer firing)
 
@@ -60,10 +59,14 @@ class Wait:
     For "at most T s in all, and at most t s of silence", make pieces of one whole wait:
     `whole = Wait(T)`, then `piece = whole.piece(t)` after each arrival, and stop when
     `whole.expired()` or `piece.over()`.
+
+    `client`: the thread that does the client's work, where another thread looks (a watchdog);
+    by default the one that looks.
     """
 
     def __init__(self, timeout: float, *, idle: float | None = None,
-                 activity: Look | None = None, output_counts: bool = False) -> None:
+                 activity: Look | None = None, output_counts: bool = False,
+                 client: int | None = None) -> None:
         now = time.monotonic()
         self.timeout = timeout
         self.deadline = now + timeout  # moves later by the time the machine's load took
@@ -75,7 +78,8 @@ class Wait:
         self._idle = False
         self._looked = now  # when the load was last accounted
         self._delayed: float | None = None  # the server's run-queue seconds then
-        self._mine = _own_delay()  # this thread's run-queue seconds then
+        self._client = client  # the client's thread (a native id); None: whichever looks
+        self._mine = _own_delay(client)  # the client's run-queue seconds then
         self.stretched = 0.0  # s added to the timeout for the machine's load
 
     @property
@@ -103,7 +107,7 @@ class Wait:
         """A wait of at most `timeout` s that ends no later than this one."""
         self.expired()  # the load so far moves this wait's deadline first
         return Wait(min(timeout, max(0.01, self.left())), idle=self._window,
-                    activity=self._activity)
+                    activity=self._activity, client=self._client)
 
     def step(self) -> float:
         """How long to block before looking again."""
@@ -141,7 +145,7 @@ class Wait:
         """Move the deadline by what the machine's load took since the last look: the longest
         of this thread's wait for a CPU, the server's threads' wait for one, and (all of it)
         while the server was blocked writing its own output."""
-        elapsed, mine = now - self._looked, _own_delay()
+        elapsed, mine = now - self._looked, _own_delay(self._client)
         lost = mine - self._mine
         if seen is not None:
             if seen.writing and not self._output_counts:
@@ -161,10 +165,13 @@ class Wait:
         return f" for {self.timeout:g} s"
 
 
-def _own_delay() -> float:
-    """Seconds the calling thread has waited for a CPU so far (0 where this cannot be read)."""
+def _own_delay(thread: int | None = None) -> float:
+    """Seconds a thread of this process (None: the calling one) has waited for a CPU so far (0
+    where this cannot be read)."""
+    path = "/proc/thread-self/schedstat" if thread is None else \
+        f"/proc/self/task/{thread}/schedstat"
     try:
-        with open("/proc/thread-self/schedstat") as f:
+        with open(path) as f:
             return int(f.read().split()[1]) / 1e9
     except (OSError, IndexError, ValueError):
         return 0.0

@@ -11,6 +11,7 @@ import os
 import re
 import stat
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -23,12 +24,15 @@ from grader.core.config import Assignment, Limits, ProcfileError
 from grader.core.text import crash_cause
 from grader.sandbox.listeners import Listener, judge
 
-__all__ = ["DATA_CAP", "FILE_CAP", "LABEL", "OUT_OF_TIME", "Activity", "InfraError", "Server",
-           "StartupError", "client_connections", "read_folder", "server_command",
+__all__ = ["DATA_CAP", "FILE_CAP", "LABEL", "OUT_OF_TIME", "STRETCH", "Activity", "InfraError",
+           "Server", "StartupError", "client_connections", "read_folder", "server_command",
            "tree_activity", "tree_cpu"]
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
 OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
+# The machine's load may stretch a wait, a test's timer or the wall-clock budget (each counts
+# only time the server and its client had to work in) to at most this many times its length.
+STRETCH = 4
 FILE_CAP = 64 * 1024 * 1024  # RLIMIT_FSIZE: no file the submission writes grows past this
 DATA_CAP = 32 * 1024 * 1024  # bytes of DATA_DIR a suite reads back (data_files), at most
 _WRONG_GRACE = 1.0  # s a wrong listener may stay before we say so (a server may open two)
@@ -92,6 +96,7 @@ class Server(ABC):
     def __init__(self, *, assignment: Assignment, submission: Path, limits: Limits) -> None:
         self.assignment, self.submission, self.limits = assignment, submission, limits
         self.docroot = assignment.docroot_path
+        self._lifecycle = threading.Lock()  # a restart and time_up(), never interleaved
 
     @property
     def url(self) -> str:
@@ -118,6 +123,7 @@ class Server(ABC):
         """Regular files in DATA_DIR by relative path (size-capped), for suites that inspect it."""
 
     _first_start: float | None = None
+    _out_of_time = False  # the wall-clock budget is used up: no run starts again
     _cpu_done = 0.0  # CPU seconds of the runs before a restart
 
     def cpu_seconds(self) -> float | None:
@@ -182,15 +188,37 @@ class Server(ABC):
         self._cpu_done += self._cpu_now() or 0.0
 
     def time_left(self) -> float:
-        """Seconds left of the wall-clock budget, which covers every restart, not each."""
+        """Seconds left before the backstop: every run is killed at STRETCH times the wall-clock
+        budget (which covers every restart, not each) from the first start, whatever else
+        happens. The budget itself is kept by the grader's watchdog (run/plugin.py), which
+        adds back the time the machine's load took and calls time_up()."""
         if self._first_start is None:
             self._first_start = time.monotonic()
-        return max(1.0, math.ceil(self.limits.wall - (time.monotonic() - self._first_start)))
+        return max(1.0, math.ceil(STRETCH * self.limits.wall
+                                  - (time.monotonic() - self._first_start)))
+
+    def time_up(self) -> None:
+        """The wall-clock budget is used up: end the current run now, and start none again;
+        exited() then says OUT_OF_TIME."""
+        with self._lifecycle:
+            self._out_of_time = True
+            self._end_run()
+
+    @property
+    def out_of_time(self) -> bool:
+        return self._out_of_time
+
+    @abstractmethod
+    def _end_run(self) -> None:
+        """Kill every process of the current run, without waiting (time_up())."""
 
     def restart(self) -> None:
         """Stop and start again with the same DATA_DIR (host or port may change)."""
-        self.stop(keep_data=True)
-        self.start()
+        with self._lifecycle:
+            self.stop(keep_data=True)
+            if self._out_of_time:
+                raise StartupError(f"it {OUT_OF_TIME}")
+            self.start()
 
     def __enter__(self) -> Server:
         try:

@@ -38,6 +38,7 @@ from grader.sandbox.base import (
     FILE_CAP,
     LABEL,
     OUT_OF_TIME,
+    STRETCH,
     InfraError,
     Server,
     StartupError,
@@ -195,7 +196,7 @@ class DockerServer(Server):
         box, site = self._box, self.assignment.site_path
         assert box is not None and site is not None
         self._site = self._client.containers.run(
-            self.image, ["timeout", "-s", "KILL", str(int(self.limits.wall) + 60),
+            self.image, ["timeout", "-s", "KILL", str(int(STRETCH * self.limits.wall) + 60),
                          "python", f"{_SITE}/site.py"],
             name=f"{box.name}-site", detach=True, user=SITE_USER,
             network_mode=f"container:{box.box.id}", working_dir=_SITE,
@@ -236,6 +237,10 @@ class DockerServer(Server):
             except InfraError:
                 pass
 
+    def _end_run(self) -> None:
+        if self._box is not None and self._running:
+            self._box.signal(signal.SIGUSR2)  # the gate kills every process of the run
+
     # -- what the suite and the feedback read ----------------------------------------------
 
     def _exit_line(self) -> tuple[int, int] | None:
@@ -266,7 +271,7 @@ class DockerServer(Server):
         code, oom = ended
         if oom > self._oom:
             return f"ran out of memory ({self.limits.memory})"
-        if code == 137:  # `timeout -s KILL`: the kill timer
+        if code == 137 or self._out_of_time:  # time_up(), or `timeout -s KILL`: the backstop
             return OUT_OF_TIME
         return f"exited with code {code}"
 

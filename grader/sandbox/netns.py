@@ -33,7 +33,7 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.types import IPAMConfig, IPAMPool, Mount
 
 from grader.core.job import SandboxRef
-from grader.sandbox.base import LABEL, InfraError
+from grader.sandbox.base import LABEL, STRETCH, InfraError
 
 GATE = (Path(__file__).parent / "gate.py").read_text()  # run by the container's Python
 
@@ -169,10 +169,11 @@ class Sandbox:
                                       "nosuid,nodev,noexec"})
                 args["mounts"] = [*args.get("mounts", []), Mount("/data", box.name, type="volume")]
             box.network = _create_network(client, box.name, labels)
-            # Its gate's kill timer covers a wait in the pool as well as the submission's budget.
+            # Its gate's kill timer covers a wait in the pool as well as the submission's budget
+            # (stretched by the machine's load at most STRETCH times).
             box.box = client.containers.run(
                 image, ["sh", "-c", _SETUP, "setup", "python3", "-I", "-S", "-c", GATE,
-                        str(int(2 * wall) + 120)],
+                        str(int(STRETCH * wall) + 120)],
                 name=f"{box.name}-box", detach=True, network=box.name, user="0",
                 cap_drop=["ALL"], cap_add=GATE_CAPS, sysctls=NETWORK,
                 security_opt=["no-new-privileges"], init=True, labels=labels,

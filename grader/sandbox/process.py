@@ -98,8 +98,7 @@ class ProcessServer(Server):
         self._tail_lock = threading.Lock()
         self._data: Path | None = None
         self._stage: Path | None = None  # the private, read-only copy of the submission
-        self._timer: threading.Timer | None = None
-        self._out_of_time = False
+        self._timer: threading.Timer | None = None  # the backstop (time_left())
         self.tracking: Path | None = None  # the current run's cgroup, where one could be made
         self._uid: tuple[int, int] | None = None  # (uid, its lock's fd) while the grader is root
         self.isolation: dict[str, object] = {}  # what the current run got: {"uid", "jail"}
@@ -256,6 +255,10 @@ class ProcessServer(Server):
     def _time_up(self, proc: subprocess.Popen[bytes]) -> None:
         self._out_of_time = True
         _kill_group(proc)
+
+    def _end_run(self) -> None:
+        if self._proc is not None:
+            _kill_group(self._proc)
 
     def _limits(self) -> dict[str, int]:
         # RLIMIT_DATA (heap and private writable mappings), not RLIMIT_AS: thread stacks and

@@ -1,0 +1,111 @@
+"""The wall-clock budget covers a whole submission, and is counted like every wait: in time the
+server and the suite had to work in. A submission that needs more of its own time runs out; one
+that a busy machine (a class graded four suites to a core, the neighbours of a CI run) slowed
+down does not. Real servers through the process backend; real load: processes spinning on the
+one CPU the grading is pinned to."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from grader.core.config import load_course
+from grader.run.grade import grade_submission
+
+TIER = "process"  # what its tests need (tests/conftest.py)
+BUDGET = 3  # s: the course's wall-clock budget here
+
+SERVER = """\
+import os, socket
+server = socket.create_server(("0.0.0.0", int(os.environ["PORT"])))
+while True:
+    conn, _ = server.accept()
+    with conn:
+        conn.sendall(conn.recv(100))
+"""
+
+# Each test echoes once, then does `WORK` CPU seconds of the suite's own work (a parser, a
+# generator of requests, say), so the suite as a whole needs 4 * WORK s of CPU.
+SUITE = """\
+import time
+
+WORK = {work}
+
+def echo(connect):
+    sock = connect()
+    sock.sendall(b"hi")
+    assert sock.recv(100) == b"hi", "no echo"
+    end = time.thread_time() + WORK
+    while time.thread_time() < end:
+        pass
+
+def test_1(connect):
+    echo(connect)
+
+def test_2(connect):
+    echo(connect)
+
+def test_3(connect):
+    echo(connect)
+
+def test_4(connect):
+    echo(connect)
+"""
+
+
+def _grade(tmp: Path, work: float):
+    (tmp / "assignments/echoing/tests").mkdir(parents=True)
+    (tmp / "grading.yml").write_text(
+        f"name: c\nlimits: {{wall: {BUDGET}}}\nassignments:\n  echoing: {{}}\n")
+    (tmp / "assignments/echoing/assignment.yml").write_text("title: Echoing\n")
+    (tmp / "assignments/echoing/tests/test_echoing.py").write_text(SUITE.format(work=work))
+    (tmp / "sub").mkdir()
+    (tmp / "sub/server.py").write_text(SERVER)
+    course = load_course(tmp)
+    return grade_submission(course=course, assignment=course.assignment("echoing"),
+                            submission=tmp / "sub", backend="process")
+
+
+@contextmanager
+def _crowded(spinners: int) -> Iterator[None]:
+    """This thread, and so the grading it starts (the suite and the server inherit it), pinned
+    to one CPU that `spinners` processes spin on: each gets a third of it."""
+    cpu = min(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(spinners)]
+    try:
+        yield
+    finally:
+        for proc in spin:
+            proc.kill()
+            proc.wait()
+        os.sched_setaffinity(0, before)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux's CPU affinity")
+def test_a_busy_machine_does_not_use_up_the_budget(tmp_path: Path) -> None:
+    """2 s of the suite's work, on a third of a CPU: about 6 s of wall-clock time against a
+    budget of 3 s, and still every test passes (the load's share is added back)."""
+    with _crowded(2):
+        result = _grade(tmp_path, work=0.5)
+    assert result.status == "ok", result.reason
+    assert [t.status for t in result.tests] == ["passed"] * 4, result.tests
+    assert result.duration > 1.5 * BUDGET, f"not slowed down enough to show: {result.duration} s"
+
+
+def test_a_suite_that_needs_more_than_the_budget_runs_out(tmp_path: Path) -> None:
+    """6 s of the suite's own work against 3 s: the run is stopped in the test running at the
+    end of the budget, and the later tests are not run."""
+    result = _grade(tmp_path, work=1.5)
+    assert result.status == "timeout", (result.status, result.reason)
+    assert result.reason == f"the submission used up its wall-clock budget of {BUDGET} s"
+    assert result.tests[0].status == "passed"
+    assert result.tests[-1].feedback.startswith("not run: "), result.tests[-1]
