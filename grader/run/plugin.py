@@ -418,7 +418,8 @@ def program(request: pytest.FixtureRequest) -> ProgramRun:
         raise InfraError(f"the grader could not set up the submission: {exc}") from None
     try:
         with _budget(srv, collector.job):
-            run = run_program(srv, timeout=collector.job.assignment.run_timeout)
+            run = run_program(srv, timeout=collector.job.assignment.run_timeout, clock=lambda t:
+                              wait.Wait(t, activity=srv.activity, output_counts=True))
     finally:
         srv.stop()
     collector.log = run.output
