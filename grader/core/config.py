@@ -72,7 +72,8 @@ class Limits(_Model):
     memory: str = Field("256m", description="memory per submission, no extra swap (docker units)")
     cpus: float = Field(1.0, gt=0, description="CPU share per submission")
     pids: int = Field(64, ge=8, description="max processes/threads per submission")
-    wall: float = Field(120, gt=0, description="seconds for one submission, start to teardown")
+    wall: float = Field(120, gt=0, description="seconds for one submission, start to teardown "
+                        "(time the machine's load took is added back, up to 4 times)")
     tmpfs: str = Field("16m", description="size of the writable /tmp")
     output: int = Field(64_000, ge=1000, description="bytes of server output kept for feedback")
 
