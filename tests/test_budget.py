@@ -1,5 +1,5 @@
-"""The wall-clock budget covers a whole submission, and is counted like every wait: in time the
-server and the suite had to work in. A submission that needs more of its own time runs out; one
+"""The wall-clock budget covers a whole submission, and is counted like every wait (the server's
+start too): in time the server and the suite had to work in. A submission that needs more of its own time runs out; one
 that a busy machine (a class graded four suites to a core, the neighbours of a CI run) slowed
 down does not. Real servers through the process backend; real load: processes spinning on the
 one CPU the grading is pinned to."""
@@ -59,14 +59,15 @@ def test_4(connect):
 """
 
 
-def _grade(tmp: Path, work: float):
+def _grade(tmp: Path, work: float, *, server: str = SERVER, startup: float = 10):
     (tmp / "assignments/echoing/tests").mkdir(parents=True)
     (tmp / "grading.yml").write_text(
         f"name: c\nlimits: {{wall: {BUDGET}}}\nassignments:\n  echoing: {{}}\n")
-    (tmp / "assignments/echoing/assignment.yml").write_text("title: Echoing\n")
+    (tmp / "assignments/echoing/assignment.yml").write_text(
+        f"title: Echoing\nstartup_timeout: {startup}\n")
     (tmp / "assignments/echoing/tests/test_echoing.py").write_text(SUITE.format(work=work))
     (tmp / "sub").mkdir()
-    (tmp / "sub/server.py").write_text(SERVER)
+    (tmp / "sub/server.py").write_text(server)
     course = load_course(tmp)
     return grade_submission(course=course, assignment=course.assignment("echoing"),
                             submission=tmp / "sub", backend="process")
@@ -109,3 +110,15 @@ def test_a_suite_that_needs_more_than_the_budget_runs_out(tmp_path: Path) -> Non
     assert result.reason == f"the submission used up its wall-clock budget of {BUDGET} s"
     assert result.tests[0].status == "passed"
     assert result.tests[-1].feedback.startswith("not run: "), result.tests[-1]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux's CPU affinity")
+def test_a_busy_machine_does_not_make_a_start_late(tmp_path: Path) -> None:
+    """A server that computes for 1 s of CPU before it listens, against a startup_timeout of
+    1.5 s, on a third of a CPU: about 3 s, and it is not taken for one that never listens."""
+    slow = "import time\nend = time.process_time() + 1\nwhile time.process_time() < end:\n" \
+           "    pass\n" + SERVER
+    with _crowded(2):
+        result = _grade(tmp_path, work=0, server=slow, startup=1.5)
+    assert result.status == "ok", result.reason
+    assert [t.status for t in result.tests] == ["passed"] * 4, result.tests

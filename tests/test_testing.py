@@ -88,7 +88,7 @@ def test_step_turns_a_refused_connection_into_a_sentence() -> None:
 ])
 def test_a_wait_ends_early_only_for_a_server_that_sleeps(pair, monkeypatch, activity,
                                                          cut_short: bool) -> None:
-    from grader.run import wait
+    from grader.sandbox import wait
 
     calls = iter(range(1000))
     monkeypatch.setattr(wait, "IDLE", 0.3)
@@ -308,7 +308,7 @@ def test_read_raw_takes_whatever_came_and_how_it_ended(pair) -> None:
 
 
 def test_a_response_wait_ends_early_for_a_server_that_sleeps(pair, monkeypatch) -> None:
-    from grader.run import wait
+    from grader.sandbox import wait
 
     monkeypatch.setattr(wait, "IDLE", 0.2)
     client, peer = pair

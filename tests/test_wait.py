@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from grader.run.wait import STRETCH, Wait
 from grader.sandbox.base import Activity, tree_activity
+from grader.sandbox.wait import STRETCH, Wait
 
 TIER = "process"  # real child processes and their /proc (tests/conftest.py)
 

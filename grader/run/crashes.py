@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from grader.core.results import TestResult
 from grader.core.text import crash_cause
-from grader.run.wait import Wait
 from grader.sandbox import OUT_OF_TIME, Server, StartupError
+from grader.sandbox.wait import Wait
 
 __all__ = ["Crash", "CrashWatch", "ServerDown"]
 

@@ -26,8 +26,8 @@ from grader.core.results import Record, Result, TestResult
 from grader.core.rules import check_rules
 from grader.core.submission import is_empty
 from grader.run.suite import collect, run_suite
-from grader.run.wait import STRETCH
 from grader.sandbox import engine_answers
+from grader.sandbox.wait import STRETCH
 
 __all__ = ["INTERRUPTED", "grade_submission", "retry_once", "run_job", "run_with_retry"]
 

@@ -28,10 +28,9 @@ import requests
 from grader.core.config import Assignment, ConfigError, load_assignment
 from grader.core.job import Job
 from grader.core.results import Record, TestResult, TestStatus, write_atomic
-from grader.run import wait
 from grader.run.crashes import CrashWatch, ServerDown
 from grader.run.suite import suite_problems
-from grader.sandbox import InfraError, Server, StartupError, open_server
+from grader.sandbox import InfraError, Server, StartupError, open_server, wait
 from grader.sandbox.listeners import Listener
 from grader.sandbox.site import ProgramRun, run_program
 from grader.testing import ServerSession
@@ -418,8 +417,7 @@ def program(request: pytest.FixtureRequest) -> ProgramRun:
         raise InfraError(f"the grader could not set up the submission: {exc}") from None
     try:
         with _budget(srv, collector.job):
-            run = run_program(srv, timeout=collector.job.assignment.run_timeout, clock=lambda t:
-                              wait.Wait(t, activity=srv.activity, output_counts=True))
+            run = run_program(srv, timeout=collector.job.assignment.run_timeout)
     finally:
         srv.stop()
     collector.log = run.output

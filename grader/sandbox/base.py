@@ -16,13 +16,13 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import psutil
 
 from grader.core.config import Assignment, Limits, ProcfileError
 from grader.core.text import crash_cause
 from grader.sandbox.listeners import Listener, judge
+from grader.sandbox.wait import STRETCH, Activity, Wait
 
 __all__ = ["DATA_CAP", "FILE_CAP", "LABEL", "OUT_OF_TIME", "STRETCH", "Activity", "InfraError",
            "Server", "StartupError", "client_connections", "read_folder", "server_command",
@@ -30,9 +30,6 @@ __all__ = ["DATA_CAP", "FILE_CAP", "LABEL", "OUT_OF_TIME", "STRETCH", "Activity"
 
 LABEL = "course-grader"  # every container, network and volume we create carries this label
 OUT_OF_TIME = "was stopped at the end of its wall-clock budget"
-# The machine's load may stretch a wait, a test's timer or the wall-clock budget (each counts
-# only time the server and its client had to work in) to at most this many times its length.
-STRETCH = 4
 FILE_CAP = 64 * 1024 * 1024  # RLIMIT_FSIZE: no file the submission writes grows past this
 DATA_CAP = 32 * 1024 * 1024  # bytes of DATA_DIR a suite reads back (data_files), at most
 _WRONG_GRACE = 1.0  # s a wrong listener may stay before we say so (a server may open two)
@@ -278,7 +275,9 @@ class Server(ABC):
         A listener in the wrong place (another port, loopback only) fails after a short grace,
         with every problem named; an early exit quotes the server's last line of output.
         """
-        start = time.monotonic()
+        # counted like every Wait: a start slowed by the machine's load is not a late one
+        deadline = Wait(self.assignment.startup_timeout, activity=self.activity,
+                        output_counts=True)
         wrong_since: float | None = None
         pause = 0.005  # growing to `poll`: a start is seen within a few ms
         while True:
@@ -295,7 +294,7 @@ class Server(ABC):
                 wrong_since = wrong_since or now
                 if now - wrong_since > _WRONG_GRACE:
                     raise StartupError(problem, self.logs())
-            if now - start > self.assignment.startup_timeout:
+            if deadline.expired():
                 cause = crash_cause(self.current_logs())
                 raise StartupError(
                     f"the server did not listen on port {self.port} within "
@@ -350,15 +349,6 @@ def _no_clients(pid: int, port: int, settle: float) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
-
-
-class Activity(NamedTuple):
-    """What a server's process tree is doing, read from this host's /proc (`tree_activity`)."""
-
-    cpu: float  # CPU seconds so far
-    asleep: bool  # no thread running, runnable, or blocked writing to a pipe (its own output)
-    delayed: float  # seconds its threads have waited for a CPU so far (the machine's load)
-    writing: bool  # a thread is blocked writing to a pipe: its output is not read fast enough
 
 
 def tree_activity(pid: int) -> Activity | None:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from grader.core.text import crash_cause
 from grader.sandbox.base import FILE_CAP, InfraError, Server
+from grader.sandbox.wait import Wait
 
 __all__ = ["SITE_READY", "STDOUT_CAP", "ProgramRun", "parse_site_log", "run_program",
            "site_env", "wait_site"]
@@ -85,19 +85,15 @@ def parse_site_log(text: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return (lines[0] if lines else {}), lines[1:]
 
 
-def run_program(server: Server, *, timeout: float,
-                clock: Callable[[float], Any] | None = None) -> ProgramRun:
-    """Start the site and the program, wait until the program exits or `timeout` s pass, and
-    read both sides. The caller stops `server` (and with it a program still running).
-    `clock(timeout)`: what counts those seconds, from the program's start (an object whose
-    `expired()` says when they are over: the plugin's adds back the time the machine's load
-    took, run/wait.py); by default the wall clock."""
+def run_program(server: Server, *, timeout: float) -> ProgramRun:
+    """Start the site and the program, wait until the program exits or `timeout` s pass
+    (counted like every Wait: the time the machine's load took is added back), and read both
+    sides. The caller stops `server` (and with it a program still running)."""
     server.start()  # the site first, then the program (it returns once the program runs)
     started = time.monotonic()
-    deadline = clock(timeout) if clock else None
+    deadline = Wait(timeout, activity=server.activity, output_counts=True)
     how = server.exited()
-    while how is None and not (deadline.expired() if deadline else
-                               time.monotonic() - started >= timeout):
+    while how is None and not deadline.expired():
         time.sleep(0.05)
         how = server.exited()
     duration = round(time.monotonic() - started, 2)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Literal
 
-from grader.run.wait import IDLE, Wait
+from grader.sandbox.wait import IDLE, Wait
 
 __all__ = ["ENDED", "IDLE", "ShortRead", "Wait", "recv_all", "recv_exactly", "recv_lines",
            "recv_some", "recv_until", "show", "socket_error", "step"]

@@ -2,21 +2,34 @@
 load: a wait ends at its timeout, early once the server has slept through a window using no CPU
 (no answer is coming), and late by whatever time the machine's load took from the server or
 from the client meanwhile. Used by the crash watch (is a server that just failed a test
-exiting?) and, through `grader.testing`, by suites."""
+exiting?), the server's start and the wall-clock budget, and, through `grader.testing`, by
+suites."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
-from grader.sandbox.base import STRETCH, Activity
-
-__all__ = ["IDLE", "STRETCH", "Look", "Wait", "watching"]
+__all__ = ["IDLE", "STRETCH", "Activity", "Look", "Wait", "watching"]
 
 IDLE = 1.0  # s a server may sleep through, using no CPU, before a wait for it ends
+# The machine's load may stretch a wait, a test's timer or the wall-clock budget (each counts
+# only time the server and its client had to work in) to at most this many times its length.
+STRETCH = 4
 _SLICE = 0.1  # s between looks at the server while waiting
 _CPU_EPS = 0.02  # CPU seconds that still count as none (a clock tick, a timer firing)
+
+
+class Activity(NamedTuple):
+    """What a server's process tree is doing, read from this host's /proc (`tree_activity`)."""
+
+    cpu: float  # CPU seconds so far
+    asleep: bool  # no thread running, runnable, or blocked writing to a pipe (its own output)
+    delayed: float  # seconds its threads have waited for a CPU so far (the machine's load)
+    writing: bool  # a thread is blocked writing to a pipe: its output is not read fast enough
+
 
 Look = Callable[[], "Activity | None"]  # what the server is doing now
 # The running submission's, while the plugin's `server` fixture holds it (`watching`); a Wait
