@@ -1,8 +1,8 @@
 """The wall-clock budget covers a whole submission, and is counted like every wait (the server's
-start too): in time the server and the suite had to work in. A submission that needs more of its own time runs out; one
-that a busy machine (a class graded four suites to a core, the neighbours of a CI run) slowed
-down does not. Real servers through the process backend; real load: processes spinning on the
-one CPU the grading is pinned to."""
+start too): in time the server and the suite had to work in. A submission that needs more of
+its own time runs out; one that a busy machine (a class graded four suites to a core, the
+neighbours of a CI run) slowed down does not. Real servers through the process backend; real
+load: processes spinning on the one CPU the grading is pinned to."""
 
 from __future__ import annotations
 
