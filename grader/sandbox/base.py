@@ -278,7 +278,7 @@ class Server(ABC):
         # counted like every Wait: a start slowed by the machine's load is not a late one
         deadline = Wait(self.assignment.startup_timeout, activity=self.activity,
                         output_counts=True)
-        wrong_since: float | None = None
+        wrong: Wait | None = None  # the grace of a listener in the wrong place
         pause = 0.005  # growing to `poll`: a start is seen within a few ms
         while True:
             ready, problem = judge(self.listeners(), port=self.port, reachable=set(self.reachable))
@@ -289,10 +289,9 @@ class Server(ABC):
                 cause = crash_cause(self.current_logs())
                 raise StartupError(f"the server {how} before listening on port {self.port}"
                                    + (f": {cause}" if cause else ""), self.logs())
-            now = time.monotonic()
             if problem:
-                wrong_since = wrong_since or now
-                if now - wrong_since > _WRONG_GRACE:
+                wrong = wrong or Wait(_WRONG_GRACE, activity=self.activity, output_counts=True)
+                if wrong.expired():
                     raise StartupError(problem, self.logs())
             if deadline.expired():
                 cause = crash_cause(self.current_logs())
