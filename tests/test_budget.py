@@ -76,7 +76,7 @@ def _grade(tmp: Path, work: float, *, server: str = SERVER, startup: float = 10)
 @contextmanager
 def _crowded(spinners: int) -> Iterator[None]:
     """This thread, and so the grading it starts (the suite and the server inherit it), pinned
-    to one CPU that `spinners` processes spin on: each gets a third of it."""
+    to one CPU that `spinners` processes spin on."""
     cpu = min(os.sched_getaffinity(0))
     before = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {cpu})
@@ -93,13 +93,15 @@ def _crowded(spinners: int) -> Iterator[None]:
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux's CPU affinity")
 def test_a_busy_machine_does_not_use_up_the_budget(tmp_path: Path) -> None:
-    """2 s of the suite's work, on a third of a CPU: about 6 s of wall-clock time against a
-    budget of 3 s, and still every test passes (the load's share is added back)."""
-    with _crowded(2):
-        result = _grade(tmp_path, work=0.5)
+    """1.6 s of the suite's work, on a quarter of a CPU (a little more: the scheduler favours a
+    thread that sleeps now and then): its tests take longer than the budget of 3 s, and still
+    every one passes (the load's share is added back)."""
+    with _crowded(3):
+        result = _grade(tmp_path, work=0.4)
     assert result.status == "ok", result.reason
     assert [t.status for t in result.tests] == ["passed"] * 4, result.tests
-    assert result.duration > 1.5 * BUDGET, f"not slowed down enough to show: {result.duration} s"
+    took = sum(t.duration for t in result.tests)
+    assert took > BUDGET, f"not slowed down enough to show: the tests took {took:.1f} s"
 
 
 def test_a_suite_that_needs_more_than_the_budget_runs_out(tmp_path: Path) -> None:
