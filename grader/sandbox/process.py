@@ -98,7 +98,7 @@ class ProcessServer(Server):
         self._tail_lock = threading.Lock()
         self._data: Path | None = None
         self._stage: Path | None = None  # the private, read-only copy of the submission
-        self._timer: threading.Timer | None = None  # the backstop (time_left())
+        self._timer: threading.Timer | None = None
         self.tracking: Path | None = None  # the current run's cgroup, where one could be made
         self._uid: tuple[int, int] | None = None  # (uid, its lock's fd) while the grader is root
         self.isolation: dict[str, object] = {}  # what the current run got: {"uid", "jail"}
@@ -197,7 +197,7 @@ class ProcessServer(Server):
         pipe = self._proc.stderr if client else self._proc.stdout
         self._drainer = threading.Thread(target=self._drain, args=(pipe,), daemon=True)
         self._drainer.start()
-        self._timer = threading.Timer(self.time_left(), self._time_up, args=(self._proc,))
+        self._timer = threading.Timer(self.time_left(), self.time_up)  # the backstop
         self._timer.daemon = True
         self._timer.start()
         if self._uid:
@@ -251,10 +251,6 @@ class ProcessServer(Server):
             if self._uid:
                 self._stage.chmod(0o711)  # the server's uid may enter (not list) where it runs
         return self._stage / "app"
-
-    def _time_up(self, proc: subprocess.Popen[bytes]) -> None:
-        self._out_of_time = True
-        _kill_group(proc)
 
     def _end_run(self) -> None:
         if self._proc is not None:
