@@ -96,7 +96,7 @@ def test_a_busy_machine_does_not_use_up_the_budget(tmp_path: Path) -> None:
     """1.6 s of the suite's work, on a quarter of a CPU (a little more: the scheduler favours a
     thread that sleeps now and then): its tests take longer than the budget of 3 s, and still
     every one passes (the load's share is added back)."""
-    with _crowded(3):
+    with _crowded(4):
         result = _grade(tmp_path, work=0.4)
     assert result.status == "ok", result.reason
     assert [t.status for t in result.tests] == ["passed"] * 4, result.tests
@@ -111,7 +111,8 @@ def test_a_suite_that_needs_more_than_the_budget_runs_out(tmp_path: Path) -> Non
     assert result.status == "timeout", (result.status, result.reason)
     assert result.reason == f"the submission used up its wall-clock budget of {BUDGET} s"
     assert result.tests[0].status == "passed"
-    assert result.tests[-1].feedback.startswith("not run: "), result.tests[-1]
+    last = result.tests[-1]  # cut at the budget between tests or in one: either says why
+    assert last.status == "failed" and "budget" in last.feedback, last
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux's CPU affinity")
