@@ -10,9 +10,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import psutil
 import pytest
 
 from grader.core.config import load_course
@@ -73,14 +74,30 @@ def _grade(tmp: Path, work: float, *, server: str = SERVER, startup: float = 10)
                             submission=tmp / "sub", backend="process")
 
 
+def _tasks() -> list[int]:
+    """Every thread of this process and of the processes it started (the grader's fork server,
+    started by an earlier test, forks the suites)."""
+    pids = [os.getpid(), *(p.pid for p in psutil.Process().children(recursive=True))]
+    tasks = []
+    for pid in pids:
+        with suppress(FileNotFoundError):
+            tasks += [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+    return tasks
+
+
 @contextmanager
 def _crowded(spinners: int) -> Iterator[None]:
-    """This thread, and so the grading it starts (the suite and the server inherit it), pinned
-    to one CPU that `spinners` processes spin on."""
-    cpu = min(os.sched_getaffinity(0))
+    """This process and what it started, and so the grading (the suite and the server inherit
+    it), pinned to one CPU that `spinners` processes spin on. Each spinner in a session of its
+    own, like the suite and the server: where the kernel groups CPU time by session
+    (autogroup), they then share the CPU as processes."""
     before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {cpu})
-    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    cpu = min(before)
+    tasks = _tasks()
+    for tid in tasks:
+        with suppress(ProcessLookupError):
+            os.sched_setaffinity(tid, {cpu})
+    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
             for _ in range(spinners)]
     try:
         yield
@@ -88,7 +105,9 @@ def _crowded(spinners: int) -> Iterator[None]:
         for proc in spin:
             proc.kill()
             proc.wait()
-        os.sched_setaffinity(0, before)
+        for tid in _tasks():  # and what started meanwhile (the fork server, if it was new)
+            with suppress(ProcessLookupError):  # a thread that ended meanwhile
+                os.sched_setaffinity(tid, before)
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux's CPU affinity")

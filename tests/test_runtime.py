@@ -24,14 +24,16 @@ from .conftest import ROOT
 
 @pytest.fixture
 def own_image(course: Course, docker_ready: str) -> Iterator[str]:
-    """An image of its own (the echo image plus a label), so its volumes are this test's."""
+    """An image of its own (the echo image plus a label), so its volumes are this test's. Its
+    label and tag name this process: two xdist workers running these tests at once would
+    otherwise build one image and remove it from under each other."""
     client = docker.from_env()
     base = runtime_image(course, course.assignment("echo"), log=lambda _: None)
+    tag = f"grader-test-runtime:{os.getpid()}"
     image, _ = client.images.build(fileobj=io.BytesIO(
-        f"FROM {base}\nLABEL grader-test-runtime=1\n".encode()), tag="grader-test-runtime:1",
-        rm=True)
+        f"FROM {base}\nLABEL grader-test-runtime={os.getpid()}\n".encode()), tag=tag, rm=True)
     try:
-        yield "grader-test-runtime:1"
+        yield tag
     finally:
         for vol in client.volumes.list(filters={"label": f"{runtime.KEY}={image.id}"}):
             vol.remove(force=True)
