@@ -370,6 +370,7 @@ class _Student:
     location: str = "/here"
     seen_auth: list[str] = field(default_factory=list)
     url: str = ""
+    delay: float = 0.0  # s before /here answers
 
 
 @pytest.fixture
@@ -386,6 +387,7 @@ def student() -> Iterator[_Student]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            time.sleep(state.delay)
             self.send_response(200)
             self.send_header("Content-Length", "4")
             self.end_headers()
@@ -478,3 +480,25 @@ def test_the_graders_environment_is_not_trusted(student, bystander, tmp_path, mo
         assert http.get("/here").text == "here"
     assert not _was_contacted(bystander), "the request went through the grader's proxy"
     assert student.seen_auth == [""], "the grader's .netrc credentials reached the server"
+
+
+@pytest.mark.parametrize(("share", "answered"), [
+    (1.0, True),  # the server waited for a CPU all along: the time is added back, the answer comes
+    (0.0, False),  # it had the CPU and said nothing: a timeout, as in requests
+])
+def test_the_sessions_timeout_counts_only_the_servers_time(student, share: float,
+                                                           answered: bool) -> None:
+    """A read timeout of 1 s, and an answer after 1.5 s: in time for a server the machine's load
+    kept from running (a class graded four suites to a core), too late for one that was free."""
+    from grader.sandbox import wait
+
+    student.delay = 1.5
+    t0 = time.monotonic()
+    look = lambda: Activity(1.0, False, share * (time.monotonic() - t0), False)  # noqa: E731
+    with wait.watching(look), ServerSession(student, timeout=1) as http:
+        if answered:
+            assert http.get("/here").text == "here"
+        else:
+            with pytest.raises(requests.ReadTimeout):
+                http.get("/here")
+    assert time.monotonic() - t0 < 2.5
