@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
+from grader.run.plugin import _describe as describe
 from grader.sandbox.base import Activity
 from grader.testing import (
     WSGI_ERROR,
@@ -499,6 +500,8 @@ def test_the_sessions_timeout_counts_only_the_servers_time(student, share: float
         if answered:
             assert http.get("/here").text == "here"
         else:
-            with pytest.raises(requests.ReadTimeout):
+            with pytest.raises(requests.ReadTimeout) as raised:
                 http.get("/here")
+            assert describe(raised.value, timeout=60) == \
+                "no HTTP response within the time limit (GET /here)"
     assert time.monotonic() - t0 < 2.5

@@ -252,6 +252,15 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
     return True
 
 
+def _request_of(exc: requests.RequestException) -> str:
+    """The request an HTTP error happened to, where it is known: " (GET /notes?limit=2)"."""
+    request = exc.request
+    if request is None or not request.method:
+        return ""
+    path = request.path_url if len(request.path_url) <= 80 else request.path_url[:80] + "..."
+    return f" ({request.method} {path})"
+
+
 def _describe(exc: BaseException, *, timeout: float) -> str:
     """One line a student understands, for the ways a test can fail."""
     if isinstance(exc, ServerDown):
@@ -265,8 +274,10 @@ def _describe(exc: BaseException, *, timeout: float) -> str:
         return _first_line(str(exc)) or "a check failed"
     if isinstance(exc, pytest.fail.Exception) and str(exc).startswith("Timeout"):
         return f"the test did not finish within {timeout:g} s: the server stopped answering"
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"could not connect within the time limit{_request_of(exc)}"
     if isinstance(exc, requests.Timeout):
-        return "no HTTP response within the time limit"
+        return f"no HTTP response within the time limit{_request_of(exc)}"
     if isinstance(exc, requests.ConnectionError):
         return "could not complete the HTTP request: the connection was refused or dropped"
     if isinstance(exc, requests.exceptions.JSONDecodeError | json.JSONDecodeError):
