@@ -255,7 +255,7 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
 def _request_of(exc: requests.RequestException) -> str:
     """The request an HTTP error happened to, where it is known: " (GET /notes?limit=2)"."""
     request = exc.request
-    if request is None or not request.method:
+    if not isinstance(request, requests.PreparedRequest) or not request.method:
         return ""
     path = request.path_url if len(request.path_url) <= 80 else request.path_url[:80] + "..."
     return f" ({request.method} {path})"

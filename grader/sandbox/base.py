@@ -16,6 +16,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import psutil
 
@@ -362,7 +363,7 @@ def tree_activity(pid: int) -> Activity | None:
         awake = awake or state.rpartition(")")[2][1:2] in _AWAKE
         writing = writing or "pipe_write" in wchan
         delayed += _run_queue_ns(schedstat)
-    return Activity(_cpu(procs), not (awake or writing), delayed / 1e9, writing)
+    return Activity(sum(p.cpu for p in procs), not (awake or writing), delayed / 1e9, writing)
 
 
 def _run_queue_ns(schedstat: str) -> int:
@@ -393,49 +394,98 @@ def tree_demand(pid: int) -> float | None:
 def tree_cpu(pid: int) -> float | None:
     """CPU seconds of a process and its descendants (the waited-for ones included)."""
     procs = _tree(pid)
-    return None if procs is None else _cpu(procs)
+    return None if procs is None else sum(p.cpu for p in procs)
 
 
-def _tree(pid: int) -> list[psutil.Process] | None:
-    """A process and its descendants; None once it is gone."""
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.Error:
-        return None
+class _Proc(NamedTuple):
+    pid: int
+    cpu: float  # CPU seconds: its own and its waited-for children's
 
 
-def _cpu(procs: list[psutil.Process]) -> float:
-    total = 0.0
-    for proc in procs:
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _tree(pid: int) -> list[_Proc] | None:
+    """A process and its descendants; None once it is gone.
+
+    On Linux one pass over /proc/*/stat with plain reads: every wait looks at the server's tree
+    ten times a second, and psutil's walk costs four times as much CPU (4 ms a look with 150
+    processes on the machine, a class's suites' worth of grader time)."""
+    if sys.platform != "linux":
         try:
-            t = proc.cpu_times()
-            total += t.user + t.system + t.children_user + t.children_system
+            root = psutil.Process(pid)
+            procs = [root, *root.children(recursive=True)]
         except psutil.Error:
+            return None
+        return [_Proc(p.pid, _cpu_times(p)) for p in procs]
+    stats = _proc_stats()
+    if pid not in stats:
+        return None
+    children: dict[int, list[int]] = {}
+    for child, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(child)
+    tree, todo = [], [pid]
+    while todo:
+        one = todo.pop()
+        tree.append(_Proc(one, stats[one][1]))
+        todo += children.get(one, ())
+    return tree
+
+
+def _proc_stats() -> dict[int, tuple[int, float]]:
+    """Every process on this host (Linux): pid -> (parent pid, CPU seconds with its waited-for
+    children's), from /proc/PID/stat (utime, stime, cutime, cstime, as psutil reads them)."""
+    stats = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
             continue
-    return total
+        try:
+            fd = os.open(f"/proc/{name}/stat", os.O_RDONLY)
+            try:
+                line = os.read(fd, 4096)
+            finally:
+                os.close(fd)
+            fields = line.rpartition(b")")[2].split()
+            stats[int(name)] = (int(fields[1]), sum(map(int, fields[11:15])) / _TICK)
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+    return stats
 
 
-def _per_thread(procs: list[psutil.Process], *names: str) -> Iterator[tuple[str, ...]]:
+def _cpu_times(proc: psutil.Process) -> float:
+    try:
+        t = proc.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _per_thread(procs: list[_Proc], *names: str) -> Iterator[tuple[str, ...]]:
     """/proc/PID/task/TID/<name> for each of `names`, for every thread of `procs` (a thread or
     process gone meanwhile is skipped; a file this kernel lacks reads as "")."""
     for proc in procs:
         try:
-            tasks = list(Path(f"/proc/{proc.pid}/task").iterdir())
+            tasks = os.listdir(f"/proc/{proc.pid}/task")
         except OSError:
             continue
         for task in tasks:
             try:
-                yield tuple(_read(task / name) for name in names)
+                yield tuple(_read(f"/proc/{proc.pid}/task/{task}/{name}") for name in names)
             except FileNotFoundError:
                 continue
 
 
-def _read(path: Path) -> str:
+def _read(path: str) -> str:
     try:
-        return path.read_text()
+        fd = os.open(path, os.O_RDONLY)
     except (PermissionError, ProcessLookupError):
         return ""
+    try:
+        return os.read(fd, 4096).decode(errors="replace")
+    except (PermissionError, ProcessLookupError):
+        return ""
+    finally:
+        os.close(fd)
 
 
 def read_folder(root: str | Path, cap: int, *, depth: int = 32,
