@@ -112,15 +112,16 @@ def _crowded(spinners: int) -> Iterator[None]:
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux's CPU affinity")
 def test_a_busy_machine_does_not_use_up_the_budget(tmp_path: Path) -> None:
-    """1.6 s of the suite's work, on a quarter of a CPU (a little more: the scheduler favours a
-    thread that sleeps now and then): its tests take longer than the budget of 3 s, and still
-    every one passes (the load's share is added back)."""
-    with _crowded(4):
+    """1.6 s of the suite's work on half a CPU at most (a process spins beside it): the grading
+    takes longer than the budget of 3 s, and still every test passes (the load's share is
+    added back). One spinner, not more: the rest of the machine (a parallel test run) may crowd
+    that CPU too, and a share under about a seventh would take the suite past what the load may
+    add back (STRETCH times the budget), where the grader rightly stops."""
+    with _crowded(1):
         result = _grade(tmp_path, work=0.4)
     assert result.status == "ok", result.reason
     assert [t.status for t in result.tests] == ["passed"] * 4, result.tests
-    took = sum(t.duration for t in result.tests)
-    assert took > BUDGET, f"not slowed down enough to show: the tests took {took:.1f} s"
+    assert result.duration > BUDGET, f"not slowed down enough to show: {result.duration} s"
 
 
 def test_a_suite_that_needs_more_than_the_budget_runs_out(tmp_path: Path) -> None:
@@ -137,10 +138,12 @@ def test_a_suite_that_needs_more_than_the_budget_runs_out(tmp_path: Path) -> Non
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux's CPU affinity")
 def test_a_busy_machine_does_not_make_a_start_late(tmp_path: Path) -> None:
     """A server that computes for 1 s of CPU before it listens, against a startup_timeout of
-    1.5 s, on a third of a CPU: about 3 s, and it is not taken for one that never listens."""
+    1.5 s, on half a CPU at most: 2 s or more, and it is not taken for one that never listens
+    (one spinner: more would leave a crowded machine too little for what the load may add back,
+    4 times the timeout)."""
     slow = "import time\nend = time.process_time() + 1\nwhile time.process_time() < end:\n" \
            "    pass\n" + SERVER
-    with _crowded(2):
+    with _crowded(1):
         result = _grade(tmp_path, work=0, server=slow, startup=1.5)
     assert result.status == "ok", result.reason
     assert [t.status for t in result.tests] == ["passed"] * 4, result.tests
