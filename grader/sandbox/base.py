@@ -462,7 +462,8 @@ def _cpu_times(proc: psutil.Process) -> float:
 
 def _per_thread(procs: list[_Proc], *names: str) -> Iterator[tuple[str, ...]]:
     """/proc/PID/task/TID/<name> for each of `names`, for every thread of `procs` (a thread or
-    process gone meanwhile is skipped; a file this kernel lacks reads as "")."""
+    process gone meanwhile, or one with a file this kernel lacks, is skipped; a file we may not
+    read reads as "")."""
     for proc in procs:
         try:
             tasks = os.listdir(f"/proc/{proc.pid}/task")

@@ -77,9 +77,9 @@ class ServerSession(requests.Session):
 class _PatientSocket(socket.socket):
     """A socket whose reads wait like a `Wait`: its timeout counts only time the server and
     this client had to work in. A read timeout of 5 s is then 5 s of the server's, however
-    loaded the machine (a class graded four suites to a core, a gunicorn worker importing Flask
-    on its first request), and a server that does not answer still fails at 5 s on a quiet
-    one."""
+    loaded the machine (a class graded four suites to a core), and a server that does not
+    answer still fails at 5 s on a quiet one. It never ends early for an idle server: neither
+    does requests' own timeout, and a server may rightly wait in silence (a hung CGI script)."""
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         timeout = self.gettimeout()
