@@ -34,6 +34,7 @@ from grader.sandbox import InfraError, Server, StartupError, open_server, wait
 from grader.sandbox.listeners import Listener
 from grader.sandbox.site import ProgramRun, run_program
 from grader.testing import ServerSession
+from grader.testing.web import request_of
 
 _KEY = pytest.StashKey["Collector"]()
 _FEEDBACK_CAP = 500
@@ -252,15 +253,6 @@ def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
     return True
 
 
-def _request_of(exc: requests.RequestException) -> str:
-    """The request an HTTP error happened to, where it is known: " (GET /notes?limit=2)"."""
-    request = exc.request
-    if not isinstance(request, requests.PreparedRequest) or not request.method:
-        return ""
-    path = request.path_url if len(request.path_url) <= 80 else request.path_url[:80] + "..."
-    return f" ({request.method} {path})"
-
-
 def _describe(exc: BaseException, *, timeout: float) -> str:
     """One line a student understands, for the ways a test can fail."""
     if isinstance(exc, ServerDown):
@@ -275,9 +267,9 @@ def _describe(exc: BaseException, *, timeout: float) -> str:
     if isinstance(exc, pytest.fail.Exception) and str(exc).startswith("Timeout"):
         return f"the test did not finish within {timeout:g} s: the server stopped answering"
     if isinstance(exc, requests.ConnectTimeout):
-        return f"could not connect within the time limit{_request_of(exc)}"
+        return f"could not connect within the time limit{request_of(exc)}"
     if isinstance(exc, requests.Timeout):
-        return f"no HTTP response within the time limit{_request_of(exc)}"
+        return f"no HTTP response within the time limit{request_of(exc)}"
     if isinstance(exc, requests.ConnectionError):
         return "could not complete the HTTP request: the connection was refused or dropped"
     if isinstance(exc, requests.exceptions.JSONDecodeError | json.JSONDecodeError):

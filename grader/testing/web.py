@@ -134,6 +134,15 @@ def _same_origin(url: str, base: str) -> bool:
     return _origin(url) == _origin(base)
 
 
+def request_of(exc: requests.RequestException) -> str:
+    """The request an HTTP error happened to, where it is known: " (GET /notes?limit=2)" (for
+    the plugin's feedback line)."""
+    request = exc.request
+    if not isinstance(request, requests.PreparedRequest) or not request.method:
+        return ""
+    return f" ({request.method} {_short(request.path_url, 80)})"
+
+
 def _short(text: str, limit: int = 100) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
